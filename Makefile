@@ -1,0 +1,38 @@
+# The two commands of the README, plus the build steps behind them.
+# Every target first installs any missing Debian package (scripts/install-deps.sh).
+
+PORT ?= 6000
+NETWORK ?= http
+RELEASE_DIR := build/release
+TEST_DIR := build/test
+PYTHON := /usr/bin/python3
+JOBS := $(shell nproc)
+
+.PHONY: all deps build run test unit functional clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCC_TESTS=OFF >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+run: build
+	./$(RELEASE_DIR)/cheesed --network $(NETWORK) --port $(PORT) --datadir ./data/$(NETWORK)-$(PORT)
+
+$(TEST_DIR)/cheesed: deps
+	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DCC_SANITIZE=ON >/dev/null
+	@cmake --build $(TEST_DIR) -j $(JOBS)
+
+unit: $(TEST_DIR)/cheesed
+	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+
+functional: $(TEST_DIR)/cheesed
+	CHEESE_BUILD=$(CURDIR)/$(TEST_DIR) $(PYTHON) -m pytest -q tests/functional
+
+test: unit functional
+
+clean:
+	rm -rf build

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian packages cheesechain builds and tests with, only those
+# that are missing, so a second run costs nothing. Used by `make`.
+set -e
+packages="build-essential cmake pkg-config libevent-dev libsqlite3-dev nettle-dev libgmp-dev
+libjansson-dev libcmocka-dev python3 python3-pytest python3-ecdsa python3-pycryptodome
+clang curl"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing missing Debian packages:$missing"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq || true
+$sudo apt-get install -y -qq $missing >/dev/null

@@ -1,0 +1,625 @@
+#include "chain/chain.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/store.h"
+#include "util/mem.h"
+
+/* ---- small store queries ----------------------------------------------- */
+
+typedef struct stored_block {
+    bool found;
+    char prev[CC_HASH_HEX_LEN + 1];
+    int64_t height;
+    int status;
+} stored_block;
+
+enum { STATUS_STORED = 0, STATUS_CONNECTED = 1, STATUS_INVALID = 2 };
+
+static bool block_lookup(cc_chain *chain, const char *hash, stored_block *out, cc_buf *text,
+                         cc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_GET);
+    store_bind_text(stmt, 1, hash);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        out->found = true;
+        snprintf(out->prev, sizeof out->prev, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        out->height = sqlite3_column_int64(stmt, 1);
+        out->status = sqlite3_column_int(stmt, 2);
+        if (text) {
+            cc_buf_reset(text);
+            cc_buf_append(text, sqlite3_column_blob(stmt, 3), (size_t)sqlite3_column_bytes(stmt, 3));
+        }
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_db_fail(chain, err);
+    return true;
+}
+
+static bool best_hash_at(cc_chain *chain, int64_t height, char out[CC_HASH_HEX_LEN + 1])
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_GET);
+    sqlite3_bind_int64(stmt, 1, height);
+    bool found = sqlite3_step(stmt) == SQLITE_ROW;
+    if (found)
+        snprintf(out, CC_HASH_HEX_LEN + 1, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_reset(stmt);
+    return found;
+}
+
+static bool load_tip(cc_chain *chain, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_TIP);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        chain->height = sqlite3_column_int64(stmt, 0);
+        snprintf(chain->tip, sizeof chain->tip, "%s", (const char *)sqlite3_column_text(stmt, 1));
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? cc_fail(err, CC_ERR_INTERNAL, "database has no best chain")
+                                 : store_db_fail(chain, err);
+    return true;
+}
+
+static int64_t query_int(cc_chain *chain, store_sql id)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, id);
+    int64_t value = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_reset(stmt);
+    return value;
+}
+
+/* Re-reads what the node caches from the database after a commit or a
+ * rollback, so memory never disagrees with the truth on disk. */
+static bool refresh_state(cc_chain *chain, cc_err *err)
+{
+    chain->mempool_count = (size_t)query_int(chain, SQL_MEMPOOL_COUNT);
+    return load_tip(chain, err);
+}
+
+static bool set_status(cc_chain *chain, const char *hash, int status, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_SET_STATUS);
+    store_bind_text(stmt, 1, hash);
+    sqlite3_bind_int(stmt, 2, status);
+    return store_run(chain, stmt, err);
+}
+
+/* ---- applying blocks to balances ---------------------------------------- */
+
+static bool reward_repeated(const cc_block *block, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (block->txs[j].is_reward && strcmp(block->txs[j].txid, block->txs[i].txid) == 0)
+            return true;
+    return false;
+}
+
+/* Moves tx's amount (sign = +1 to apply, -1 to undo). */
+static bool move_amount(cc_chain *chain, const cc_tx *tx, int sign, cc_err *err)
+{
+    mpq_t amount;
+    mpq_init(amount);
+    cc_amount_to_mpq(&tx->amount, amount);
+    if (sign < 0)
+        mpq_neg(amount, amount);
+    bool ok = store_balance_add(chain, tx->to, amount, err);
+    if (ok && !tx->is_reward) {
+        mpq_neg(amount, amount);
+        ok = store_balance_add(chain, tx->from, amount, err);
+    }
+    mpq_clear(amount);
+    return ok;
+}
+
+static bool check_affordable(const cc_tx *tx, const mpq_t available,
+                             cc_err *err)
+{
+    mpq_t amount;
+    mpq_init(amount);
+    cc_amount_to_mpq(&tx->amount, amount);
+    bool ok = mpq_cmp(available, amount) >= 0;
+    if (!ok)
+        cc_fail(err, CC_ERR_BAD_REQUEST, "Insufficient funds: %s can spend %.17g, needs %.17g",
+                tx->from, mpq_get_d(available), mpq_get_d(amount));
+    mpq_clear(amount);
+    return ok;
+}
+
+static bool connect_tx(cc_chain *chain, const cc_block *block, size_t i, cc_err *err)
+{
+    const cc_tx *tx = &block->txs[i];
+    if (tx->is_reward)
+        return reward_repeated(block, i) || move_amount(chain, tx, +1, err);
+    if (store_tx_mined(chain, tx))
+        return cc_fail(err, CC_ERR_BAD_REQUEST,
+                       "transaction %zu (%s) is already in the chain", i, tx->txid);
+    mpq_t balance;
+    mpq_init(balance);
+    bool ok = store_balance_get(chain, tx->from, balance, err) &&
+              check_affordable(tx, balance, err);
+    mpq_clear(balance);
+    if (!ok)
+        return cc_err_prefix(err, "transaction %zu: ", i);
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_TXINDEX_ADD);
+    store_bind_text(stmt, 1, tx->txid);
+    store_bind_text(stmt, 2, tx->msgid);
+    store_bind_text(stmt, 3, block->hash);
+    return store_run(chain, stmt, err) && move_amount(chain, tx, +1, err);
+}
+
+static bool connect_block(cc_chain *chain, const cc_block *block, cc_err *err)
+{
+    for (size_t i = 0; i < block->n_txs; i++)
+        if (!connect_tx(chain, block, i, err))
+            return false;
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_SET);
+    sqlite3_bind_int64(stmt, 1, block->height);
+    store_bind_text(stmt, 2, block->hash);
+    if (!store_run(chain, stmt, err) || !set_status(chain, block->hash, STATUS_CONNECTED, err))
+        return false;
+    stmt = store_stmt(chain, SQL_MEMPOOL_DEL_MINED);
+    store_bind_text(stmt, 1, block->hash);
+    return store_run(chain, stmt, err);
+}
+
+static bool disconnect_block(cc_chain *chain, const cc_block *block, cc_err *err)
+{
+    for (size_t i = block->n_txs; i-- > 0;) {
+        const cc_tx *tx = &block->txs[i];
+        if (tx->is_reward && reward_repeated(block, i))
+            continue;
+        if (!move_amount(chain, tx, -1, err))
+            return false;
+    }
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_TXINDEX_DEL_BLOCK);
+    store_bind_text(stmt, 1, block->hash);
+    if (!store_run(chain, stmt, err))
+        return false;
+    stmt = store_stmt(chain, SQL_BEST_DEL);
+    sqlite3_bind_int64(stmt, 1, block->height);
+    return store_run(chain, stmt, err);
+}
+
+/* Stored blocks passed every context-free check when they arrived; decoding
+ * them again only rebuilds the structure. */
+static bool load_block(cc_chain *chain, const char *hash, cc_block *out, cc_err *err)
+{
+    cc_buf text = CC_BUF_INIT;
+    stored_block info;
+    bool ok = block_lookup(chain, hash, &info, &text, err);
+    if (ok && !info.found)
+        ok = cc_fail(err, CC_ERR_INTERNAL, "block %s missing from the store", hash);
+    if (ok)
+        ok = chain->rules->block_decode(text.data, text.len, out, err);
+    cc_buf_free(&text);
+    return ok;
+}
+
+/* ---- reorganisation ------------------------------------------------------ */
+
+typedef struct tx_list {
+    cc_tx *items;
+    size_t n;
+} tx_list;
+
+static void tx_list_clear(tx_list *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        cc_tx_clear(&list->items[i]);
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+static void tx_list_take_payments(tx_list *list, const cc_block *block)
+{
+    list->items = cc_realloc(list->items, (list->n + block->n_txs) * sizeof *list->items);
+    for (size_t i = 0; i < block->n_txs; i++)
+        if (!block->txs[i].is_reward)
+            cc_tx_copy(&list->items[list->n++], &block->txs[i]);
+}
+
+/* Hashes from target back to (excluding) the best chain, oldest first. */
+static bool branch_path(cc_chain *chain, const char *target, char (**path)[CC_HASH_HEX_LEN + 1],
+                        size_t *n, int64_t *fork_height, cc_err *err)
+{
+    *path = NULL;
+    *n = 0;
+    char hash[CC_HASH_HEX_LEN + 1];
+    snprintf(hash, sizeof hash, "%s", target);
+    for (;;) {
+        stored_block info;
+        if (!block_lookup(chain, hash, &info, NULL, err))
+            return false;
+        if (!info.found)
+            return cc_fail(err, CC_ERR_INTERNAL, "branch broken at %s", hash);
+        char best[CC_HASH_HEX_LEN + 1];
+        if (best_hash_at(chain, info.height, best) && strcmp(best, hash) == 0) {
+            *fork_height = info.height;
+            break;
+        }
+        *path = cc_realloc(*path, (*n + 1) * sizeof **path);
+        memcpy((*path)[(*n)++], hash, CC_HASH_HEX_LEN + 1);
+        snprintf(hash, sizeof hash, "%s", info.prev);
+    }
+    for (size_t i = 0; i < *n / 2; i++) {
+        char swap[CC_HASH_HEX_LEN + 1];
+        memcpy(swap, (*path)[i], sizeof swap);
+        memcpy((*path)[i], (*path)[*n - 1 - i], sizeof swap);
+        memcpy((*path)[*n - 1 - i], swap, sizeof swap);
+    }
+    return true;
+}
+
+static bool disconnect_to(cc_chain *chain, int64_t fork_height, tx_list *abandoned,
+                          size_t *depth, cc_err *err)
+{
+    for (int64_t h = chain->height; h > fork_height; h--) {
+        char hash[CC_HASH_HEX_LEN + 1];
+        if (!best_hash_at(chain, h, hash))
+            return cc_fail(err, CC_ERR_INTERNAL, "best chain has no block at %lld", (long long)h);
+        cc_block block;
+        if (!load_block(chain, hash, &block, err))
+            return false;
+        bool ok = disconnect_block(chain, &block, err);
+        tx_list_take_payments(abandoned, &block);
+        cc_block_clear(&block);
+        if (!ok)
+            return false;
+        (*depth)++;
+    }
+    return true;
+}
+
+/* Connects the branch ending at target in place of the best chain's blocks
+ * above the fork. On failure *bad names the block that broke the rules
+ * (empty for database failures); the caller rolls back. */
+static bool activate(cc_chain *chain, const char *target, size_t *depth,
+                     char bad[CC_HASH_HEX_LEN + 1], cc_err *err)
+{
+    bad[0] = '\0';
+    char(*path)[CC_HASH_HEX_LEN + 1];
+    size_t n;
+    int64_t fork_height;
+    if (!branch_path(chain, target, &path, &n, &fork_height, err))
+        return false;
+    tx_list abandoned = {0};
+    bool ok = disconnect_to(chain, fork_height, &abandoned, depth, err);
+    for (size_t i = 0; ok && i < n; i++) {
+        cc_block block;
+        ok = load_block(chain, path[i], &block, err);
+        if (ok && !connect_block(chain, &block, err)) {
+            ok = false;
+            if (err && err->code == CC_ERR_BAD_REQUEST)
+                memcpy(bad, path[i], CC_HASH_HEX_LEN + 1);
+        }
+        cc_block_clear(&block);
+    }
+    /* Abandoned payments go back first (they waited longest); one that the
+     * new branch already holds or can no longer afford simply stays out. */
+    for (size_t i = 0; ok && i < abandoned.n; i++)
+        mempool_insert(chain, &abandoned.items[i], NULL);
+    ok = ok && mempool_after_tip_change(chain, err);
+    tx_list_clear(&abandoned);
+    free(path);
+    return ok;
+}
+
+/* Marks hash and every stored descendant invalid, in its own transaction. */
+static void mark_invalid(cc_chain *chain, const char *hash)
+{
+    if (!store_exec(chain, "BEGIN IMMEDIATE", NULL))
+        return;
+    char(*queue)[CC_HASH_HEX_LEN + 1] = cc_malloc(sizeof *queue);
+    size_t head = 0, tail = 0, cap = 1;
+    memcpy(queue[tail++], hash, CC_HASH_HEX_LEN + 1);
+    while (head < tail) {
+        char current[CC_HASH_HEX_LEN + 1];
+        memcpy(current, queue[head++], sizeof current);
+        set_status(chain, current, STATUS_INVALID, NULL);
+        sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_CHILDREN);
+        store_bind_text(stmt, 1, current);
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            if (tail == cap)
+                queue = cc_realloc(queue, (cap *= 2) * sizeof *queue);
+            snprintf(queue[tail++], CC_HASH_HEX_LEN + 1, "%s",
+                     (const char *)sqlite3_column_text(stmt, 0));
+        }
+        sqlite3_reset(stmt);
+    }
+    free(queue);
+    store_exec(chain, "COMMIT", NULL);
+}
+
+/* ---- orphans -------------------------------------------------------------- */
+
+static bool orphan_known(const cc_chain *chain, const char *hash)
+{
+    for (size_t i = 0; i < chain->n_orphans; i++)
+        if (strcmp(chain->orphans[i].hash, hash) == 0)
+            return true;
+    return false;
+}
+
+static void orphan_add(cc_chain *chain, const cc_block *block)
+{
+    if (chain->max_orphans == 0)
+        return;
+    if (chain->n_orphans == chain->max_orphans) {
+        free(chain->orphans[0].text);
+        memmove(chain->orphans, chain->orphans + 1, --chain->n_orphans * sizeof *chain->orphans);
+    }
+    orphan *o = &chain->orphans[chain->n_orphans++];
+    memcpy(o->hash, block->hash, sizeof o->hash);
+    memcpy(o->prev, block->prev, sizeof o->prev);
+    o->text = cc_strndup(block->text, block->text_len);
+    o->len = block->text_len;
+}
+
+/* Removes and returns one orphan whose parent is hash (caller frees text). */
+static bool orphan_take_child(cc_chain *chain, const char *hash, orphan *out)
+{
+    for (size_t i = 0; i < chain->n_orphans; i++) {
+        if (strcmp(chain->orphans[i].prev, hash) != 0)
+            continue;
+        *out = chain->orphans[i];
+        memmove(chain->orphans + i, chain->orphans + i + 1,
+                (--chain->n_orphans - i) * sizeof *chain->orphans);
+        return true;
+    }
+    return false;
+}
+
+/* ---- submitting blocks ----------------------------------------------------- */
+
+static bool verify_signatures(const cc_chain *chain, const cc_block *block, cc_err *err)
+{
+    for (size_t i = 0; i < block->n_txs; i++)
+        if (!chain->rules->tx_verify(&block->txs[i]))
+            return cc_fail(err, CC_ERR_BAD_REQUEST, "transaction %zu: invalid signature", i);
+    return true;
+}
+
+static bool check_parent(cc_chain *chain, const cc_block *block, bool *parent_known,
+                         cc_err *err)
+{
+    stored_block parent;
+    if (!block_lookup(chain, block->prev, &parent, NULL, err))
+        return false;
+    *parent_known = parent.found;
+    if (!parent.found)
+        return true;
+    if (parent.status == STATUS_INVALID)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "Block builds on an invalid block");
+    if (block->height != parent.height + 1)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "nr must be %lld (its parent's nr + 1)",
+                       (long long)parent.height + 1);
+    return true;
+}
+
+static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result *res,
+                        cc_err *err)
+{
+    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+        return false;
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_INSERT);
+    store_bind_text(stmt, 1, block->hash);
+    store_bind_text(stmt, 2, block->prev);
+    sqlite3_bind_int64(stmt, 3, block->height);
+    sqlite3_bind_int64(stmt, 4, chain->next_block_seq);
+    sqlite3_bind_blob(stmt, 5, block->text, (int)block->text_len, SQLITE_STATIC);
+    bool ok = store_run(chain, stmt, err);
+    char bad[CC_HASH_HEX_LEN + 1] = "";
+    bool extends = block->height > chain->height;
+    if (ok && extends)
+        ok = activate(chain, block->hash, &res->reorg_depth, bad, err);
+    if (ok && store_exec(chain, "COMMIT", err)) {
+        chain->next_block_seq++;
+        res->outcome = extends ? CC_BLOCK_NEW_TIP : CC_BLOCK_SIDE;
+        if (extends) {
+            res->tip_changed = true;
+            chain->generation++;
+        }
+        return refresh_state(chain, err);
+    }
+    store_exec(chain, "ROLLBACK", NULL);
+    if (bad[0] && strcmp(bad, block->hash) != 0)
+        mark_invalid(chain, bad);
+    res->reorg_depth = 0;
+    refresh_state(chain, NULL);
+    return false;
+}
+
+static bool submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *res,
+                           cc_err *err);
+
+static void adopt_orphans(cc_chain *chain, const char *parent, cc_block_result *res)
+{
+    orphan child;
+    while (orphan_take_child(chain, parent, &child)) {
+        cc_block block;
+        cc_err why;
+        cc_block_result child_res = {0};
+        if (chain->rules->block_decode(child.text, child.len, &block, &why) &&
+            submit_decoded(chain, &block, &child_res, &why)) {
+            res->tip_changed = res->tip_changed || child_res.tip_changed;
+            res->reorg_depth += child_res.reorg_depth;
+        } else {
+            cc_info(chain->log, "orphan %s refused: %s", child.hash, why.msg);
+        }
+        cc_block_clear(&block);
+        free(child.text);
+    }
+}
+
+static bool submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *res,
+                           cc_err *err)
+{
+    memcpy(res->hash, block->hash, sizeof res->hash);
+    stored_block known;
+    if (!block_lookup(chain, block->hash, &known, NULL, err))
+        return false;
+    if (known.found || orphan_known(chain, block->hash) || block->height == 0)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "Block already exists");
+    if (!verify_signatures(chain, block, err))
+        return false;
+    bool parent_known;
+    if (!check_parent(chain, block, &parent_known, err))
+        return false;
+    if (!parent_known) {
+        orphan_add(chain, block);
+        res->outcome = CC_BLOCK_ORPHAN;
+        memcpy(res->missing_parent, block->prev, sizeof res->missing_parent);
+        return true;
+    }
+    if (!store_block(chain, block, res, err))
+        return false;
+    adopt_orphans(chain, block->hash, res);
+    return true;
+}
+
+bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_block_result *res,
+                           cc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    cc_block block;
+    if (!chain->rules->block_decode(text, len, &block, err))
+        return false;
+    bool ok = submit_decoded(chain, &block, res, err);
+    cc_block_clear(&block);
+    return ok;
+}
+
+/* ---- opening ----------------------------------------------------------------- */
+
+static bool store_genesis(cc_chain *chain, cc_err *err)
+{
+    const cc_rules *rules = chain->rules;
+    char best[CC_HASH_HEX_LEN + 1];
+    if (best_hash_at(chain, 0, best))
+        return strcmp(best, rules->genesis_hash) == 0
+                   ? true
+                   : cc_fail(err, CC_ERR_INTERNAL, "database belongs to another network");
+    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+        return false;
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_INSERT);
+    store_bind_text(stmt, 1, rules->genesis_hash);
+    store_bind_text(stmt, 2, "");
+    sqlite3_bind_int64(stmt, 3, 0);
+    sqlite3_bind_int64(stmt, 4, 0);
+    sqlite3_bind_blob(stmt, 5, rules->genesis_text, (int)strlen(rules->genesis_text),
+                      SQLITE_STATIC);
+    bool ok = store_run(chain, stmt, err) && set_status(chain, rules->genesis_hash, 1, err);
+    stmt = store_stmt(chain, SQL_BEST_SET);
+    sqlite3_bind_int64(stmt, 1, 0);
+    store_bind_text(stmt, 2, rules->genesis_hash);
+    ok = ok && store_run(chain, stmt, err) && store_exec(chain, "COMMIT", err);
+    if (!ok)
+        store_exec(chain, "ROLLBACK", NULL);
+    return ok;
+}
+
+cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
+{
+    cc_chain *chain = cc_calloc(1, sizeof *chain);
+    chain->rules = config->rules;
+    chain->log = config->log;
+    chain->max_orphans = config->max_orphans;
+    chain->max_mempool = config->max_mempool;
+    chain->orphans = cc_calloc(config->max_orphans ? config->max_orphans : 1, sizeof(orphan));
+    if (!store_open(chain, config->db_path, err) || !store_genesis(chain, err) ||
+        !load_tip(chain, err)) {
+        cc_chain_close(chain);
+        return NULL;
+    }
+    chain->next_block_seq = query_int(chain, SQL_SEQ_MAX) + 1;
+    chain->next_mempool_seq = query_int(chain, SQL_MEMPOOL_SEQ_MAX) + 1;
+    chain->mempool_count = (size_t)query_int(chain, SQL_MEMPOOL_COUNT);
+    return chain;
+}
+
+void cc_chain_close(cc_chain *chain)
+{
+    if (!chain)
+        return;
+    store_close(chain);
+    for (size_t i = 0; i < chain->n_orphans; i++)
+        free(chain->orphans[i].text);
+    free(chain->orphans);
+    free(chain);
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+int64_t cc_chain_height(const cc_chain *chain) { return chain->height; }
+const char *cc_chain_tip(const cc_chain *chain) { return chain->tip; }
+uint64_t cc_chain_tip_generation(const cc_chain *chain) { return chain->generation; }
+size_t cc_chain_mempool_size(const cc_chain *chain) { return chain->mempool_count; }
+
+bool cc_chain_block_text(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err)
+{
+    stored_block info;
+    if (!block_lookup(chain, hash, &info, out, err))
+        return false;
+    if (!info.found || info.status == STATUS_INVALID)
+        return cc_fail(err, CC_ERR_NOT_FOUND, "Block not found");
+    return true;
+}
+
+bool cc_chain_write_all(cc_chain *chain, cc_buf *out, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_ALL);
+    cc_buf_puts(out, "{\"chain\": [");
+    int64_t current = -1;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t height = sqlite3_column_int64(stmt, 0);
+        if (height != current)
+            cc_buf_puts(out, current < 0 ? "[" : "], [");
+        else
+            cc_buf_puts(out, ", ");
+        current = height;
+        cc_buf_append(out, sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1));
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE)
+        return store_db_fail(chain, err);
+    cc_buf_puts(out, current < 0 ? "]}" : "]]}");
+    return true;
+}
+
+bool cc_chain_write_from(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err)
+{
+    cc_buf first = CC_BUF_INIT;
+    stored_block info;
+    bool ok = block_lookup(chain, hash, &info, &first, err);
+    if (ok && (!info.found || info.status == STATUS_INVALID))
+        ok = cc_fail(err, CC_ERR_NOT_FOUND, "Block not found");
+    if (ok) {
+        cc_buf_puts(out, "{\"chain\": [");
+        cc_buf_append(out, first.data, first.len);
+        char best[CC_HASH_HEX_LEN + 1];
+        bool on_best = best_hash_at(chain, info.height, best) && strcmp(best, hash) == 0;
+        sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_FROM);
+        sqlite3_bind_int64(stmt, 1, on_best ? info.height : INT64_MAX);
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            cc_buf_puts(out, ", ");
+            cc_buf_append(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
+        }
+        sqlite3_reset(stmt);
+        cc_buf_puts(out, "]}");
+    }
+    cc_buf_free(&first);
+    return ok;
+}
+
+bool cc_chain_balance(cc_chain *chain, const char *key, mpq_t out, cc_err *err)
+{
+    return store_balance_get(chain, key, out, err);
+}

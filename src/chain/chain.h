@@ -1,0 +1,97 @@
+/* The chain state of one node: the block store, the best chain with its
+ * reorganisations, orphans, balances and the mempool, all in one SQLite
+ * database (WAL) that is the node's source of truth.
+ *
+ * Rules (PROTOCOL.md A.4): best chain = most blocks, ties keep the first
+ * seen; side blocks are kept; a block whose parent is unknown waits in a
+ * bounded orphan pool; every transaction is checked against its own branch
+ * (funds, no payment twice); a reorganisation sends the still-valid
+ * transactions of abandoned blocks back to the mempool.
+ *
+ * Every change is one SQLite transaction: committed before a call returns
+ * success, rolled back on any failure, so a rejected block or transaction
+ * changes nothing and a crash leaves the last committed state.
+ *
+ * Errors: cc_err; CC_ERR_BAD_REQUEST for invalid input (the message says
+ * why), CC_ERR_INTERNAL for database failures.
+ * Thread: not thread-safe; the node's event-loop thread owns it. */
+#ifndef CC_CHAIN_CHAIN_H
+#define CC_CHAIN_CHAIN_H
+
+#include <gmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/rules.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+typedef struct cc_chain cc_chain;
+
+typedef struct cc_chain_config {
+    const char *db_path;
+    const cc_rules *rules;
+    const cc_log *log;
+    size_t max_orphans;  /* blocks waiting for a parent */
+    size_t max_mempool;  /* transactions waiting to be mined */
+} cc_chain_config;
+
+/* Opens (creating when new) the database and loads the best chain. */
+cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err);
+void cc_chain_close(cc_chain *chain);
+
+typedef enum cc_block_outcome {
+    CC_BLOCK_NEW_TIP,  /* connected; the best chain now ends here (maybe by reorg) */
+    CC_BLOCK_SIDE,     /* valid and stored on a branch that is not the best */
+    CC_BLOCK_ORPHAN,   /* parent unknown: held until the parent arrives */
+} cc_block_outcome;
+
+typedef struct cc_block_result {
+    cc_block_outcome outcome;
+    char hash[CC_HASH_HEX_LEN + 1];
+    char missing_parent[CC_HASH_HEX_LEN + 1]; /* for CC_BLOCK_ORPHAN */
+    bool tip_changed;     /* the best tip moved (this block or adopted orphans) */
+    size_t reorg_depth;   /* blocks disconnected from the old best chain */
+} cc_block_result;
+
+/* Validates and stores a block received as wire text. A block seen before
+ * fails with CC_ERR_BAD_REQUEST "Block already exists". */
+bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_block_result *res,
+                           cc_err *err);
+
+/* Validates a transaction received as wire text and puts it in the mempool;
+ * writes its txid. A transaction seen before (in the mempool or on the best
+ * chain, under any signature) fails with "Transaction already exists". */
+bool cc_chain_submit_tx(cc_chain *chain, const char *text, size_t len,
+                        char txid[CC_HASH_HEX_LEN + 1], cc_err *err);
+
+/* The same for a transaction already decoded (the node's own payments). */
+bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err);
+
+int64_t cc_chain_height(const cc_chain *chain);
+const char *cc_chain_tip(const cc_chain *chain);
+/* Counts the best chain's changes; lets the miner notice a moved tip. */
+uint64_t cc_chain_tip_generation(const cc_chain *chain);
+
+/* Wire text of a stored block (any branch); CC_ERR_NOT_FOUND otherwise. */
+bool cc_chain_block_text(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err);
+/* {"chain": [[b0], [b1, b1'], ...]}: every stored valid block by height,
+ * best-chain block first. */
+bool cc_chain_write_all(cc_chain *chain, cc_buf *out, cc_err *err);
+/* {"chain": [H, child, ...]}: block H then the best-chain blocks after it
+ * (only H itself when H is not on the best chain). */
+bool cc_chain_write_from(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err);
+
+/* Balance of key on the best chain (exact). */
+bool cc_chain_balance(cc_chain *chain, const char *key, mpq_t out, cc_err *err);
+/* The best-chain balance less what the mempool already spends from key. */
+bool cc_chain_spendable(cc_chain *chain, const char *key, mpq_t out, cc_err *err);
+
+size_t cc_chain_mempool_size(const cc_chain *chain);
+/* Copies of up to max mempool transactions in arrival order, for a block
+ * template. The caller clears each and frees the array. */
+bool cc_chain_mempool_take(cc_chain *chain, size_t max, cc_tx **txs, size_t *n, cc_err *err);
+
+#endif

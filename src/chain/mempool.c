@@ -1,0 +1,202 @@
+/* The mempool: transactions waiting to be mined, kept in the database so a
+ * restart loses none. Invariant: in arrival order, every sender can afford
+ * each of its waiting payments on top of the best chain, and no payment is
+ * already on the best chain. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/chain.h"
+#include "chain/store.h"
+#include "util/mem.h"
+
+static bool pending_spend(cc_chain *chain, const char *key, mpq_t out, cc_err *err)
+{
+    mpq_set_ui(out, 0, 1);
+    mpq_t amount;
+    mpq_init(amount);
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_SENDER);
+    store_bind_text(stmt, 1, key);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        store_mpq_parse((const char *)sqlite3_column_text(stmt, 1), amount);
+        mpq_add(out, out, amount);
+    }
+    sqlite3_reset(stmt);
+    mpq_clear(amount);
+    return rc == SQLITE_DONE || store_db_fail(chain, err);
+}
+
+bool cc_chain_spendable(cc_chain *chain, const char *key, mpq_t out, cc_err *err)
+{
+    mpq_t pending;
+    mpq_init(pending);
+    bool ok = store_balance_get(chain, key, out, err) && pending_spend(chain, key, pending, err);
+    if (ok)
+        mpq_sub(out, out, pending);
+    mpq_clear(pending);
+    return ok;
+}
+
+static bool in_mempool(cc_chain *chain, const cc_tx *tx)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_HAS);
+    store_bind_text(stmt, 1, tx->txid);
+    store_bind_text(stmt, 2, tx->msgid);
+    bool found = sqlite3_step(stmt) == SQLITE_ROW;
+    sqlite3_reset(stmt);
+    return found;
+}
+
+static bool check_new_payment(cc_chain *chain, const cc_tx *tx, cc_err *err)
+{
+    if (tx->is_reward)
+        return cc_fail(err, CC_ERR_BAD_REQUEST,
+                       "System transactions are only valid inside a block");
+    if (in_mempool(chain, tx) || store_tx_mined(chain, tx))
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "Transaction already exists");
+    return true;
+}
+
+bool mempool_insert(cc_chain *chain, const cc_tx *tx, cc_err *err)
+{
+    if (!check_new_payment(chain, tx, err))
+        return false;
+    if (chain->mempool_count >= chain->max_mempool)
+        return cc_fail(err, CC_ERR_UNAVAILABLE, "Mempool is full (%zu transactions)",
+                       chain->max_mempool);
+    mpq_t available, amount;
+    mpq_inits(available, amount, NULL);
+    cc_amount_to_mpq(&tx->amount, amount);
+    bool ok = cc_chain_spendable(chain, tx->from, available, err);
+    if (ok && mpq_cmp(available, amount) < 0)
+        ok = cc_fail(err, CC_ERR_BAD_REQUEST,
+                     "Insufficient funds: %s can spend %.17g, needs %.17g", tx->from,
+                     mpq_get_d(available), mpq_get_d(amount));
+    if (ok) {
+        char *amount_text = store_mpq_text(amount);
+        sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_ADD);
+        store_bind_text(stmt, 1, tx->txid);
+        store_bind_text(stmt, 2, tx->msgid);
+        store_bind_text(stmt, 3, tx->from);
+        store_bind_text(stmt, 4, amount_text);
+        sqlite3_bind_int64(stmt, 5, chain->next_mempool_seq++);
+        sqlite3_bind_blob(stmt, 6, tx->text, (int)tx->text_len, SQLITE_STATIC);
+        ok = store_run(chain, stmt, err);
+        chain->mempool_count += ok;
+        free(amount_text);
+    }
+    mpq_clears(available, amount, NULL);
+    return ok;
+}
+
+typedef struct key_list {
+    char **keys;
+    size_t n;
+} key_list;
+
+static void key_list_clear(key_list *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        free(list->keys[i]);
+    free(list->keys);
+}
+
+static bool mempool_senders(cc_chain *chain, key_list *out, cc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_SENDERS);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        out->keys = cc_realloc(out->keys, (out->n + 1) * sizeof *out->keys);
+        out->keys[out->n++] = cc_strdup((const char *)sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE || store_db_fail(chain, err);
+}
+
+/* Drops, in arrival order, the payments of key that its balance on the new
+ * best chain no longer covers. */
+static bool trim_sender(cc_chain *chain, const char *key, cc_err *err)
+{
+    mpq_t available, amount;
+    mpq_inits(available, amount, NULL);
+    key_list drop = {0};
+    bool ok = store_balance_get(chain, key, available, err);
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_SENDER);
+    store_bind_text(stmt, 1, key);
+    while (ok && sqlite3_step(stmt) == SQLITE_ROW) {
+        store_mpq_parse((const char *)sqlite3_column_text(stmt, 1), amount);
+        if (mpq_cmp(available, amount) >= 0) {
+            mpq_sub(available, available, amount);
+            continue;
+        }
+        drop.keys = cc_realloc(drop.keys, (drop.n + 1) * sizeof *drop.keys);
+        drop.keys[drop.n++] = cc_strdup((const char *)sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_reset(stmt);
+    for (size_t i = 0; ok && i < drop.n; i++) {
+        stmt = store_stmt(chain, SQL_MEMPOOL_DEL);
+        store_bind_text(stmt, 1, drop.keys[i]);
+        ok = store_run(chain, stmt, err);
+    }
+    key_list_clear(&drop);
+    mpq_clears(available, amount, NULL);
+    return ok;
+}
+
+bool mempool_after_tip_change(cc_chain *chain, cc_err *err)
+{
+    key_list senders;
+    bool ok = mempool_senders(chain, &senders, err);
+    for (size_t i = 0; ok && i < senders.n; i++)
+        ok = trim_sender(chain, senders.keys[i], err);
+    key_list_clear(&senders);
+    return ok;
+}
+
+bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
+{
+    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+        return false;
+    size_t count_before = chain->mempool_count;
+    if (mempool_insert(chain, tx, err) && store_exec(chain, "COMMIT", err))
+        return true;
+    store_exec(chain, "ROLLBACK", NULL);
+    chain->mempool_count = count_before;
+    return false;
+}
+
+bool cc_chain_submit_tx(cc_chain *chain, const char *text, size_t len,
+                        char txid[CC_HASH_HEX_LEN + 1], cc_err *err)
+{
+    cc_tx tx;
+    if (!chain->rules->tx_decode(text, len, &tx, err))
+        return false;
+    bool ok = check_new_payment(chain, &tx, err);
+    if (ok && !chain->rules->tx_verify(&tx))
+        ok = cc_fail(err, CC_ERR_BAD_REQUEST, "Invalid signature");
+    ok = ok && cc_chain_accept_tx(chain, &tx, err);
+    if (ok)
+        memcpy(txid, tx.txid, CC_HASH_HEX_LEN + 1);
+    cc_tx_clear(&tx);
+    return ok;
+}
+
+bool cc_chain_mempool_take(cc_chain *chain, size_t max, cc_tx **txs, size_t *n, cc_err *err)
+{
+    *txs = NULL;
+    *n = 0;
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_ALL);
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        cc_tx tx;
+        const char *text = sqlite3_column_blob(stmt, 0);
+        if (!chain->rules->tx_decode(text, (size_t)sqlite3_column_bytes(stmt, 0), &tx, NULL))
+            continue;
+        *txs = cc_realloc(*txs, (*n + 1) * sizeof **txs);
+        (*txs)[(*n)++] = tx;
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE || store_db_fail(chain, err);
+}

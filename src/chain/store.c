@@ -1,0 +1,187 @@
+#include "chain/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+/* status: 0 = stored, checked without chain context; 1 = connected to the
+ * best chain at least once; 2 = invalid on its branch (kept so that it and
+ * its descendants are refused at once). */
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=OFF;"
+    "CREATE TABLE IF NOT EXISTS block(hash TEXT PRIMARY KEY, prev TEXT NOT NULL,"
+    " height INTEGER NOT NULL, seq INTEGER NOT NULL, status INTEGER NOT NULL,"
+    " text BLOB NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS block_height ON block(height, seq);"
+    "CREATE INDEX IF NOT EXISTS block_prev ON block(prev);"
+    "CREATE TABLE IF NOT EXISTS best(height INTEGER PRIMARY KEY, hash TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS balance(key TEXT PRIMARY KEY, amount TEXT NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS txindex(txid TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE,"
+    " block TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS txindex_block ON txindex(block);"
+    "CREATE TABLE IF NOT EXISTS mempool(txid TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE,"
+    " sender TEXT NOT NULL, amount TEXT NOT NULL, seq INTEGER NOT NULL, text BLOB NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS mempool_sender ON mempool(sender, seq);"
+    "CREATE INDEX IF NOT EXISTS mempool_seq ON mempool(seq);";
+
+static const char *const sql_text[SQL_COUNT_] = {
+    [SQL_BLOCK_GET] = "SELECT prev, height, status, text FROM block WHERE hash=?1",
+    [SQL_BLOCK_INSERT] =
+        "INSERT INTO block(hash, prev, height, seq, status, text) VALUES(?1,?2,?3,?4,0,?5)",
+    [SQL_BLOCK_SET_STATUS] = "UPDATE block SET status=?2 WHERE hash=?1",
+    [SQL_BLOCK_CHILDREN] = "SELECT hash FROM block WHERE prev=?1",
+    [SQL_BLOCK_BEST_CANDIDATE] = "SELECT hash FROM block WHERE status<2 AND height>?1"
+                                 " ORDER BY height DESC, seq ASC LIMIT 1",
+    [SQL_BLOCK_ALL] = "SELECT b.height, b.text FROM block b LEFT JOIN best c ON c.hash=b.hash"
+                      " WHERE b.status<2 ORDER BY b.height, c.hash IS NULL, b.seq",
+    [SQL_BEST_GET] = "SELECT hash FROM best WHERE height=?1",
+    [SQL_BEST_SET] = "INSERT OR REPLACE INTO best(height, hash) VALUES(?1,?2)",
+    [SQL_BEST_DEL] = "DELETE FROM best WHERE height=?1",
+    [SQL_BEST_TIP] = "SELECT height, hash FROM best ORDER BY height DESC LIMIT 1",
+    [SQL_BEST_FROM] = "SELECT b.text FROM best c JOIN block b ON b.hash=c.hash"
+                      " WHERE c.height>?1 ORDER BY c.height",
+    [SQL_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM block",
+    [SQL_BALANCE_GET] = "SELECT amount FROM balance WHERE key=?1",
+    [SQL_BALANCE_SET] = "INSERT OR REPLACE INTO balance(key, amount) VALUES(?1,?2)",
+    [SQL_TXINDEX_HAS] = "SELECT 1 FROM txindex WHERE txid=?1 OR msgid=?2",
+    [SQL_TXINDEX_ADD] = "INSERT INTO txindex(txid, msgid, block) VALUES(?1,?2,?3)",
+    [SQL_TXINDEX_DEL_BLOCK] = "DELETE FROM txindex WHERE block=?1",
+    [SQL_MEMPOOL_HAS] = "SELECT 1 FROM mempool WHERE txid=?1 OR msgid=?2",
+    [SQL_MEMPOOL_ADD] =
+        "INSERT INTO mempool(txid, msgid, sender, amount, seq, text) VALUES(?1,?2,?3,?4,?5,?6)",
+    [SQL_MEMPOOL_DEL] = "DELETE FROM mempool WHERE txid=?1",
+    [SQL_MEMPOOL_DEL_MINED] =
+        "DELETE FROM mempool WHERE msgid IN (SELECT msgid FROM txindex WHERE block=?1)",
+    [SQL_MEMPOOL_SENDER] = "SELECT txid, amount FROM mempool WHERE sender=?1 ORDER BY seq",
+    [SQL_MEMPOOL_SENDERS] = "SELECT DISTINCT sender FROM mempool",
+    [SQL_MEMPOOL_ALL] = "SELECT text FROM mempool ORDER BY seq LIMIT ?1",
+    [SQL_MEMPOOL_COUNT] = "SELECT COUNT(*) FROM mempool",
+    [SQL_MEMPOOL_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM mempool",
+};
+
+bool store_db_fail(cc_chain *chain, cc_err *err)
+{
+    return cc_fail(err, CC_ERR_INTERNAL, "database: %s", sqlite3_errmsg(chain->db));
+}
+
+bool store_exec(cc_chain *chain, const char *sql, cc_err *err)
+{
+    if (sqlite3_exec(chain->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return store_db_fail(chain, err);
+    return true;
+}
+
+bool store_open(cc_chain *chain, const char *path, cc_err *err)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &chain->db, flags, NULL) != SQLITE_OK) {
+        cc_fail(err, CC_ERR_INTERNAL, "cannot open database %s: %s", path,
+                chain->db ? sqlite3_errmsg(chain->db) : "out of memory");
+        return false;
+    }
+    sqlite3_busy_timeout(chain->db, 5000);
+    if (!store_exec(chain, schema, err))
+        return false;
+    for (int i = 0; i < SQL_COUNT_; i++) {
+        if (sqlite3_prepare_v3(chain->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &chain->stmts[i], NULL) != SQLITE_OK)
+            return store_db_fail(chain, err);
+    }
+    return true;
+}
+
+void store_close(cc_chain *chain)
+{
+    for (int i = 0; i < SQL_COUNT_; i++)
+        sqlite3_finalize(chain->stmts[i]);
+    if (chain->db)
+        sqlite3_close(chain->db);
+    chain->db = NULL;
+}
+
+sqlite3_stmt *store_stmt(cc_chain *chain, store_sql id)
+{
+    sqlite3_stmt *stmt = chain->stmts[id];
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return stmt;
+}
+
+bool store_run(cc_chain *chain, sqlite3_stmt *stmt, cc_err *err)
+{
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return store_db_fail(chain, err);
+    return true;
+}
+
+void store_bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+    sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+}
+
+char *store_mpq_text(const mpq_t value)
+{
+    char *gmp_text = mpq_get_str(NULL, 10, value);
+    char *copy = cc_strdup(gmp_text);
+    void (*gmp_free)(void *, size_t);
+    mp_get_memory_functions(NULL, NULL, &gmp_free);
+    gmp_free(gmp_text, strlen(gmp_text) + 1);
+    return copy;
+}
+
+void store_mpq_parse(const char *text, mpq_t out)
+{
+    if (mpq_set_str(out, text, 10) != 0)
+        mpq_set_ui(out, 0, 1);
+    mpq_canonicalize(out);
+}
+
+bool store_balance_get(cc_chain *chain, const char *key, mpq_t out, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BALANCE_GET);
+    store_bind_text(stmt, 1, key);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        store_mpq_parse((const char *)sqlite3_column_text(stmt, 0), out);
+    else
+        mpq_set_ui(out, 0, 1);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_db_fail(chain, err);
+    return true;
+}
+
+bool store_balance_add(cc_chain *chain, const char *key, const mpq_t delta, cc_err *err)
+{
+    mpq_t balance;
+    mpq_init(balance);
+    bool ok = store_balance_get(chain, key, balance, err);
+    if (ok) {
+        mpq_add(balance, balance, delta);
+        char *text = store_mpq_text(balance);
+        sqlite3_stmt *stmt = store_stmt(chain, SQL_BALANCE_SET);
+        store_bind_text(stmt, 1, key);
+        store_bind_text(stmt, 2, text);
+        ok = store_run(chain, stmt, err);
+        free(text);
+    }
+    mpq_clear(balance);
+    return ok;
+}
+
+bool store_tx_mined(cc_chain *chain, const cc_tx *tx)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_TXINDEX_HAS);
+    store_bind_text(stmt, 1, tx->txid);
+    store_bind_text(stmt, 2, tx->msgid);
+    bool found = sqlite3_step(stmt) == SQLITE_ROW;
+    sqlite3_reset(stmt);
+    return found;
+}

@@ -1,0 +1,94 @@
+/* chain/ internals: the SQLite schema and the statements the chain state
+ * and the mempool share. Not part of chain/'s public interface.
+ * Thread: the owning cc_chain's thread only. */
+#ifndef CC_CHAIN_STORE_H
+#define CC_CHAIN_STORE_H
+
+#include <gmp.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+
+typedef enum store_sql {
+    SQL_BLOCK_GET,
+    SQL_BLOCK_INSERT,
+    SQL_BLOCK_SET_STATUS,
+    SQL_BLOCK_CHILDREN,
+    SQL_BLOCK_BEST_CANDIDATE,
+    SQL_BLOCK_ALL,
+    SQL_BEST_GET,
+    SQL_BEST_SET,
+    SQL_BEST_DEL,
+    SQL_BEST_TIP,
+    SQL_BEST_FROM,
+    SQL_SEQ_MAX,
+    SQL_BALANCE_GET,
+    SQL_BALANCE_SET,
+    SQL_TXINDEX_HAS,
+    SQL_TXINDEX_ADD,
+    SQL_TXINDEX_DEL_BLOCK,
+    SQL_MEMPOOL_HAS,
+    SQL_MEMPOOL_ADD,
+    SQL_MEMPOOL_DEL,
+    SQL_MEMPOOL_DEL_MINED,
+    SQL_MEMPOOL_SENDER,
+    SQL_MEMPOOL_SENDERS,
+    SQL_MEMPOOL_ALL,
+    SQL_MEMPOOL_COUNT,
+    SQL_MEMPOOL_SEQ_MAX,
+    SQL_COUNT_
+} store_sql;
+
+typedef struct orphan {
+    char hash[CC_HASH_HEX_LEN + 1];
+    char prev[CC_HASH_HEX_LEN + 1];
+    char *text;
+    size_t len;
+} orphan;
+
+struct cc_chain {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[SQL_COUNT_];
+    const cc_rules *rules;
+    const cc_log *log;
+    size_t max_orphans;
+    size_t max_mempool;
+    char tip[CC_HASH_HEX_LEN + 1];
+    int64_t height;
+    uint64_t generation;
+    int64_t next_block_seq;
+    int64_t next_mempool_seq;
+    size_t mempool_count;
+    orphan *orphans;
+    size_t n_orphans;
+};
+
+bool store_open(cc_chain *chain, const char *path, cc_err *err);
+void store_close(cc_chain *chain);
+
+/* The prepared statement for id, reset and with bindings cleared. */
+sqlite3_stmt *store_stmt(cc_chain *chain, store_sql id);
+/* Runs a statement that returns no rows; false (with err) on failure. */
+bool store_run(cc_chain *chain, sqlite3_stmt *stmt, cc_err *err);
+bool store_exec(cc_chain *chain, const char *sql, cc_err *err);
+bool store_db_fail(cc_chain *chain, cc_err *err);
+
+void store_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+
+/* Exact amounts are stored as GMP rational text ("3/4"). */
+bool store_balance_get(cc_chain *chain, const char *key, mpq_t out, cc_err *err);
+/* balance(key) += delta (negative deltas subtract). */
+bool store_balance_add(cc_chain *chain, const char *key, const mpq_t delta, cc_err *err);
+char *store_mpq_text(const mpq_t value);
+void store_mpq_parse(const char *text, mpq_t out);
+
+/* True when tx (by txid or by signed message) is on the best chain. */
+bool store_tx_mined(cc_chain *chain, const cc_tx *tx);
+
+/* Mempool maintenance, in mempool.c, called inside the chain's transactions. */
+bool mempool_insert(cc_chain *chain, const cc_tx *tx, cc_err *err);
+bool mempool_after_tip_change(cc_chain *chain, cc_err *err);
+
+#endif

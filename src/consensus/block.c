@@ -1,0 +1,48 @@
+#include "consensus/block.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+void cc_tx_clear(cc_tx *tx)
+{
+    free(tx->text);
+    free(tx->from);
+    free(tx->to);
+    free(tx->signature);
+    free(tx->timestamp);
+    memset(tx, 0, sizeof *tx);
+}
+
+void cc_block_clear(cc_block *block)
+{
+    for (size_t i = 0; i < block->n_txs; i++)
+        cc_tx_clear(&block->txs[i]);
+    free(block->txs);
+    free(block->text);
+    memset(block, 0, sizeof *block);
+}
+
+static char *dup_or_null(const char *s) { return s ? cc_strdup(s) : NULL; }
+
+void cc_tx_copy(cc_tx *dst, const cc_tx *src)
+{
+    *dst = *src;
+    dst->text = cc_strndup(src->text, src->text_len);
+    dst->from = dup_or_null(src->from);
+    dst->to = dup_or_null(src->to);
+    dst->signature = dup_or_null(src->signature);
+    dst->timestamp = dup_or_null(src->timestamp);
+}
+
+void cc_amount_to_mpq(const cc_number *amount, mpq_t out)
+{
+    if (amount->is_int) {
+        mpz_set_si(mpq_numref(out), (long)amount->i);
+        mpz_set_ui(mpq_denref(out), 1);
+        mpq_canonicalize(out);
+        return;
+    }
+    mpq_set_d(out, amount->d);
+}

@@ -1,0 +1,34 @@
+/* One network's consensus rules behind one table, so that chain/, net/ and
+ * node/ run either network without `if (network == ...)` (the way Bitcoin
+ * Core's chainparams select a chain). Tables are immutable and static.
+ * Thread-safe. */
+#ifndef CC_CONSENSUS_RULES_H
+#define CC_CONSENSUS_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "consensus/block.h"
+#include "util/err.h"
+
+typedef struct cc_rules {
+    const char *network;      /* "http" */
+    const char *genesis_hash;
+    const char *genesis_text;
+    size_t max_block_txs;     /* rewards included */
+    cc_number block_reward;
+    /* Wire text -> block, with every check that needs no chain context
+     * except signatures. */
+    bool (*block_decode)(const char *text, size_t len, cc_block *out, cc_err *err);
+    /* Wire text -> transaction, form checks only. */
+    bool (*tx_decode)(const char *text, size_t len, cc_tx *out, cc_err *err);
+    /* Signature check (true for rewards). CPU-heavy: callers may run it on
+     * worker threads. */
+    bool (*tx_verify)(const cc_tx *tx);
+} cc_rules;
+
+const cc_rules *cc_rules_http(void);
+/* The table named name ("http"), or NULL. */
+const cc_rules *cc_rules_find(const char *name);
+
+#endif

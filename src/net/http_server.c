@@ -1,0 +1,239 @@
+#include "net/http_server.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "codec/json.h"
+#include "util/mem.h"
+
+typedef struct connection connection;
+
+struct cc_http_server {
+    cc_http_server_config cfg;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    connection *connections; /* doubly linked, for cleanup and counting */
+    size_t n_connections;
+};
+
+struct connection {
+    cc_http_server *server;
+    struct bufferevent *bev;
+    cc_http_parser *parser;
+    char peer_ip[INET6_ADDRSTRLEN];
+    bool closing; /* answer sent, close once it is written */
+    connection *prev, *next;
+};
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return status >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+void cc_http_error(cc_http_response *resp, int status, const char *message)
+{
+    resp->status = status;
+    cc_buf_reset(&resp->body);
+    cc_buf_printf(&resp->body, "{\"errcode\": %d, \"errmsg\": ", status);
+    cc_json_append_quoted(&resp->body, message);
+    cc_buf_putc(&resp->body, '}');
+}
+
+static void connection_free(connection *conn)
+{
+    cc_http_server *server = conn->server;
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        server->connections = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    server->n_connections--;
+    bufferevent_free(conn->bev);
+    cc_http_parser_free(conn->parser);
+    free(conn);
+}
+
+static void send_response(connection *conn, const cc_http_response *resp, bool keep_alive)
+{
+    cc_buf out = CC_BUF_INIT;
+    cc_buf_printf(&out,
+                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                  "Connection: %s\r\n\r\n",
+                  resp->status, status_text(resp->status),
+                  resp->content_type ? resp->content_type : "application/json", resp->body.len,
+                  keep_alive ? "keep-alive" : "close");
+    cc_buf_append(&out, resp->body.data, resp->body.len);
+    bufferevent_write(conn->bev, out.data, out.len);
+    cc_buf_free(&out);
+    if (!keep_alive) {
+        conn->closing = true;
+        bufferevent_disable(conn->bev, EV_READ);
+    }
+}
+
+static void send_error(connection *conn, const cc_err *err)
+{
+    cc_http_response resp = {0};
+    cc_http_error(&resp, err->code ? err->code : 400, err->msg);
+    send_response(conn, &resp, false);
+    cc_buf_free(&resp.body);
+}
+
+static void dispatch(connection *conn)
+{
+    const cc_http_request *req = cc_http_parser_request(conn->parser);
+    cc_http_response resp = {.status = 200};
+    conn->server->cfg.handler(conn->server->cfg.handler_ctx, req, conn->peer_ip, &resp);
+    bool keep_alive = req->keep_alive && !req->body_until_close;
+    send_response(conn, &resp, keep_alive);
+    cc_buf_free(&resp.body);
+    cc_http_parser_reset(conn->parser);
+}
+
+/* Feeds what has arrived to the parser, answering every complete request
+ * (pipelined ones included) until the input is used up or we close. */
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    connection *conn = arg;
+    struct evbuffer *input = bufferevent_get_input(bev);
+    while (!conn->closing && evbuffer_get_length(input) > 0) {
+        struct evbuffer_iovec chunk;
+        if (evbuffer_peek(input, -1, NULL, &chunk, 1) < 1)
+            break;
+        size_t consumed = 0;
+        cc_err err = {0};
+        cc_http_parse_status st =
+            cc_http_parser_feed(conn->parser, chunk.iov_base, chunk.iov_len, &consumed, &err);
+        evbuffer_drain(input, st == CC_HTTP_ERROR ? evbuffer_get_length(input) : consumed);
+        if (st == CC_HTTP_ERROR)
+            send_error(conn, &err);
+        else if (st == CC_HTTP_DONE)
+            dispatch(conn);
+    }
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    connection *conn = arg;
+    if (conn->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        connection_free(conn);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    connection *conn = arg;
+    if ((what & BEV_EVENT_EOF) && !conn->closing) {
+        cc_err err = {0};
+        cc_http_parse_status st = cc_http_parser_finish(conn->parser, &err);
+        if (st == CC_HTTP_DONE) {
+            dispatch(conn);
+            conn->closing = true;
+            return;
+        }
+        if (st == CC_HTTP_ERROR) {
+            send_error(conn, &err);
+            return;
+        }
+    }
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING))
+        cc_debug(conn->server->cfg.log, "closing idle connection from %s", conn->peer_ip);
+    connection_free(conn);
+}
+
+static void peer_ip_text(const struct sockaddr *addr, char out[INET6_ADDRSTRLEN])
+{
+    out[0] = '\0';
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, out, INET6_ADDRSTRLEN);
+    else if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, out,
+                  INET6_ADDRSTRLEN);
+}
+
+static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
+                      int addr_len, void *arg)
+{
+    (void)listener;
+    (void)addr_len;
+    cc_http_server *server = arg;
+    if (server->n_connections >= server->cfg.max_connections) {
+        evutil_closesocket(fd);
+        return;
+    }
+    connection *conn = cc_calloc(1, sizeof *conn);
+    conn->server = server;
+    conn->parser = cc_http_parser_new(&server->cfg.limits);
+    conn->bev = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    peer_ip_text(addr, conn->peer_ip);
+    conn->next = server->connections;
+    if (conn->next)
+        conn->next->prev = conn;
+    server->connections = conn;
+    server->n_connections++;
+    struct timeval idle = {(time_t)server->cfg.idle_timeout_s,
+                           (suseconds_t)((server->cfg.idle_timeout_s -
+                                          (double)(time_t)server->cfg.idle_timeout_s) * 1e6)};
+    bufferevent_set_timeouts(conn->bev, &idle, &idle);
+    bufferevent_setcb(conn->bev, on_read, on_write, on_event, conn);
+    bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+}
+
+cc_http_server *cc_http_server_start(struct event_base *base, const cc_http_server_config *cfg,
+                                     cc_err *err)
+{
+    struct sockaddr_storage addr;
+    int addr_len = sizeof addr;
+    char spec[128];
+    snprintf(spec, sizeof spec, strchr(cfg->host, ':') ? "[%s]:%d" : "%s:%d", cfg->host,
+             cfg->port);
+    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) != 0) {
+        cc_fail(err, CC_ERR_BAD_REQUEST, "cannot use host %s: not an IP address", cfg->host);
+        return NULL;
+    }
+    cc_http_server *server = cc_calloc(1, sizeof *server);
+    server->cfg = *cfg;
+    server->base = base;
+    server->listener = evconnlistener_new_bind(
+        base, on_accept, server, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+        512, (struct sockaddr *)&addr, addr_len);
+    if (!server->listener) {
+        cc_fail(err, CC_ERR_INTERNAL, "cannot listen on %s: %s", spec,
+                evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        free(server);
+        return NULL;
+    }
+    return server;
+}
+
+void cc_http_server_free(cc_http_server *server)
+{
+    if (!server)
+        return;
+    while (server->connections)
+        connection_free(server->connections);
+    evconnlistener_free(server->listener);
+    free(server);
+}
+
+size_t cc_http_server_connections(const cc_http_server *server) { return server->n_connections; }

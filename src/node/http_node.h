@@ -1,0 +1,41 @@
+/* One node of the http network: chain, HTTP server with the endpoints of
+ * PROTOCOL.md A.5, miner, wallet, faucet and peer list, wired on one
+ * libevent loop. Runs until SIGINT or SIGTERM, then shuts down cleanly
+ * (miner joined, database closed). Errors: cc_err for anything that stops
+ * the node from starting. Thread: call from the main thread. */
+#ifndef CC_NODE_HTTP_NODE_H
+#define CC_NODE_HTTP_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "node/faucet.h"
+#include "util/err.h"
+#include "util/log.h"
+
+typedef struct cc_http_node_config {
+    const char *host;          /* listen and advertised address */
+    int port;
+    const char *datadir;
+    const char *peers_default; /* NULL: none */
+    size_t n_transactions;     /* mempool size that triggers mining */
+    unsigned miner_threads;    /* 0: one per core */
+    bool mine_on_start;        /* mine block 1 when the chain is only the genesis */
+    cc_faucet_config faucet;
+    size_t max_body_bytes;
+    size_t max_header_bytes;
+    double idle_timeout_s;
+    size_t max_connections;
+    size_t max_mempool;
+    size_t max_orphans;
+    size_t max_peers;
+    const cc_log *log;
+} cc_http_node_config;
+
+/* Fills config with the documented defaults (docs/configuration.md). */
+void cc_http_node_defaults(cc_http_node_config *config);
+
+/* Runs the node; returns true after a clean shutdown. */
+bool cc_http_node_run(const cc_http_node_config *config, cc_err *err);
+
+#endif

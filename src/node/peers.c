@@ -1,0 +1,161 @@
+#include "node/peers.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/json.h"
+#include "util/fileio.h"
+#include "util/mem.h"
+
+#define MAX_PEERS_FILE (1 << 20)
+
+struct cc_peers {
+    char *path;
+    char *self;
+    int port;
+    char **items;
+    size_t n, max;
+    const cc_log *log;
+};
+
+bool cc_peer_address_valid(const char *address)
+{
+    const char *colon = strrchr(address, ':');
+    if (!colon || colon == address || strlen(address) > 64)
+        return false;
+    char host[64];
+    memcpy(host, address, (size_t)(colon - address));
+    host[colon - address] = '\0';
+    struct in_addr ip;
+    if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, &ip) != 1)
+        return false;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    return colon[1] >= '0' && colon[1] <= '9' && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+bool cc_peers_is_self(const cc_peers *peers, const char *address)
+{
+    if (strcmp(address, peers->self) == 0)
+        return true;
+    char loopback[32], localhost[32];
+    snprintf(loopback, sizeof loopback, "127.0.0.1:%d", peers->port);
+    snprintf(localhost, sizeof localhost, "localhost:%d", peers->port);
+    return strcmp(address, loopback) == 0 || strcmp(address, localhost) == 0;
+}
+
+bool cc_peers_contains(const cc_peers *peers, const char *address)
+{
+    for (size_t i = 0; i < peers->n; i++)
+        if (strcmp(peers->items[i], address) == 0)
+            return true;
+    return false;
+}
+
+void cc_peers_write_json(const cc_peers *peers, cc_buf *out)
+{
+    cc_buf_puts(out, "{\"peers\": [");
+    for (size_t i = 0; i < peers->n; i++) {
+        if (i)
+            cc_buf_puts(out, ", ");
+        cc_json_append_quoted(out, peers->items[i]);
+    }
+    cc_buf_puts(out, "]}");
+}
+
+static bool save(const cc_peers *peers, cc_err *err)
+{
+    cc_buf text = CC_BUF_INIT;
+    cc_peers_write_json(peers, &text);
+    cc_buf_putc(&text, '\n');
+    bool ok = cc_write_file_atomic(peers->path, text.data, text.len, 0644, err);
+    cc_buf_free(&text);
+    return ok;
+}
+
+static void insert(cc_peers *peers, const char *address)
+{
+    peers->items = cc_realloc(peers->items, (peers->n + 1) * sizeof *peers->items);
+    peers->items[peers->n++] = cc_strdup(address);
+}
+
+bool cc_peers_add(cc_peers *peers, const char *address, cc_err *err)
+{
+    if (!cc_peer_address_valid(address))
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "not a peer address: %s", address);
+    if (cc_peers_is_self(peers, address))
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "%s is this node", address);
+    if (cc_peers_contains(peers, address))
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "%s is already a peer", address);
+    if (peers->n >= peers->max)
+        return cc_fail(err, CC_ERR_TOO_MANY, "the peer list is full (%zu)", peers->max);
+    insert(peers, address);
+    return save(peers, err);
+}
+
+/* Reads {"peers": [...]} and keeps the valid, new addresses. */
+static bool load_list(cc_peers *peers, const char *path, cc_err *err)
+{
+    cc_buf text = CC_BUF_INIT;
+    bool ok = cc_read_file(path, MAX_PEERS_FILE, &text, err);
+    json_t *doc = ok ? cc_json_parse(text.data, text.len, 4, err) : NULL;
+    json_t *list = doc ? json_object_get(doc, "peers") : NULL;
+    if (ok && doc && !json_is_array(list))
+        ok = cc_fail(err, CC_ERR_BAD_REQUEST, "%s has no \"peers\" list", path);
+    ok = ok && doc;
+    for (size_t i = 0; ok && i < json_array_size(list); i++) {
+        const char *address = json_string_value(json_array_get(list, i));
+        if (!address || !cc_peer_address_valid(address) || cc_peers_is_self(peers, address) ||
+            cc_peers_contains(peers, address) || peers->n >= peers->max) {
+            cc_info(peers->log, "%s: skipping peer entry %zu", path, i);
+            continue;
+        }
+        insert(peers, address);
+    }
+    json_decref(doc);
+    cc_buf_free(&text);
+    return ok;
+}
+
+cc_peers *cc_peers_open(const char *path, const char *default_path, const char *self, int port,
+                        size_t max, const cc_log *log, cc_err *err)
+{
+    cc_peers *peers = cc_calloc(1, sizeof *peers);
+    peers->path = cc_strdup(path);
+    peers->self = cc_strdup(self);
+    peers->port = port;
+    peers->max = max;
+    peers->log = log;
+    cc_err why = {0};
+    bool ok = load_list(peers, path, &why);
+    if (!ok && why.code == CC_ERR_NOT_FOUND) {
+        ok = true;
+        if (default_path && !load_list(peers, default_path, &why))
+            cc_warn(log, "peers default: %s", why.msg);
+        ok = save(peers, &why);
+    }
+    if (!ok) {
+        *err = why;
+        cc_peers_free(peers);
+        return NULL;
+    }
+    return peers;
+}
+
+void cc_peers_free(cc_peers *peers)
+{
+    if (!peers)
+        return;
+    for (size_t i = 0; i < peers->n; i++)
+        free(peers->items[i]);
+    free(peers->items);
+    free(peers->path);
+    free(peers->self);
+    free(peers);
+}
+
+size_t cc_peers_count(const cc_peers *peers) { return peers->n; }
+
+const char *cc_peers_at(const cc_peers *peers, size_t i) { return peers->items[i]; }

@@ -1,0 +1,271 @@
+/* cheesed: the cheesechain node. Flags and the config file set the node's
+ * configuration; everything else happens in node/. Exit status: 0 after a
+ * clean shutdown, 1 when the node could not start, 2 for usage errors. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/http_node.h"
+#include "util/buf.h"
+#include "util/fileio.h"
+#include "util/mem.h"
+
+typedef struct settings {
+    const char *network;
+    cc_http_node_config node;
+    cc_log log;
+    char *owned[64]; /* strings read from a config file */
+    size_t n_owned;
+} settings;
+
+static const char usage[] =
+    "usage: cheesed --network http [options]\n"
+    "\n"
+    "Runs a cheesechain node of the http network (seed 003).\n"
+    "\n"
+    "  --network NAME           http (the cheese network is not available yet)\n"
+    "  --host ADDR              listen and advertised address (127.0.0.1)\n"
+    "  --port N                 HTTP port (6000)\n"
+    "  --datadir DIR            data directory (./data/<network>-<port>)\n"
+    "  --peers-default FILE     peers to start from ({\"peers\": [...]}; default\n"
+    "                           ./peers-default.json when it exists)\n"
+    "  --n-transactions N       waiting transactions that trigger mining (2)\n"
+    "  --miner-threads N        mining threads, 0 = one per core (0)\n"
+    "  --mine-on-start yes|no   mine block 1 when the chain is only the genesis (yes)\n"
+    "  --faucet on|off          pay from the node's wallet on POST /money (on)\n"
+    "  --faucet-max-request X   most paid per request (5)\n"
+    "  --faucet-max-recipient X most paid to one key per window (10)\n"
+    "  --faucet-max-total X     most paid in all per window (50)\n"
+    "  --faucet-window S        the faucet's window in seconds (3600)\n"
+    "  --max-body BYTES         largest request body (1048576)\n"
+    "  --idle-timeout S         drop connections silent this long (10)\n"
+    "  --max-connections N      simultaneous connections (1024)\n"
+    "  --max-mempool N          transactions waiting at most (10000)\n"
+    "  --max-peers N            peers kept at most (128)\n"
+    "  --log-level LEVEL        debug, info, warn or error (info)\n"
+    "  --conf FILE              read KEY=VALUE lines, same keys as the flags\n"
+    "  --help                   show this text\n";
+
+static bool parse_long(const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || end == text || *end || value < min || value > max)
+        return false;
+    *out = value;
+    return true;
+}
+
+static bool parse_double(const char *text, double min, double *out)
+{
+    char *end;
+    double value = strtod(text, &end);
+    if (end == text || *end || !(value >= min) || value > 1e15)
+        return false;
+    *out = value;
+    return true;
+}
+
+static bool parse_switch(const char *text, bool *out)
+{
+    if (!strcmp(text, "yes") || !strcmp(text, "on") || !strcmp(text, "1") || !strcmp(text, "true"))
+        return (*out = true);
+    if (!strcmp(text, "no") || !strcmp(text, "off") || !strcmp(text, "0") || !strcmp(text, "false"))
+        return !(*out = false);
+    return false;
+}
+
+static bool set_size(size_t *field, const char *value, long min, long max)
+{
+    long n;
+    if (!parse_long(value, min, max, &n))
+        return false;
+    *field = (size_t)n;
+    return true;
+}
+
+/* One place that knows every key, for flags and config files alike. */
+static bool apply(settings *s, const char *key, const char *value)
+{
+    cc_http_node_config *c = &s->node;
+    long n;
+    if (!strcmp(key, "network"))
+        return (s->network = value), true;
+    if (!strcmp(key, "host"))
+        return (c->host = value), true;
+    if (!strcmp(key, "port"))
+        return parse_long(value, 1, 65535, &n) && ((c->port = (int)n), true);
+    if (!strcmp(key, "datadir"))
+        return (c->datadir = value), true;
+    if (!strcmp(key, "peers-default"))
+        return (c->peers_default = value), true;
+    if (!strcmp(key, "n-transactions"))
+        return set_size(&c->n_transactions, value, 1, 255);
+    if (!strcmp(key, "miner-threads"))
+        return parse_long(value, 0, 256, &n) && ((c->miner_threads = (unsigned)n), true);
+    if (!strcmp(key, "mine-on-start"))
+        return parse_switch(value, &c->mine_on_start);
+    if (!strcmp(key, "faucet"))
+        return parse_switch(value, &c->faucet.enabled);
+    if (!strcmp(key, "faucet-max-request"))
+        return parse_double(value, 0, &c->faucet.max_per_request);
+    if (!strcmp(key, "faucet-max-recipient"))
+        return parse_double(value, 0, &c->faucet.max_per_recipient);
+    if (!strcmp(key, "faucet-max-total"))
+        return parse_double(value, 0, &c->faucet.max_total);
+    if (!strcmp(key, "faucet-window"))
+        return parse_double(value, 1, &c->faucet.window_s);
+    if (!strcmp(key, "max-body"))
+        return set_size(&c->max_body_bytes, value, 4096, 64L << 20);
+    if (!strcmp(key, "idle-timeout"))
+        return parse_double(value, 0.1, &c->idle_timeout_s);
+    if (!strcmp(key, "max-connections"))
+        return set_size(&c->max_connections, value, 1, 1000000);
+    if (!strcmp(key, "max-mempool"))
+        return set_size(&c->max_mempool, value, 1, 10000000);
+    if (!strcmp(key, "max-peers"))
+        return set_size(&c->max_peers, value, 1, 100000);
+    if (!strcmp(key, "log-level"))
+        return cc_log_level_parse(value, &s->log.threshold);
+    return false;
+}
+
+static bool apply_reported(settings *s, const char *key, const char *value, const char *where)
+{
+    if (apply(s, key, value))
+        return true;
+    fprintf(stderr, "cheesed: %s: bad value for %s: %s\n", where, key, value);
+    return false;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+        *--end = '\0';
+    return s;
+}
+
+static bool read_conf(settings *s, const char *path)
+{
+    cc_buf text = CC_BUF_INIT;
+    cc_err err = {0};
+    if (!cc_read_file(path, 1 << 20, &text, &err)) {
+        fprintf(stderr, "cheesed: %s\n", err.msg);
+        return false;
+    }
+    bool ok = true;
+    for (char *line = strtok(text.data, "\n"); ok && line; line = strtok(NULL, "\n")) {
+        line = trim(line);
+        if (!*line || *line == '#')
+            continue;
+        char *eq = strchr(line, '=');
+        if (!eq || s->n_owned == sizeof s->owned / sizeof s->owned[0]) {
+            fprintf(stderr, "cheesed: %s: expected KEY=VALUE, got: %s\n", path, line);
+            ok = false;
+            break;
+        }
+        *eq = '\0';
+        char *value = cc_strdup(trim(eq + 1));
+        s->owned[s->n_owned++] = value;
+        ok = apply_reported(s, trim(line), value, path);
+    }
+    cc_buf_free(&text);
+    return ok;
+}
+
+static const struct option long_options[] = {
+    {"network", required_argument, 0, 0},       {"host", required_argument, 0, 0},
+    {"port", required_argument, 0, 0},          {"datadir", required_argument, 0, 0},
+    {"peers-default", required_argument, 0, 0}, {"n-transactions", required_argument, 0, 0},
+    {"miner-threads", required_argument, 0, 0}, {"mine-on-start", required_argument, 0, 0},
+    {"faucet", required_argument, 0, 0},        {"faucet-max-request", required_argument, 0, 0},
+    {"faucet-max-recipient", required_argument, 0, 0},
+    {"faucet-max-total", required_argument, 0, 0},
+    {"faucet-window", required_argument, 0, 0}, {"max-body", required_argument, 0, 0},
+    {"idle-timeout", required_argument, 0, 0},  {"max-connections", required_argument, 0, 0},
+    {"max-mempool", required_argument, 0, 0},   {"max-peers", required_argument, 0, 0},
+    {"log-level", required_argument, 0, 0},     {"conf", required_argument, 0, 'c'},
+    {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
+};
+
+/* Config file first, so that flags given on the command line win. */
+static int parse_args(settings *s, int argc, char **argv)
+{
+    for (int i = 1; i < argc - 1; i++)
+        if (!strcmp(argv[i], "--conf") && !read_conf(s, argv[i + 1]))
+            return 2;
+    int index;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", long_options, &index)) != -1) {
+        if (opt == 'h') {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (opt == 'c')
+            continue;
+        if (opt != 0 || !apply_reported(s, long_options[index].name, optarg, "command line")) {
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cheesed: unexpected argument: %s\n%s", argv[optind], usage);
+        return 2;
+    }
+    return -1;
+}
+
+static void free_settings(settings *s)
+{
+    for (size_t i = 0; i < s->n_owned; i++)
+        free(s->owned[i]);
+}
+
+int main(int argc, char **argv)
+{
+    settings s = {.network = "http", .log = {.threshold = CC_LOG_INFO}};
+    cc_http_node_defaults(&s.node);
+    s.node.log = &s.log;
+    int status = parse_args(&s, argc, argv);
+    if (status >= 0) {
+        free_settings(&s);
+        return status;
+    }
+    if (strcmp(s.network, "cheese") == 0) {
+        fputs("cheesed: the cheese network is not available in this version; use --network http\n",
+              stderr);
+        free_settings(&s);
+        return 2;
+    }
+    if (strcmp(s.network, "http") != 0) {
+        fprintf(stderr, "cheesed: unknown network '%s' (known: http)\n", s.network);
+        free_settings(&s);
+        return 2;
+    }
+    char datadir[4096], component[32];
+    if (!s.node.datadir) {
+        snprintf(datadir, sizeof datadir, "./data/http-%d", s.node.port);
+        s.node.datadir = datadir;
+    }
+    if (!s.node.peers_default) {
+        FILE *f = fopen("peers-default.json", "r");
+        if (f) {
+            fclose(f);
+            s.node.peers_default = "peers-default.json";
+        }
+    }
+    snprintf(component, sizeof component, "http-%d", s.node.port);
+    s.log.component = component;
+    cc_err err = {0};
+    bool ok = cc_http_node_run(&s.node, &err);
+    if (!ok)
+        fprintf(stderr, "cheesed: %s\n", err.msg);
+    free_settings(&s);
+    return ok ? 0 : 1;
+}

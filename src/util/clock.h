@@ -1,0 +1,16 @@
+/* Wall-clock and monotonic time. Kept out of consensus/, which is pure and
+ * receives times as arguments. Thread-safe. */
+#ifndef CC_UTIL_CLOCK_H
+#define CC_UTIL_CLOCK_H
+
+#include <stdint.h>
+
+/* Local time as Python's datetime.now().isoformat() prints it:
+ * "2026-01-01T00:00:01.000000" (26 characters + NUL). */
+void cc_clock_iso_now(char out[27]);
+/* Seconds since an arbitrary point, never going backwards. */
+double cc_clock_mono(void);
+/* Unix time in seconds. */
+int64_t cc_clock_unix(void);
+
+#endif

@@ -1,0 +1,29 @@
+/* Whole-file reads and crash-safe whole-file writes.
+ *
+ * Writes go to a temporary file in the same directory, are fsynced, then
+ * renamed over the target, so a reader (or a restart after kill -9) sees
+ * either the old contents or the new, never a truncated file.
+ * Errors are reported as cc_err with CC_ERR_INTERNAL and the errno text.
+ * Thread-safe as long as two threads do not write the same path. */
+#ifndef CC_UTIL_FILEIO_H
+#define CC_UTIL_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+/* Reads the file into out (replacing its contents). Fails with
+ * CC_ERR_NOT_FOUND when it does not exist, CC_ERR_TOO_LARGE beyond max_len. */
+bool cc_read_file(const char *path, size_t max_len, cc_buf *out, cc_err *err);
+
+/* Atomically replaces path with data, created with the given mode. */
+bool cc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                          cc_err *err);
+
+/* Creates the directory and its parents (mode 0700 for new ones). */
+bool cc_mkdir_p(const char *path, cc_err *err);
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Fails when a file includes a header from a layer above its own, or when
+# consensus/ reaches for I/O, clocks or threads (it must stay pure).
+src=${1:?usage: check_layers.sh SRC_DIR}
+order="util codec crypto consensus chain net node tools"
+rank() { i=0; for l in $order; do [ "$l" = "$1" ] && { echo $i; return; }; i=$((i+1)); done; echo 99; }
+status=0
+for dir in $order; do
+  [ -d "$src/$dir" ] || continue
+  own=$(rank "$dir")
+  for file in "$src/$dir"/*.[ch]; do
+    [ -e "$file" ] || continue
+    for inc in $(sed -n 's/^#include "\([a-z]*\)\/.*/\1/p' "$file"); do
+      r=$(rank "$inc")
+      if [ "$r" -gt "$own" ] || { [ "$dir" = chain ] && [ "$inc" = net ]; } \
+         || { [ "$dir" = net ] && [ "$inc" = chain ]; }; then
+        echo "layer violation: $file includes $inc/"; status=1
+      fi
+    done
+  done
+done
+if grep -nE '#include <(stdio|pthread|time|sys/socket|unistd|fcntl|event2/[a-z_]+)\.h>|sqlite3|fopen|getenv' \
+     "$src"/consensus/*.[ch] 2>/dev/null; then
+  echo "consensus/ must stay pure: no I/O, clock or threads"; status=1
+fi
+exit $status
