@@ -143,7 +143,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     connection *conn = arg;
-    if ((what & BEV_EVENT_EOF) && !conn->closing) {
+    /* A body without a length ends when the client closes; a client that
+     * instead falls silent is taken to have finished, as the reference
+     * nodes' clients would otherwise wait forever for an answer. */
+    bool silent_after_body = (what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+                             cc_http_parser_request(conn->parser)->body_until_close;
+    if (((what & BEV_EVENT_EOF) || silent_after_body) && !conn->closing) {
         cc_err err = {0};
         cc_http_parse_status st = cc_http_parser_finish(conn->parser, &err);
         if (st == CC_HTTP_DONE) {
