@@ -8,7 +8,7 @@ TEST_DIR := build/test
 PYTHON := /usr/bin/python3
 JOBS := $(shell nproc)
 
-.PHONY: all deps build run test unit functional clean
+.PHONY: all deps build run test test-build unit functional fuzz clean
 
 all: build
 
@@ -22,17 +22,31 @@ build: deps
 run: build
 	./$(RELEASE_DIR)/cheesed --network $(NETWORK) --port $(PORT) --datadir ./data/$(NETWORK)-$(PORT)
 
-$(TEST_DIR)/cheesed: deps
+test-build: deps
 	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DCC_SANITIZE=ON >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 
-unit: $(TEST_DIR)/cheesed
+unit: test-build
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
 
-functional: $(TEST_DIR)/cheesed
-	CHEESE_BUILD=$(CURDIR)/$(TEST_DIR) $(PYTHON) -m pytest -q tests/functional
+functional: test-build
+	CHEESE_BUILD=$(CURDIR)/$(TEST_DIR) $(PYTHON) -m pytest -q -p no:cacheprovider tests/functional
 
 test: unit functional
+
+# libFuzzer targets (clang, ASan + UBSan), each run for FUZZ_SECONDS on the
+# seed corpus in fuzz/corpus/<target> (copied, so the repository stays clean).
+FUZZ_DIR := build/fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_DIR) -DCC_FUZZ=ON -DCC_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS)
+	@for target in $(FUZZ_DIR)/fuzz_*; do \
+	  name=$$(basename $$target); work=$(FUZZ_DIR)/corpus/$$name; mkdir -p $$work; \
+	  seeds=fuzz/corpus/$${name#fuzz_}; [ -d $$seeds ] && cp -n $$seeds/* $$work/ 2>/dev/null; \
+	  echo "== $$name for $(FUZZ_SECONDS) s"; \
+	  $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$work 2>&1 | tail -n 4 || exit 1; \
+	done
 
 clean:
 	rm -rf build
