@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "util/mem.h"
 
 /* A chunk-size line is a few hex digits in practice; the cap only stops a
@@ -83,17 +84,6 @@ static bool bad_request(cc_http_parser *p, const char *what)
 static bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-static int hex_value(char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* RFC 9110 tchar: what a header name may be made of. */
 static bool is_tchar(char c)
@@ -429,9 +419,9 @@ static bool chunk_size_line(cc_http_parser *p)
     size_t i = 0;
     uint64_t size = 0;
     bool huge = false;
-    for (; i < len && hex_value(s[i]) >= 0; i++) {
+    for (; i < len && cc_hex_digit(s[i]) >= 0; i++) {
         huge = huge || size > (UINT64_MAX >> 4);
-        size = (size << 4) | (uint64_t)hex_value(s[i]);
+        size = (size << 4) | (uint64_t)cc_hex_digit(s[i]);
     }
     size_t digits = i;
     while (i < len && is_ows(s[i]))
@@ -677,9 +667,9 @@ static char query_char(const char **s, const char *end)
         *s = c + 1;
         return ' ';
     }
-    if (*c == '%' && end - c >= 3 && hex_value(c[1]) >= 0 && hex_value(c[2]) >= 0) {
+    if (*c == '%' && end - c >= 3 && cc_hex_digit(c[1]) >= 0 && cc_hex_digit(c[2]) >= 0) {
         *s = c + 3;
-        return (char)(hex_value(c[1]) * 16 + hex_value(c[2]));
+        return (char)(cc_hex_digit(c[1]) * 16 + cc_hex_digit(c[2]));
     }
     *s = c + 1;
     return *c;

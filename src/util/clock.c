@@ -4,15 +4,23 @@
 #include <sys/time.h>
 #include <time.h>
 
-void cc_clock_iso_now(char out[27])
+void cc_clock_local(char sep, char out[20], long *micros)
 {
     struct timeval now;
     gettimeofday(&now, NULL);
     struct tm tm;
     localtime_r(&now.tv_sec, &tm);
+    strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+    out[10] = sep;
+    *micros = (long)now.tv_usec;
+}
+
+void cc_clock_iso_now(char out[27])
+{
     char date[20];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 27, "%.19s.%06ld", date, (long)now.tv_usec);
+    long micros;
+    cc_clock_local('T', date, &micros);
+    snprintf(out, 27, "%.19s.%06ld", date, micros);
 }
 
 double cc_clock_mono(void)

@@ -8,6 +8,8 @@
 /* Local time as Python's datetime.now().isoformat() prints it:
  * "2026-01-01T00:00:01.000000" (26 characters + NUL). */
 void cc_clock_iso_now(char out[27]);
+/* Local time "YYYY-MM-DD<sep>HH:MM:SS" plus microseconds of now. */
+void cc_clock_local(char sep, char out[20], long *micros);
 /* Seconds since an arbitrary point, never going backwards. */
 double cc_clock_mono(void);
 /* Unix time in seconds. */

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-static int digit_value(char c)
+int cc_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -26,8 +26,8 @@ void cc_hex_encode(const uint8_t *data, size_t len, char *out)
 bool cc_hex_decode(const char *hex, size_t len, uint8_t *out)
 {
     for (size_t i = 0; i < len; i++) {
-        int hi = digit_value(hex[2 * i]);
-        int lo = hi < 0 ? -1 : digit_value(hex[2 * i + 1]);
+        int hi = cc_hex_digit(hex[2 * i]);
+        int lo = hi < 0 ? -1 : cc_hex_digit(hex[2 * i + 1]);
         if (lo < 0)
             return false;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The value of one hex digit (either case), or -1. */
+int cc_hex_digit(char c);
 /* Writes 2*len lowercase hex digits and a NUL to out (2*len+1 bytes). */
 void cc_hex_encode(const uint8_t *data, size_t len, char *out);
 /* Decodes exactly 2*len hex digits (either case) from hex into out.

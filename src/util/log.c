@@ -1,10 +1,10 @@
 #include "util/log.h"
 
+#include "util/clock.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -24,18 +24,15 @@ void cc_logf(const cc_log *log, cc_log_level level, const char *fmt, ...)
     cc_log_level threshold = log ? log->threshold : CC_LOG_WARN;
     if (level < threshold)
         return;
-    struct timeval now;
-    gettimeofday(&now, NULL);
-    struct tm tm;
-    localtime_r(&now.tv_sec, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    char stamp[20];
+    long micros;
+    cc_clock_local(' ', stamp, &micros);
 
     char message[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s.%03ld %-5s %s: %s\n", stamp, (long)(now.tv_usec / 1000),
+    fprintf(stderr, "%s.%03ld %-5s %s: %s\n", stamp, micros / 1000,
             level_names[level], log && log->component ? log->component : "cheese", message);
 }
