@@ -67,19 +67,11 @@ static bool load_tip(cc_chain *chain, cc_err *err)
     return true;
 }
 
-static int64_t query_int(cc_chain *chain, store_sql id)
-{
-    sqlite3_stmt *stmt = store_stmt(chain, id);
-    int64_t value = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-    sqlite3_reset(stmt);
-    return value;
-}
-
 /* Re-reads what the node caches from the database after a commit or a
  * rollback, so memory never disagrees with the truth on disk. */
 static bool refresh_state(cc_chain *chain, cc_err *err)
 {
-    chain->mempool_count = (size_t)query_int(chain, SQL_MEMPOOL_COUNT);
+    chain->mempool_count = (size_t)store_query_int(chain, SQL_MEMPOOL_COUNT);
     return load_tip(chain, err);
 }
 
@@ -191,6 +183,8 @@ static bool disconnect_block(cc_chain *chain, const cc_block *block, cc_err *err
  * them again only rebuilds the structure. */
 static bool load_block(cc_chain *chain, const char *hash, cc_block *out, cc_err *err)
 {
+    /* Callers clear out whatever happened, also when the lookup failed. */
+    memset(out, 0, sizeof *out);
     cc_buf text = CC_BUF_INIT;
     stored_block info;
     bool ok = block_lookup(chain, hash, &info, &text, err);
@@ -217,12 +211,20 @@ static void tx_list_clear(tx_list *list)
     memset(list, 0, sizeof *list);
 }
 
-static void tx_list_take_payments(tx_list *list, const cc_block *block)
+/* Puts block's payments in front of those already listed: blocks are
+ * disconnected newest first, and the list must end up in chain order so
+ * that a sender's older payment keeps its claim on the funds. */
+static void tx_list_prepend_payments(tx_list *list, const cc_block *block)
 {
-    list->items = cc_realloc(list->items, (list->n + block->n_txs) * sizeof *list->items);
+    size_t n = 0;
     for (size_t i = 0; i < block->n_txs; i++)
+        n += !block->txs[i].is_reward;
+    list->items = cc_realloc(list->items, (list->n + n) * sizeof *list->items);
+    memmove(list->items + n, list->items, list->n * sizeof *list->items);
+    for (size_t i = 0, j = 0; i < block->n_txs; i++)
         if (!block->txs[i].is_reward)
-            cc_tx_copy(&list->items[list->n++], &block->txs[i]);
+            cc_tx_copy(&list->items[j++], &block->txs[i]);
+    list->n += n;
 }
 
 /* Hashes from target back to (excluding) the best chain, oldest first. */
@@ -268,13 +270,36 @@ static bool disconnect_to(cc_chain *chain, int64_t fork_height, tx_list *abandon
         if (!load_block(chain, hash, &block, err))
             return false;
         bool ok = disconnect_block(chain, &block, err);
-        tx_list_take_payments(abandoned, &block);
+        tx_list_prepend_payments(abandoned, &block);
         cc_block_clear(&block);
         if (!ok)
             return false;
         (*depth)++;
     }
     return true;
+}
+
+/* Connects one block of the branch being activated. A rule broken (as
+ * opposed to a database failure) names the block in bad; that verdict
+ * must not depend on whether the caller asked for the error. */
+static bool connect_stored(cc_chain *chain, const char *hash, const char *target,
+                           char bad[CC_HASH_HEX_LEN + 1], cc_err *err)
+{
+    cc_block block;
+    cc_err why = {0};
+    bool ok = load_block(chain, hash, &block, &why);
+    if (ok && !connect_block(chain, &block, &why)) {
+        ok = false;
+        if (why.code == CC_ERR_BAD_REQUEST) {
+            memcpy(bad, hash, CC_HASH_HEX_LEN + 1);
+            if (strcmp(hash, target) != 0)
+                cc_err_prefix(&why, "earlier block %s on its branch: ", hash);
+        }
+    }
+    cc_block_clear(&block);
+    if (!ok && err)
+        *err = why;
+    return ok;
 }
 
 /* Connects the branch ending at target in place of the best chain's blocks
@@ -286,55 +311,72 @@ static bool activate(cc_chain *chain, const char *target, size_t *depth,
     bad[0] = '\0';
     char(*path)[CC_HASH_HEX_LEN + 1];
     size_t n;
-    int64_t fork_height;
+    int64_t fork_height = 0;
     if (!branch_path(chain, target, &path, &n, &fork_height, err))
         return false;
     tx_list abandoned = {0};
     bool ok = disconnect_to(chain, fork_height, &abandoned, depth, err);
-    for (size_t i = 0; ok && i < n; i++) {
-        cc_block block;
-        ok = load_block(chain, path[i], &block, err);
-        if (ok && !connect_block(chain, &block, err)) {
-            ok = false;
-            if (err && err->code == CC_ERR_BAD_REQUEST)
-                memcpy(bad, path[i], CC_HASH_HEX_LEN + 1);
-        }
-        cc_block_clear(&block);
-    }
-    /* Abandoned payments go back first (they waited longest); one that the
-     * new branch already holds or can no longer afford simply stays out. */
-    for (size_t i = 0; ok && i < abandoned.n; i++)
-        mempool_insert(chain, &abandoned.items[i], NULL);
-    ok = ok && mempool_after_tip_change(chain, err);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = connect_stored(chain, path[i], target, bad, err);
+    ok = ok && mempool_restore(chain, abandoned.items, abandoned.n, err);
     tx_list_clear(&abandoned);
     free(path);
     return ok;
 }
 
-/* Marks hash and every stored descendant invalid, in its own transaction. */
-static void mark_invalid(cc_chain *chain, const char *hash)
+/* Marks hash and every stored descendant invalid (inside the caller's
+ * transaction). */
+static bool mark_invalid(cc_chain *chain, const char *hash, cc_err *err)
 {
-    if (!store_exec(chain, "BEGIN IMMEDIATE", NULL))
-        return;
     char(*queue)[CC_HASH_HEX_LEN + 1] = cc_malloc(sizeof *queue);
     size_t head = 0, tail = 0, cap = 1;
     memcpy(queue[tail++], hash, CC_HASH_HEX_LEN + 1);
-    while (head < tail) {
+    bool ok = true;
+    while (ok && head < tail) {
         char current[CC_HASH_HEX_LEN + 1];
         memcpy(current, queue[head++], sizeof current);
-        set_status(chain, current, STATUS_INVALID, NULL);
+        ok = set_status(chain, current, STATUS_INVALID, err);
         sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_CHILDREN);
         store_bind_text(stmt, 1, current);
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
+        int rc = SQLITE_DONE;
+        while (ok && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
             if (tail == cap)
                 queue = cc_realloc(queue, (cap *= 2) * sizeof *queue);
             snprintf(queue[tail++], CC_HASH_HEX_LEN + 1, "%s",
                      (const char *)sqlite3_column_text(stmt, 0));
         }
         sqlite3_reset(stmt);
+        ok = ok && (rc == SQLITE_DONE || store_db_fail(chain, err));
     }
     free(queue);
-    store_exec(chain, "COMMIT", NULL);
+    return ok;
+}
+
+static bool insert_block(cc_chain *chain, const cc_block *block, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_INSERT);
+    store_bind_text(stmt, 1, block->hash);
+    store_bind_text(stmt, 2, block->prev);
+    sqlite3_bind_int64(stmt, 3, block->height);
+    /* A rolled-back insert leaves a gap in seq, which only orders. */
+    sqlite3_bind_int64(stmt, 4, chain->next_block_seq++);
+    sqlite3_bind_blob(stmt, 5, block->text, (int)block->text_len, SQLITE_STATIC);
+    return store_run(chain, stmt, err);
+}
+
+/* After a branch failed at block bad (block itself or one of its
+ * ancestors), and the attempt was rolled back: stores block and marks bad
+ * and everything built on it invalid, in a transaction of its own. Such a
+ * block stays invalid whatever happens later (its branch is fixed by its
+ * ancestry), so sending it or a child again is refused at once instead of
+ * redoing the reorganisation. */
+static void remember_invalid(cc_chain *chain, const cc_block *block, const char *bad)
+{
+    if (!store_exec(chain, "BEGIN IMMEDIATE", NULL))
+        return;
+    bool ok = insert_block(chain, block, NULL) && mark_invalid(chain, bad, NULL);
+    if (!ok || !store_exec(chain, "COMMIT", NULL))
+        store_exec(chain, "ROLLBACK", NULL);
 }
 
 /* ---- orphans -------------------------------------------------------------- */
@@ -408,19 +450,12 @@ static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result 
 {
     if (!store_exec(chain, "BEGIN IMMEDIATE", err))
         return false;
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_INSERT);
-    store_bind_text(stmt, 1, block->hash);
-    store_bind_text(stmt, 2, block->prev);
-    sqlite3_bind_int64(stmt, 3, block->height);
-    sqlite3_bind_int64(stmt, 4, chain->next_block_seq);
-    sqlite3_bind_blob(stmt, 5, block->text, (int)block->text_len, SQLITE_STATIC);
-    bool ok = store_run(chain, stmt, err);
+    bool ok = insert_block(chain, block, err);
     char bad[CC_HASH_HEX_LEN + 1] = "";
     bool extends = block->height > chain->height;
     if (ok && extends)
         ok = activate(chain, block->hash, &res->reorg_depth, bad, err);
     if (ok && store_exec(chain, "COMMIT", err)) {
-        chain->next_block_seq++;
         res->outcome = extends ? CC_BLOCK_NEW_TIP : CC_BLOCK_SIDE;
         if (extends) {
             res->tip_changed = true;
@@ -429,8 +464,8 @@ static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result 
         return refresh_state(chain, err);
     }
     store_exec(chain, "ROLLBACK", NULL);
-    if (bad[0] && strcmp(bad, block->hash) != 0)
-        mark_invalid(chain, bad);
+    if (bad[0])
+        remember_invalid(chain, block, bad);
     res->reorg_depth = 0;
     refresh_state(chain, NULL);
     return false;
@@ -465,6 +500,8 @@ static bool submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *re
     stored_block known;
     if (!block_lookup(chain, block->hash, &known, NULL, err))
         return false;
+    if (known.found && known.status == STATUS_INVALID)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "Block already exists: it was found invalid");
     if (known.found || orphan_known(chain, block->hash) || block->height == 0)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "Block already exists");
     if (!verify_signatures(chain, block, err))
@@ -478,10 +515,14 @@ static bool submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *re
         memcpy(res->missing_parent, block->prev, sizeof res->missing_parent);
         return true;
     }
-    if (!store_block(chain, block, res, err))
-        return false;
-    adopt_orphans(chain, block->hash, res);
-    return true;
+    bool stored = store_block(chain, block, res, err);
+    /* Orphans waiting for this block are settled now: connected when it was
+     * stored, refused when it was remembered as invalid. After a database
+     * failure it is not stored and they keep waiting. */
+    stored_block after;
+    if (stored || (block_lookup(chain, block->hash, &after, NULL, NULL) && after.found))
+        adopt_orphans(chain, block->hash, res);
+    return stored;
 }
 
 bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_block_result *res,
@@ -538,9 +579,9 @@ cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
         cc_chain_close(chain);
         return NULL;
     }
-    chain->next_block_seq = query_int(chain, SQL_SEQ_MAX) + 1;
-    chain->next_mempool_seq = query_int(chain, SQL_MEMPOOL_SEQ_MAX) + 1;
-    chain->mempool_count = (size_t)query_int(chain, SQL_MEMPOOL_COUNT);
+    chain->next_block_seq = store_query_int(chain, SQL_SEQ_MAX) + 1;
+    chain->next_mempool_seq = store_query_int(chain, SQL_MEMPOOL_SEQ_MAX) + 1;
+    chain->mempool_count = (size_t)store_query_int(chain, SQL_MEMPOOL_COUNT);
     return chain;
 }
 
@@ -567,8 +608,10 @@ bool cc_chain_block_text(cc_chain *chain, const char *hash, cc_buf *out, cc_err 
     stored_block info;
     if (!block_lookup(chain, hash, &info, out, err))
         return false;
-    if (!info.found || info.status == STATUS_INVALID)
+    if (!info.found || info.status == STATUS_INVALID) {
+        cc_buf_reset(out); /* an invalid block's text is not an answer */
         return cc_fail(err, CC_ERR_NOT_FOUND, "Block not found");
+    }
     return true;
 }
 
@@ -608,12 +651,15 @@ bool cc_chain_write_from(cc_chain *chain, const char *hash, cc_buf *out, cc_err 
         bool on_best = best_hash_at(chain, info.height, best) && strcmp(best, hash) == 0;
         sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_FROM);
         sqlite3_bind_int64(stmt, 1, on_best ? info.height : INT64_MAX);
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
+        int rc;
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
             cc_buf_puts(out, ", ");
             cc_buf_append(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
         }
         sqlite3_reset(stmt);
         cc_buf_puts(out, "]}");
+        if (rc != SQLITE_DONE)
+            ok = store_db_fail(chain, err);
     }
     cc_buf_free(&first);
     return ok;

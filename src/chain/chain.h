@@ -6,7 +6,14 @@
  * seen; side blocks are kept; a block whose parent is unknown waits in a
  * bounded orphan pool; every transaction is checked against its own branch
  * (funds, no payment twice); a reorganisation sends the still-valid
- * transactions of abandoned blocks back to the mempool.
+ * transactions of abandoned blocks back to the mempool, ahead of those
+ * already waiting.
+ *
+ * As in Bitcoin, a side block is checked against its branch (funds, no
+ * payment twice) only when its branch would become the best: checking
+ * every side block at once would let a peer make us replay deep forks for
+ * the price of one proof of work. A block that fails that check is
+ * remembered as invalid with everything built on it, and no longer served.
  *
  * Every change is one SQLite transaction: committed before a call returns
  * success, rolled back on any failure, so a rejected block or transaction
@@ -57,7 +64,9 @@ typedef struct cc_block_result {
 } cc_block_result;
 
 /* Validates and stores a block received as wire text. A block seen before
- * fails with CC_ERR_BAD_REQUEST "Block already exists". */
+ * fails with CC_ERR_BAD_REQUEST "Block already exists" (with ": it was
+ * found invalid" added when it was), a block built on an invalid one with
+ * "Block builds on an invalid block". */
 bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_block_result *res,
                            cc_err *err);
 
@@ -67,7 +76,8 @@ bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_blo
 bool cc_chain_submit_tx(cc_chain *chain, const char *text, size_t len,
                         char txid[CC_HASH_HEX_LEN + 1], cc_err *err);
 
-/* The same for a transaction already decoded (the node's own payments). */
+/* The same for a transaction already decoded (the node's own payments),
+ * with the same checks, the signature included. */
 bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err);
 
 int64_t cc_chain_height(const cc_chain *chain);

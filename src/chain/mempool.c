@@ -1,7 +1,7 @@
 /* The mempool: transactions waiting to be mined, kept in the database so a
- * restart loses none. Invariant: in arrival order, every sender can afford
- * each of its waiting payments on top of the best chain, and no payment is
- * already on the best chain. */
+ * restart loses none. Invariant: in arrival order (seq), every sender can
+ * afford each of its waiting payments on top of the best chain, and no
+ * payment is already on the best chain. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,13 +57,41 @@ static bool check_new_payment(cc_chain *chain, const cc_tx *tx, cc_err *err)
     return true;
 }
 
-bool mempool_insert(cc_chain *chain, const cc_tx *tx, cc_err *err)
+/* Adds tx at position seq of the arrival order, without looking at funds. */
+static bool mempool_add(cc_chain *chain, const cc_tx *tx, int64_t seq, cc_err *err)
 {
-    if (!check_new_payment(chain, tx, err))
+    mpq_t amount;
+    mpq_init(amount);
+    cc_amount_to_mpq(&tx->amount, amount);
+    char *amount_text = store_mpq_text(amount);
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_ADD);
+    store_bind_text(stmt, 1, tx->txid);
+    store_bind_text(stmt, 2, tx->msgid);
+    store_bind_text(stmt, 3, tx->from);
+    store_bind_text(stmt, 4, amount_text);
+    sqlite3_bind_int64(stmt, 5, seq);
+    sqlite3_bind_blob(stmt, 6, tx->text, (int)tx->text_len, SQLITE_STATIC);
+    bool ok = store_run(chain, stmt, err);
+    chain->mempool_count += ok;
+    free(amount_text);
+    mpq_clear(amount);
+    return ok;
+}
+
+static bool mempool_full(const cc_chain *chain, cc_err *err)
+{
+    if (chain->mempool_count < chain->max_mempool)
         return false;
-    if (chain->mempool_count >= chain->max_mempool)
-        return cc_fail(err, CC_ERR_UNAVAILABLE, "Mempool is full (%zu transactions)",
-                       chain->max_mempool);
+    cc_fail(err, CC_ERR_UNAVAILABLE, "Mempool is full (%zu transactions)", chain->max_mempool);
+    return true;
+}
+
+/* A new arrival: last in the arrival order, and only if the sender can
+ * afford it on top of everything it already has waiting. */
+static bool mempool_insert(cc_chain *chain, const cc_tx *tx, cc_err *err)
+{
+    if (!check_new_payment(chain, tx, err) || mempool_full(chain, err))
+        return false;
     mpq_t available, amount;
     mpq_inits(available, amount, NULL);
     cc_amount_to_mpq(&tx->amount, amount);
@@ -72,19 +100,7 @@ bool mempool_insert(cc_chain *chain, const cc_tx *tx, cc_err *err)
         ok = cc_fail(err, CC_ERR_BAD_REQUEST,
                      "Insufficient funds: %s can spend %.17g, needs %.17g", tx->from,
                      mpq_get_d(available), mpq_get_d(amount));
-    if (ok) {
-        char *amount_text = store_mpq_text(amount);
-        sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_ADD);
-        store_bind_text(stmt, 1, tx->txid);
-        store_bind_text(stmt, 2, tx->msgid);
-        store_bind_text(stmt, 3, tx->from);
-        store_bind_text(stmt, 4, amount_text);
-        sqlite3_bind_int64(stmt, 5, chain->next_mempool_seq++);
-        sqlite3_bind_blob(stmt, 6, tx->text, (int)tx->text_len, SQLITE_STATIC);
-        ok = store_run(chain, stmt, err);
-        chain->mempool_count += ok;
-        free(amount_text);
-    }
+    ok = ok && mempool_add(chain, tx, chain->next_mempool_seq++, err);
     mpq_clears(available, amount, NULL);
     return ok;
 }
@@ -144,7 +160,7 @@ static bool trim_sender(cc_chain *chain, const char *key, cc_err *err)
     return ok;
 }
 
-bool mempool_after_tip_change(cc_chain *chain, cc_err *err)
+static bool trim_all_senders(cc_chain *chain, cc_err *err)
 {
     key_list senders;
     bool ok = mempool_senders(chain, &senders, err);
@@ -154,8 +170,32 @@ bool mempool_after_tip_change(cc_chain *chain, cc_err *err)
     return ok;
 }
 
+/* The abandoned payments were accepted by the network before anything now
+ * waiting, so they go back ahead of it (seqs below the smallest one) and
+ * keep their claim on the funds when the trim runs; a payment the new
+ * branch already holds stays out. */
+bool mempool_restore(cc_chain *chain, const cc_tx *abandoned, size_t n, cc_err *err)
+{
+    /* Connecting blocks deleted what they mined: the bound needs the real
+     * count, not the one from before the change. */
+    chain->mempool_count = (size_t)store_query_int(chain, SQL_MEMPOOL_COUNT);
+    int64_t seq = store_query_int(chain, SQL_MEMPOOL_SEQ_MIN) - (int64_t)n;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++, seq++)
+        if (check_new_payment(chain, &abandoned[i], NULL) && !mempool_full(chain, NULL))
+            ok = mempool_add(chain, &abandoned[i], seq, err);
+    return ok && trim_all_senders(chain, err);
+}
+
 bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
 {
+    /* The cheap refusals before the costly signature check. The node's own
+     * payments come through here too: they are checked like any other, so
+     * a wallet bug cannot put an unspendable payment in the mempool. */
+    if (!check_new_payment(chain, tx, err))
+        return false;
+    if (!chain->rules->tx_verify(tx))
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "Invalid signature");
     if (!store_exec(chain, "BEGIN IMMEDIATE", err))
         return false;
     size_t count_before = chain->mempool_count;
@@ -172,10 +212,7 @@ bool cc_chain_submit_tx(cc_chain *chain, const char *text, size_t len,
     cc_tx tx;
     if (!chain->rules->tx_decode(text, len, &tx, err))
         return false;
-    bool ok = check_new_payment(chain, &tx, err);
-    if (ok && !chain->rules->tx_verify(&tx))
-        ok = cc_fail(err, CC_ERR_BAD_REQUEST, "Invalid signature");
-    ok = ok && cc_chain_accept_tx(chain, &tx, err);
+    bool ok = cc_chain_accept_tx(chain, &tx, err);
     if (ok)
         memcpy(txid, tx.txid, CC_HASH_HEX_LEN + 1);
     cc_tx_clear(&tx);

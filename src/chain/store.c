@@ -37,7 +37,8 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_BLOCK_CHILDREN] = "SELECT hash FROM block WHERE prev=?1",
     [SQL_BLOCK_BEST_CANDIDATE] = "SELECT hash FROM block WHERE status<2 AND height>?1"
                                  " ORDER BY height DESC, seq ASC LIMIT 1",
-    [SQL_BLOCK_ALL] = "SELECT b.height, b.text FROM block b LEFT JOIN best c ON c.hash=b.hash"
+    [SQL_BLOCK_ALL] = "SELECT b.height, b.text FROM block b"
+                      " LEFT JOIN best c ON c.height=b.height AND c.hash=b.hash"
                       " WHERE b.status<2 ORDER BY b.height, c.hash IS NULL, b.seq",
     [SQL_BEST_GET] = "SELECT hash FROM best WHERE height=?1",
     [SQL_BEST_SET] = "INSERT OR REPLACE INTO best(height, hash) VALUES(?1,?2)",
@@ -62,6 +63,7 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_MEMPOOL_ALL] = "SELECT text FROM mempool ORDER BY seq LIMIT ?1",
     [SQL_MEMPOOL_COUNT] = "SELECT COUNT(*) FROM mempool",
     [SQL_MEMPOOL_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM mempool",
+    [SQL_MEMPOOL_SEQ_MIN] = "SELECT COALESCE(MIN(seq), 0) FROM mempool",
 };
 
 bool store_db_fail(cc_chain *chain, cc_err *err)
@@ -119,6 +121,14 @@ bool store_run(cc_chain *chain, sqlite3_stmt *stmt, cc_err *err)
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return store_db_fail(chain, err);
     return true;
+}
+
+int64_t store_query_int(cc_chain *chain, store_sql id)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, id);
+    int64_t value = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_reset(stmt);
+    return value;
 }
 
 void store_bind_text(sqlite3_stmt *stmt, int index, const char *text)

@@ -38,6 +38,7 @@ typedef enum store_sql {
     SQL_MEMPOOL_ALL,
     SQL_MEMPOOL_COUNT,
     SQL_MEMPOOL_SEQ_MAX,
+    SQL_MEMPOOL_SEQ_MIN,
     SQL_COUNT_
 } store_sql;
 
@@ -87,8 +88,12 @@ void store_mpq_parse(const char *text, mpq_t out);
 /* True when tx (by txid or by signed message) is on the best chain. */
 bool store_tx_mined(cc_chain *chain, const cc_tx *tx);
 
-/* Mempool maintenance, in mempool.c, called inside the chain's transactions. */
-bool mempool_insert(cc_chain *chain, const cc_tx *tx, cc_err *err);
-bool mempool_after_tip_change(cc_chain *chain, cc_err *err);
+/* The first integer of a one-row query (0 when it gives no row). */
+int64_t store_query_int(cc_chain *chain, store_sql id);
+
+/* Mempool maintenance after the best chain changed, in mempool.c, called
+ * inside the chain's transaction: abandoned holds the payments of the
+ * blocks the change disconnected, in chain order (n may be 0). */
+bool mempool_restore(cc_chain *chain, const cc_tx *abandoned, size_t n, cc_err *err);
 
 #endif

@@ -29,12 +29,15 @@ static char *dup_or_null(const char *s) { return s ? cc_strdup(s) : NULL; }
 void cc_tx_copy(cc_tx *dst, const cc_tx *src)
 {
     *dst = *src;
-    dst->text = cc_strndup(src->text, src->text_len);
+    dst->text = src->text ? cc_strndup(src->text, src->text_len) : NULL;
     dst->from = dup_or_null(src->from);
     dst->to = dup_or_null(src->to);
     dst->signature = dup_or_null(src->signature);
     dst->timestamp = dup_or_null(src->timestamp);
 }
+
+/* GMP takes a long; every int64 amount must fit in one. */
+_Static_assert(sizeof(long) >= sizeof(int64_t), "cc_amount_to_mpq needs a 64-bit long");
 
 void cc_amount_to_mpq(const cc_number *amount, mpq_t out)
 {

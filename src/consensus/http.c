@@ -1,5 +1,6 @@
 #include "consensus/http.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,9 +28,12 @@ static void tx_print(cc_tx *tx)
     cc_sha256_hex(tx->text + tx->msg_off, tx->msg_len, tx->msgid);
 }
 
+/* Decoded numbers are always finite, but amounts handed to tx_create come
+ * from code: an infinite one would print as "inf", which no JSON reader
+ * (ours included) accepts back. */
 static bool amount_positive(const cc_number *n)
 {
-    return n->is_int ? n->i > 0 : n->d > 0;
+    return n->is_int ? n->i > 0 : (isfinite(n->d) && n->d > 0);
 }
 
 static bool check_key(const char *what, const char *key, cc_err *err)
@@ -90,6 +94,9 @@ bool cc_http_tx_from_json(const json_t *value, cc_tx *out, cc_err *err)
 
 bool cc_http_tx_decode(const char *text, size_t len, cc_tx *out, cc_err *err)
 {
+    /* Zeroed before parsing, so that a refusal at any stage leaves out safe
+     * to clear, as a refused block does. */
+    memset(out, 0, sizeof *out);
     json_t *value = cc_json_parse(text, len, CC_HTTP_MAX_JSON_DEPTH, err);
     if (!value)
         return false;
@@ -124,6 +131,11 @@ bool cc_http_tx_create(const cc_p192_key *key, const char *to, const cc_number *
         return cc_fail(err, CC_ERR_BAD_REQUEST, "sum must be a positive number");
     if (!check_key("to", to, err))
         return false;
+    /* What this node signs must decode again, here and at every peer. */
+    if (!cc_text_representable(timestamp) || strlen(timestamp) > CC_HTTP_MAX_FIELD)
+        return cc_fail(err, CC_ERR_BAD_REQUEST,
+                       "timestamp must be at most %d printable ASCII characters without '\"' or '\\'",
+                       CC_HTTP_MAX_FIELD);
     cc_tx tx;
     tx_assemble(&tx, key->pub_hex, to, amount, timestamp, "");
     /* The signature covers the message only, so print once to get it. */
@@ -150,6 +162,12 @@ void cc_http_tx_reward(const char *to, const cc_number *amount, const char *time
 void cc_http_merkle_root(const char (*txids)[CC_HASH_HEX_LEN + 1], size_t n,
                          char out[CC_HASH_HEX_LEN + 1])
 {
+    /* No transactions has no root; "" is a root no block can carry, so a
+     * template built that way is refused instead of reading past the list. */
+    if (n == 0) {
+        out[0] = '\0';
+        return;
+    }
     size_t count = n + (n % 2);
     char(*level)[CC_HASH_HEX_LEN + 1] = cc_malloc(count * sizeof *level);
     memcpy(level, txids, n * sizeof *level);

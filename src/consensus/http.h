@@ -49,7 +49,8 @@ bool cc_http_tx_from_json(const json_t *value, cc_tx *out, cc_err *err);
 bool cc_http_tx_verify(const cc_tx *tx);
 
 /* Builds and signs a payment of amount from key to `to`; fails when `to`
- * is not a 96-digit lowercase hex key or the amount is not positive. */
+ * is not a 96-digit lowercase hex key, the amount is not positive and
+ * finite, or the timestamp is not a text the format can carry. */
 bool cc_http_tx_create(const cc_p192_key *key, const char *to, const cc_number *amount,
                        const char *timestamp, cc_tx *out, cc_err *err);
 
@@ -64,7 +65,8 @@ void cc_http_tx_reward(const char *to, const cc_number *amount, const char *time
  * threads. */
 bool cc_http_block_decode(const char *text, size_t len, cc_block *out, cc_err *err);
 
-/* The reference merkle root over txids (PROTOCOL.md A.2); n >= 1. */
+/* The reference merkle root over txids (PROTOCOL.md A.2); "" when n is 0
+ * (a block always holds at least one transaction). */
 void cc_http_merkle_root(const char (*txids)[CC_HASH_HEX_LEN + 1], size_t n,
                          char out[CC_HASH_HEX_LEN + 1]);
 
