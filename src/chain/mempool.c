@@ -37,22 +37,12 @@ bool cc_chain_spendable(cc_chain *chain, const char *key, mpq_t out, cc_err *err
     return ok;
 }
 
-static bool in_mempool(cc_chain *chain, const cc_tx *tx)
-{
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_HAS);
-    store_bind_text(stmt, 1, tx->txid);
-    store_bind_text(stmt, 2, tx->msgid);
-    bool found = sqlite3_step(stmt) == SQLITE_ROW;
-    sqlite3_reset(stmt);
-    return found;
-}
-
 static bool check_new_payment(cc_chain *chain, const cc_tx *tx, cc_err *err)
 {
     if (tx->is_reward)
         return cc_fail(err, CC_ERR_BAD_REQUEST,
                        "System transactions are only valid inside a block");
-    if (in_mempool(chain, tx) || store_tx_mined(chain, tx))
+    if (store_tx_waiting(chain, tx) || store_tx_mined(chain, tx))
         return cc_fail(err, CC_ERR_BAD_REQUEST, "Transaction already exists");
     return true;
 }

@@ -35,8 +35,6 @@ static const char *const sql_text[SQL_COUNT_] = {
         "INSERT INTO block(hash, prev, height, seq, status, text) VALUES(?1,?2,?3,?4,0,?5)",
     [SQL_BLOCK_SET_STATUS] = "UPDATE block SET status=?2 WHERE hash=?1",
     [SQL_BLOCK_CHILDREN] = "SELECT hash FROM block WHERE prev=?1",
-    [SQL_BLOCK_BEST_CANDIDATE] = "SELECT hash FROM block WHERE status<2 AND height>?1"
-                                 " ORDER BY height DESC, seq ASC LIMIT 1",
     [SQL_BLOCK_ALL] = "SELECT b.height, b.text FROM block b"
                       " LEFT JOIN best c ON c.height=b.height AND c.hash=b.hash"
                       " WHERE b.status<2 ORDER BY b.height, c.hash IS NULL, b.seq",
@@ -186,12 +184,24 @@ bool store_balance_add(cc_chain *chain, const char *key, const mpq_t delta, cc_e
     return ok;
 }
 
-bool store_tx_mined(cc_chain *chain, const cc_tx *tx)
+/* Both the best chain's index and the mempool are looked up by txid or by
+ * signed message: either one matching means the payment is known. */
+static bool payment_known(cc_chain *chain, store_sql id, const cc_tx *tx)
 {
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_TXINDEX_HAS);
+    sqlite3_stmt *stmt = store_stmt(chain, id);
     store_bind_text(stmt, 1, tx->txid);
     store_bind_text(stmt, 2, tx->msgid);
     bool found = sqlite3_step(stmt) == SQLITE_ROW;
     sqlite3_reset(stmt);
     return found;
+}
+
+bool store_tx_mined(cc_chain *chain, const cc_tx *tx)
+{
+    return payment_known(chain, SQL_TXINDEX_HAS, tx);
+}
+
+bool store_tx_waiting(cc_chain *chain, const cc_tx *tx)
+{
+    return payment_known(chain, SQL_MEMPOOL_HAS, tx);
 }

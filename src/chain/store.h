@@ -16,7 +16,6 @@ typedef enum store_sql {
     SQL_BLOCK_INSERT,
     SQL_BLOCK_SET_STATUS,
     SQL_BLOCK_CHILDREN,
-    SQL_BLOCK_BEST_CANDIDATE,
     SQL_BLOCK_ALL,
     SQL_BEST_GET,
     SQL_BEST_SET,
@@ -87,6 +86,8 @@ void store_mpq_parse(const char *text, mpq_t out);
 
 /* True when tx (by txid or by signed message) is on the best chain. */
 bool store_tx_mined(cc_chain *chain, const cc_tx *tx);
+/* True when tx (by txid or by signed message) waits in the mempool. */
+bool store_tx_waiting(cc_chain *chain, const cc_tx *tx);
 
 /* The first integer of a one-row query (0 when it gives no row). */
 int64_t store_query_int(cc_chain *chain, store_sql id);
