@@ -13,6 +13,14 @@
 #include "codec/json.h"
 #include "util/mem.h"
 
+/* After the last answer the connection lingers: closing a socket that still
+ * has unread input (say the rest of a body we refused with 413) makes the
+ * kernel send a reset, which can destroy the answer before the client has
+ * read it. So we shut our side, read and drop what the client still sends,
+ * and close at its EOF, after LINGER_S of silence or LINGER_BYTES. */
+#define LINGER_S 2
+#define LINGER_BYTES (1 << 20)
+
 typedef struct connection connection;
 
 struct cc_http_server {
@@ -28,7 +36,9 @@ struct connection {
     struct bufferevent *bev;
     cc_http_parser *parser;
     char peer_ip[INET6_ADDRSTRLEN];
-    bool closing; /* answer sent, close once it is written */
+    bool closing;   /* answer sent, close once it is written */
+    bool lingering; /* answer written and our side shut: discarding input until EOF */
+    size_t discarded;
     connection *prev, *next;
 };
 
@@ -116,6 +126,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
     connection *conn = arg;
     struct evbuffer *input = bufferevent_get_input(bev);
+    if (conn->lingering) {
+        conn->discarded += evbuffer_get_length(input);
+        evbuffer_drain(input, evbuffer_get_length(input));
+        if (conn->discarded > LINGER_BYTES)
+            connection_free(conn);
+        return;
+    }
     while (!conn->closing && evbuffer_get_length(input) > 0) {
         struct evbuffer_iovec chunk;
         if (evbuffer_peek(input, -1, NULL, &chunk, 1) < 1)
@@ -135,8 +152,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
     connection *conn = arg;
-    if (conn->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        connection_free(conn);
+    if (!conn->closing || conn->lingering || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+        return;
+    conn->lingering = true;
+    shutdown(bufferevent_getfd(bev), SHUT_WR);
+    struct timeval linger = {LINGER_S, 0};
+    bufferevent_set_timeouts(bev, &linger, NULL);
+    bufferevent_enable(bev, EV_READ);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)

@@ -39,6 +39,8 @@ static void expire(cc_faucet *faucet, double now)
     size_t old = 0;
     while (old < faucet->n && faucet->payouts[old].when <= now - faucet->config.window_s)
         free(faucet->payouts[old++].to);
+    if (old == 0)
+        return; /* also keeps a NULL payouts away from memmove */
     memmove(faucet->payouts, faucet->payouts + old, (faucet->n - old) * sizeof *faucet->payouts);
     faucet->n -= old;
 }

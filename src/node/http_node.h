@@ -1,6 +1,8 @@
 /* One node of the http network: chain, HTTP server with the endpoints of
  * PROTOCOL.md A.5, miner, wallet, faucet and peer list, wired on one
- * libevent loop. Runs until SIGINT or SIGTERM, then shuts down cleanly
+ * libevent loop. It relays new blocks and transactions to its peers, asks
+ * them for the parent of an orphan block, and asks them for their peers at
+ * start and every minute. Runs until SIGINT or SIGTERM, then shuts down cleanly
  * (miner joined, database closed). Errors: cc_err for anything that stops
  * the node from starting. Thread: call from the main thread. */
 #ifndef CC_NODE_HTTP_NODE_H

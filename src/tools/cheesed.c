@@ -194,14 +194,19 @@ static const struct option long_options[] = {
     {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
 };
 
-/* Config file first, so that flags given on the command line win. */
+/* Config files first, so that flags given on the command line win: a first
+ * getopt pass reads every --conf (in any spelling getopt accepts: "--conf F",
+ * "--conf=F", "--con F"), a second applies the other flags. */
 static int parse_args(settings *s, int argc, char **argv)
 {
-    for (int i = 1; i < argc - 1; i++)
-        if (!strcmp(argv[i], "--conf") && !read_conf(s, argv[i + 1]))
-            return 2;
     int index;
     int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", long_options, &index)) != -1)
+        if (opt == 'c' && !read_conf(s, optarg))
+            return 2;
+    opterr = 1;
+    optind = 0; /* GNU: start over */
     while ((opt = getopt_long(argc, argv, "h", long_options, &index)) != -1) {
         if (opt == 'h') {
             fputs(usage, stdout);
