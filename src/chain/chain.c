@@ -110,20 +110,6 @@ static bool move_amount(cc_chain *chain, const cc_tx *tx, int sign, cc_err *err)
     return ok;
 }
 
-static bool check_affordable(const cc_tx *tx, const mpq_t available,
-                             cc_err *err)
-{
-    mpq_t amount;
-    mpq_init(amount);
-    cc_amount_to_mpq(&tx->amount, amount);
-    bool ok = mpq_cmp(available, amount) >= 0;
-    if (!ok)
-        cc_fail(err, CC_ERR_BAD_REQUEST, "Insufficient funds: %s can spend %.17g, needs %.17g",
-                tx->from, mpq_get_d(available), mpq_get_d(amount));
-    mpq_clear(amount);
-    return ok;
-}
-
 static bool connect_tx(cc_chain *chain, const cc_block *block, size_t i, cc_err *err)
 {
     const cc_tx *tx = &block->txs[i];
@@ -135,7 +121,7 @@ static bool connect_tx(cc_chain *chain, const cc_block *block, size_t i, cc_err 
     mpq_t balance;
     mpq_init(balance);
     bool ok = store_balance_get(chain, tx->from, balance, err) &&
-              check_affordable(tx, balance, err);
+              store_check_affordable(tx, balance, err);
     mpq_clear(balance);
     if (!ok)
         return cc_err_prefix(err, "transaction %zu: ", i);

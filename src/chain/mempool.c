@@ -82,16 +82,12 @@ static bool mempool_insert(cc_chain *chain, const cc_tx *tx, cc_err *err)
 {
     if (!check_new_payment(chain, tx, err) || mempool_full(chain, err))
         return false;
-    mpq_t available, amount;
-    mpq_inits(available, amount, NULL);
-    cc_amount_to_mpq(&tx->amount, amount);
-    bool ok = cc_chain_spendable(chain, tx->from, available, err);
-    if (ok && mpq_cmp(available, amount) < 0)
-        ok = cc_fail(err, CC_ERR_BAD_REQUEST,
-                     "Insufficient funds: %s can spend %.17g, needs %.17g", tx->from,
-                     mpq_get_d(available), mpq_get_d(amount));
-    ok = ok && mempool_add(chain, tx, chain->next_mempool_seq++, err);
-    mpq_clears(available, amount, NULL);
+    mpq_t available;
+    mpq_init(available);
+    bool ok = cc_chain_spendable(chain, tx->from, available, err) &&
+              store_check_affordable(tx, available, err) &&
+              mempool_add(chain, tx, chain->next_mempool_seq++, err);
+    mpq_clear(available);
     return ok;
 }
 

@@ -205,3 +205,22 @@ bool store_tx_waiting(cc_chain *chain, const cc_tx *tx)
 {
     return payment_known(chain, SQL_MEMPOOL_HAS, tx);
 }
+
+bool store_check_affordable(const cc_tx *tx, const mpq_t available, cc_err *err)
+{
+    mpq_t amount;
+    mpq_init(amount);
+    cc_amount_to_mpq(&tx->amount, amount);
+    bool ok = mpq_cmp(available, amount) >= 0;
+    if (!ok) {
+        /* Shown as Python would show the nearest double: exact rationals
+         * would be unreadable and the point is only which is larger. */
+        char have[CC_NUMBER_TEXT_MAX], need[CC_NUMBER_TEXT_MAX];
+        cc_pyfloat_repr(mpq_get_d(available), have);
+        cc_pyfloat_repr(mpq_get_d(amount), need);
+        cc_fail(err, CC_ERR_BAD_REQUEST, "Insufficient funds: %s can spend %s, needs %s",
+                tx->from, have, need);
+    }
+    mpq_clear(amount);
+    return ok;
+}

@@ -92,6 +92,12 @@ bool store_tx_waiting(cc_chain *chain, const cc_tx *tx);
 /* The first integer of a one-row query (0 when it gives no row). */
 int64_t store_query_int(cc_chain *chain, store_sql id);
 
+/* Fails with "Insufficient funds" when available does not cover tx. */
+bool store_check_affordable(const cc_tx *tx, const mpq_t available, cc_err *err);
+
+/* Fails with "Insufficient funds" when available does not cover tx. */
+bool store_check_affordable(const cc_tx *tx, const mpq_t available, cc_err *err);
+
 /* Mempool maintenance after the best chain changed, in mempool.c, called
  * inside the chain's transaction: abandoned holds the payments of the
  * blocks the change disconnected, in chain order (n may be 0). */
