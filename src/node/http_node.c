@@ -10,10 +10,10 @@
 #include "chain/chain.h"
 #include "codec/json.h"
 #include "consensus/http.h"
-#include "crypto/random.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "node/miner.h"
+#include "node/http_peering.h"
 #include "node/peers.h"
 #include "node/wallet.h"
 #include "util/clock.h"
@@ -22,10 +22,6 @@
 #include "util/mem.h"
 
 #define POW_ZERO_DIGITS 4
-#define MAX_OUTGOING 512        /* requests to peers under way at once */
-#define MAX_PROBES 32           /* of which checks of would-be peers */
-#define PEER_TIMEOUT_S 5
-#define MAX_PEER_ANSWER (4 << 20)
 #define GOSSIP_S 60
 
 typedef struct http_node {
@@ -39,13 +35,11 @@ typedef struct http_node {
     cc_peers *peers;
     cc_p192_key key;
     char self[96];
-    char instance[17]; /* random, sent in our /getpeers: recognises ourselves */
     /* the block being mined */
     uint64_t job_id;
     uint64_t job_generation;
     cc_http_template tpl;
-    size_t probes; /* peer checks under way */
-    struct event *gossip_timer;
+    cc_peering *peering;
 } http_node;
 
 void cc_http_node_defaults(cc_http_node_config *config)
@@ -113,110 +107,45 @@ static void maybe_mine(http_node *node)
         cc_miner_cancel(node->miner);
 }
 
-/* ---- talking to peers ------------------------------------------------------ */
+static void on_fetched_block(void *ctx, const char *peer, int status, const char *body,
+                             size_t len);
 
-static bool split_address(const char *address, char host[64], int *port)
-{
-    const char *colon = strrchr(address, ':');
-    if (!colon || colon - address >= 64)
-        return false;
-    snprintf(host, 64, "%.*s", (int)(colon - address), address);
-    *port = atoi(colon + 1);
-    return true;
-}
-
-/* Sends one request to a peer; false (and done never called) when too many
- * are under way already. */
-static bool send_to(http_node *node, const char *address, const char *method, const char *path,
-                    const cc_buf *body, cc_http_client_done done, void *ctx)
-{
-    char host[64];
-    int port;
-    if (cc_http_client_pending(node->client) >= MAX_OUTGOING ||
-        !split_address(address, host, &port))
-        return false;
-    cc_http_client_request req = {.host = host,
-                                  .port = port,
-                                  .method = method,
-                                  .path = path,
-                                  .host_header = node->self,
-                                  .body = body ? body->data : NULL,
-                                  .body_len = body ? body->len : 0,
-                                  .timeout_s = PEER_TIMEOUT_S,
-                                  .max_response_bytes = MAX_PEER_ANSWER};
-    cc_http_client_send(node->client, &req, done, ctx);
-    return true;
-}
-
-typedef void (*peer_answer_fn)(http_node *node, const char *body, size_t len);
-
-typedef struct peer_call {
-    http_node *node;
-    peer_answer_fn on_ok; /* NULL: the answer does not matter */
-} peer_call;
-
-static void on_peer_answer(void *ctx, int status, const char *body, size_t len)
-{
-    peer_call *call = ctx;
-    if (status == 200 && call->on_ok)
-        call->on_ok(call->node, body, len);
-    free(call);
-}
-
-/* The same request to every peer. Blocks and transactions go back to their
- * sender too (we cannot tell its listening port): it answers that it has
- * them already, which ends the relay. */
-static void send_to_all(http_node *node, const char *method, const char *path,
-                        const cc_buf *body, peer_answer_fn on_ok)
-{
-    for (size_t i = 0; i < cc_peers_count(node->peers); i++) {
-        peer_call *call = cc_calloc(1, sizeof *call);
-        *call = (peer_call){node, on_ok};
-        if (!send_to(node, cc_peers_at(node->peers, i), method, path, body, on_peer_answer,
-                     call)) {
-            free(call);
-            cc_warn(node->cfg->log, "%s %s not sent to %s and later peers: too many requests "
-                    "under way", method, path, cc_peers_at(node->peers, i));
-            return;
-        }
-    }
-}
-
-static void on_block_text(http_node *node, const char *text, size_t len);
-
-/* Stores a block from a client, a peer or our miner; relays it when it is
- * new and valid, and asks the peers for the parent of an orphan. */
-static bool accept_block(http_node *node, const char *text, size_t len, cc_block_result *res,
-                         cc_err *err)
+/* Stores a block from a client, a peer (source) or our miner (NULL);
+ * relays it to every other peer when it is new and valid, and asks the
+ * peers for the parent of an orphan. */
+static bool accept_block(http_node *node, const char *text, size_t len, const char *source,
+                         cc_block_result *res, cc_err *err)
 {
     if (!cc_chain_submit_block(node->chain, text, len, res, err))
         return false;
-    cc_buf body = {.data = (char *)text, .len = len};
     if (res->outcome == CC_BLOCK_ORPHAN) {
         char path[96];
         snprintf(path, sizeof path, "/getdata?id=%s", res->missing_parent);
-        send_to_all(node, "GET", path, NULL, on_block_text);
+        cc_peering_broadcast(node->peering, "GET", path, NULL, 0, NULL, on_fetched_block, node);
     } else {
-        send_to_all(node, "POST", "/block", &body, NULL);
+        cc_peering_broadcast(node->peering, "POST", "/block", text, len, source, NULL, NULL);
     }
     /* Orphans waiting for this block were connected on top of it: peers get
      * the new tip too, and fetch what they lack in between. */
     cc_buf tip = CC_BUF_INIT;
     if (res->tip_changed && strcmp(cc_chain_tip(node->chain), res->hash) != 0 &&
         cc_chain_block_text(node->chain, cc_chain_tip(node->chain), &tip, NULL))
-        send_to_all(node, "POST", "/block", &tip, NULL);
+        cc_peering_broadcast(node->peering, "POST", "/block", tip.data, tip.len, NULL, NULL,
+                             NULL);
     cc_buf_free(&tip);
     maybe_mine(node);
     return true;
 }
 
 /* A block a peer sent us when we asked for a missing parent. */
-static void on_block_text(http_node *node, const char *text, size_t len)
+static void on_fetched_block(void *ctx, const char *peer, int status, const char *body,
+                             size_t len)
 {
+    http_node *node = ctx;
     cc_block_result res;
     cc_err err = {0};
-    if (accept_block(node, text, len, &res, &err))
-        cc_info(node->cfg->log, "fetched block %s", res.hash);
+    if (status == 200 && accept_block(node, body, len, peer, &res, &err))
+        cc_info(node->cfg->log, "fetched block %s from %s", res.hash, peer);
 }
 
 static void on_block_found(void *ctx, uint64_t job_id, const char *nonce)
@@ -228,95 +157,13 @@ static void on_block_found(void *ctx, uint64_t job_id, const char *nonce)
     cc_http_template_finish(&node->tpl, nonce, &text);
     cc_block_result res;
     cc_err err = {0};
-    if (accept_block(node, text.data, text.len, &res, &err)) {
+    if (accept_block(node, text.data, text.len, NULL, &res, &err)) {
         cc_info(node->cfg->log, "mined block %lld %s", (long long)node->tpl.height, res.hash);
     } else {
         cc_warn(node->cfg->log, "mined block refused: %s", err.msg);
         maybe_mine(node);
     }
     cc_buf_free(&text);
-}
-
-/* ---- peers --------------------------------------------------------------- */
-
-typedef struct probe {
-    http_node *node;
-    char address[96];
-} probe;
-
-static void on_probe_answer(void *ctx, int status, const char *body, size_t len)
-{
-    probe *p = ctx;
-    http_node *node = p->node;
-    node->probes--;
-    json_t *doc = status == 200 ? cc_json_parse(body, len, 4, NULL) : NULL;
-    if (json_is_array(json_object_get(doc, "peers"))) {
-        cc_err err = {0};
-        if (cc_peers_add(node->peers, p->address, &err))
-            cc_info(node->cfg->log, "new peer %s", p->address);
-    }
-    json_decref(doc);
-    free(p);
-}
-
-/* The /getpeers we send: our port, so that the peer lists us, and our
- * instance id, so that we notice when an address leads back to us. */
-static void getpeers_path(const http_node *node, char path[96])
-{
-    snprintf(path, 96, "/getpeers?port=%d&node=%s", node->cfg->port, node->instance);
-}
-
-/* A requester becomes a peer only once its address answers /getpeers. */
-static void consider_peer(http_node *node, const char *address)
-{
-    if (!cc_peer_address_valid(address) || cc_peers_is_self(node->peers, address) ||
-        cc_peers_contains(node->peers, address) || node->probes >= MAX_PROBES)
-        return;
-    probe *p = cc_calloc(1, sizeof *p);
-    p->node = node;
-    snprintf(p->address, sizeof p->address, "%s", address);
-    char path[96];
-    getpeers_path(node, path);
-    if (send_to(node, address, "GET", path, NULL, on_probe_answer, p))
-        node->probes++;
-    else
-        free(p);
-}
-
-/* A peer's list: every address in it that answers becomes our peer too. */
-static void on_peer_list(http_node *node, const char *body, size_t len)
-{
-    json_t *doc = cc_json_parse(body, len, 4, NULL);
-    json_t *list = json_object_get(doc, "peers");
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        const char *address = json_string_value(json_array_get(list, i));
-        if (address)
-            consider_peer(node, address);
-    }
-    json_decref(doc);
-}
-
-/* At start and then every GOSSIP_S: ask every peer for its peers, telling
- * it our port so that it lists us (PROTOCOL.md A.5). */
-static void gossip(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    http_node *node = arg;
-    char path[96];
-    getpeers_path(node, path);
-    send_to_all(node, "GET", path, NULL, on_peer_list);
-}
-
-static void register_requester(http_node *node, const cc_http_request *req, const char *peer_ip)
-{
-    char port[16], address[96];
-    if (cc_http_query_get(req->query, "port", port, sizeof port)) {
-        snprintf(address, sizeof address, "%s:%s", peer_ip, port);
-        consider_peer(node, address);
-    } else if (req->host) {
-        consider_peer(node, req->host);
-    }
 }
 
 /* ---- endpoints ------------------------------------------------------------- */
@@ -373,16 +220,16 @@ static void get_data(http_node *node, const cc_http_request *req, const char *pe
 static void get_peers(http_node *node, const cc_http_request *req, const char *peer_ip,
                       cc_http_response *resp)
 {
-    char instance[sizeof node->instance];
+    char instance[32];
     if (cc_http_query_get(req->query, "node", instance, sizeof instance) &&
-        strcmp(instance, node->instance) == 0) {
+        strcmp(instance, cc_peering_instance(node->peering)) == 0) {
         /* Our own check, come back through an address we did not know as
          * ours (0.0.0.0, a LAN address, ...): fail it, so it is not listed. */
         cc_http_error(resp, CC_ERR_BAD_REQUEST, "This address leads to the asking node itself");
         return;
     }
     cc_peers_write_json(node->peers, &resp->body);
-    register_requester(node, req, peer_ip);
+    cc_peering_register_requester(node->peering, req, peer_ip);
 }
 
 static void post_block(http_node *node, const cc_http_request *req, const char *peer_ip,
@@ -390,7 +237,8 @@ static void post_block(http_node *node, const cc_http_request *req, const char *
 {
     cc_err err = {0};
     cc_block_result res;
-    if (!accept_block(node, req->body.data, req->body.len, &res, &err)) {
+    const char *source = cc_peering_source(node->peering, req, peer_ip);
+    if (!accept_block(node, req->body.data, req->body.len, source, &res, &err)) {
         cc_info(node->cfg->log, "block from %s refused: %s", peer_ip, err.msg);
         reply_error(resp, &err);
         return;
@@ -413,7 +261,8 @@ static void post_inv(http_node *node, const cc_http_request *req, const char *pe
         return;
     }
     cc_buf_printf(&resp->body, "{\"message\": \"Transaction accepted\", \"txid\": \"%s\"}", txid);
-    send_to_all(node, "POST", "/inv", &req->body, NULL);
+    cc_peering_broadcast(node->peering, "POST", "/inv", req->body.data, req->body.len,
+                         cc_peering_source(node->peering, req, peer_ip), NULL, NULL);
     maybe_mine(node);
 }
 
@@ -452,8 +301,8 @@ static void post_money(http_node *node, const cc_http_request *req, const char *
         cc_buf_printf(&resp->body, "{\"message\": \"Transaction created\", \"txid\": \"%s\", "
                                    "\"transaction\": %s}", tx.txid, tx.text);
         cc_info(node->cfg->log, "paid %s to %s for %s", tx.txid, to, peer_ip);
-        cc_buf text = {.data = tx.text, .len = tx.text_len};
-        send_to_all(node, "POST", "/inv", &text, NULL);
+        cc_peering_broadcast(node->peering, "POST", "/inv", tx.text, tx.text_len, NULL, NULL,
+                             NULL);
         maybe_mine(node);
     } else {
         reply_error(resp, &err);
@@ -533,9 +382,6 @@ static bool open_state(http_node *node, cc_err *err)
     if (!node->chain)
         return false;
     snprintf(node->self, sizeof node->self, "%s:%d", cfg->host, cfg->port);
-    uint8_t instance[8];
-    cc_random_bytes(instance, sizeof instance);
-    cc_hex_encode(instance, sizeof instance, node->instance);
     snprintf(path, sizeof path, "%s/peers-%d.json", cfg->datadir, cfg->port);
     node->peers = cc_peers_open(path, cfg->peers_default, node->self, cfg->port, cfg->max_peers,
                                 cfg->log, err);
@@ -561,9 +407,10 @@ static bool start_server(http_node *node, cc_err *err)
 
 static void close_node(http_node *node)
 {
-    if (node->gossip_timer)
-        event_free(node->gossip_timer);
+    /* The client reports dropped requests to their callbacks, which still
+     * use the peering object and the chain: it goes first. */
     cc_http_client_free(node->client);
+    cc_peering_free(node->peering);
     cc_miner_free(node->miner);
     cc_http_server_free(node->server);
     cc_http_template_clear(&node->tpl);
@@ -595,9 +442,15 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
     cc_info(cfg->log, "http node listening on %s, height %lld, tip %s", node.self,
             (long long)cc_chain_height(node.chain), cc_chain_tip(node.chain));
     fprintf(stderr, "listening on http://%s\n", node.self);
-    node.gossip_timer = event_new(node.base, -1, EV_PERSIST, gossip, &node);
-    event_add(node.gossip_timer, &(struct timeval){GOSSIP_S, 0});
-    gossip(-1, 0, &node);
+    cc_peering_config peering_cfg = {.base = node.base,
+                                     .client = node.client,
+                                     .peers = node.peers,
+                                     .self = node.self,
+                                     .port = cfg->port,
+                                     .gossip_interval_s = GOSSIP_S,
+                                     .log = cfg->log};
+    node.peering = cc_peering_new(&peering_cfg);
+    cc_peering_start(node.peering);
     maybe_mine(&node);
     event_base_dispatch(node.base);
     event_free(sigint);
