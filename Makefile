@@ -32,7 +32,9 @@ unit: test-build
 functional: test-build
 	CHEESE_BUILD=$(CURDIR)/$(TEST_DIR) $(PYTHON) -m pytest -q -p no:cacheprovider tests/functional
 
-test: unit functional
+# The release build is part of the test: -O2 finds warnings (maybe-uninitialized
+# and the like) that the sanitizer build does not.
+test: build unit functional
 
 # libFuzzer targets (clang, ASan + UBSan), each run for FUZZ_SECONDS on the
 # seed corpus in fuzz/corpus/<target> (copied, so the repository stays clean).

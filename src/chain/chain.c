@@ -483,6 +483,7 @@ static bool submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *re
                            cc_err *err)
 {
     memcpy(res->hash, block->hash, sizeof res->hash);
+    res->height = block->height;
     stored_block known;
     if (!block_lookup(chain, block->hash, &known, NULL, err))
         return false;
@@ -623,7 +624,40 @@ bool cc_chain_write_all(cc_chain *chain, cc_buf *out, cc_err *err)
     return true;
 }
 
-bool cc_chain_write_from(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err)
+static bool on_best_chain(cc_chain *chain, const char *hash, int64_t height)
+{
+    char best[CC_HASH_HEX_LEN + 1];
+    return best_hash_at(chain, height, best) && strcmp(best, hash) == 0;
+}
+
+/* Appends ", <text>" for the best-chain blocks above height within page;
+ * bytes is the block text the page holds already. Rows stream from the
+ * best table (ordered by its key, so SQLite sorts nothing): stopping early
+ * costs nothing and the chain is never read whole. */
+static bool append_best_after(cc_chain *chain, int64_t height, const cc_chain_page *page,
+                              size_t bytes, cc_buf *out, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_FROM);
+    sqlite3_bind_int64(stmt, 1, height);
+    size_t blocks = 0;
+    int rc = SQLITE_DONE;
+    while (blocks < page->max_blocks && (blocks == 0 || bytes < page->max_bytes) &&
+           (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(stmt, 0);
+        cc_buf_puts(out, ", ");
+        cc_buf_append(out, sqlite3_column_blob(stmt, 0), len);
+        blocks++;
+        bytes += len;
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW || store_db_fail(chain, err);
+}
+
+/* Writes `{"chain": [H, ...]` (H, then the best-chain blocks after it when
+ * H is on the best chain) and leaves the object open: callers differ in
+ * what they add before closing it. */
+static bool write_page_open(cc_chain *chain, const char *hash, const cc_chain_page *page,
+                            cc_buf *out, cc_err *err)
 {
     cc_buf first = CC_BUF_INIT;
     stored_block info;
@@ -633,22 +667,66 @@ bool cc_chain_write_from(cc_chain *chain, const char *hash, cc_buf *out, cc_err 
     if (ok) {
         cc_buf_puts(out, "{\"chain\": [");
         cc_buf_append(out, first.data, first.len);
-        char best[CC_HASH_HEX_LEN + 1];
-        bool on_best = best_hash_at(chain, info.height, best) && strcmp(best, hash) == 0;
-        sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_FROM);
-        sqlite3_bind_int64(stmt, 1, on_best ? info.height : INT64_MAX);
-        int rc;
-        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            cc_buf_puts(out, ", ");
-            cc_buf_append(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
-        }
-        sqlite3_reset(stmt);
-        cc_buf_puts(out, "]}");
-        if (rc != SQLITE_DONE)
-            ok = store_db_fail(chain, err);
+        int64_t after = on_best_chain(chain, hash, info.height) ? info.height : INT64_MAX;
+        ok = append_best_after(chain, after, page, first.len, out, err);
+        cc_buf_puts(out, "]");
     }
     cc_buf_free(&first);
     return ok;
+}
+
+bool cc_chain_write_from_page(cc_chain *chain, const char *hash, const cc_chain_page *page,
+                              cc_buf *out, cc_err *err)
+{
+    if (!write_page_open(chain, hash, page, out, err))
+        return false;
+    cc_buf_puts(out, "}");
+    return true;
+}
+
+bool cc_chain_write_from(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err)
+{
+    static const cc_chain_page all = {SIZE_MAX, SIZE_MAX};
+    return cc_chain_write_from_page(chain, hash, &all, out, err);
+}
+
+size_t cc_chain_locator(cc_chain *chain, char (*hashes)[CC_HASH_HEX_LEN + 1], size_t max)
+{
+    size_t n = 0;
+    /* Offsets 0, 1, 2, 4, 8, ...: dense near the tip, where forks are. */
+    for (int64_t back = 0; chain->height - back > 0 && n + 1 < max; back = back ? back * 2 : 1)
+        n += best_hash_at(chain, chain->height - back, hashes[n]);
+    if (n < max)
+        snprintf(hashes[n++], CC_HASH_HEX_LEN + 1, "%s", chain->rules->genesis_hash);
+    return n;
+}
+
+/* The newest locator hash on our best chain (the genesis when none is). */
+static bool find_fork_point(cc_chain *chain, const char (*locator)[CC_HASH_HEX_LEN + 1],
+                            size_t n, char out[CC_HASH_HEX_LEN + 1], cc_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        stored_block info;
+        if (!block_lookup(chain, locator[i], &info, NULL, err))
+            return false;
+        if (info.found && on_best_chain(chain, locator[i], info.height)) {
+            memcpy(out, locator[i], CC_HASH_HEX_LEN + 1);
+            return true;
+        }
+    }
+    snprintf(out, CC_HASH_HEX_LEN + 1, "%s", chain->rules->genesis_hash);
+    return true;
+}
+
+bool cc_chain_write_after(cc_chain *chain, const char (*locator)[CC_HASH_HEX_LEN + 1], size_t n,
+                          const cc_chain_page *page, cc_buf *out, cc_err *err)
+{
+    char fork[CC_HASH_HEX_LEN + 1];
+    if (!find_fork_point(chain, locator, n, fork, err) ||
+        !write_page_open(chain, fork, page, out, err))
+        return false;
+    cc_buf_printf(out, ", \"height\": %lld}", (long long)chain->height);
+    return true;
 }
 
 bool cc_chain_balance(cc_chain *chain, const char *key, mpq_t out, cc_err *err)

@@ -58,6 +58,7 @@ typedef enum cc_block_outcome {
 typedef struct cc_block_result {
     cc_block_outcome outcome;
     char hash[CC_HASH_HEX_LEN + 1];
+    int64_t height;       /* the block's nr: for an orphan, a height its sender has */
     char missing_parent[CC_HASH_HEX_LEN + 1]; /* for CC_BLOCK_ORPHAN */
     bool tip_changed;     /* the best tip moved (this block or adopted orphans) */
     size_t reorg_depth;   /* blocks disconnected from the old best chain */
@@ -93,6 +94,38 @@ bool cc_chain_write_all(cc_chain *chain, cc_buf *out, cc_err *err);
 /* {"chain": [H, child, ...]}: block H then the best-chain blocks after it
  * (only H itself when H is not on the best chain). */
 bool cc_chain_write_from(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err);
+
+/* ---- catching up (a node serving and following another's best chain) ----
+ *
+ * A page bounds an answer for a peer that catches up: at most max_blocks
+ * blocks after the first, and no more once the page holds max_bytes of
+ * block text (at least one is always added, so every page makes progress).
+ * Pages stream from the database: memory stays bounded whatever the
+ * length of the chain. */
+typedef struct cc_chain_page {
+    size_t max_blocks;
+    size_t max_bytes;
+} cc_chain_page;
+
+/* The same as cc_chain_write_from, the blocks after H bounded by page. */
+bool cc_chain_write_from_page(cc_chain *chain, const char *hash, const cc_chain_page *page,
+                              cc_buf *out, cc_err *err);
+
+/* A block locator, as in Bitcoin: hashes of the best chain at the tip,
+ * tip-1, tip-2, tip-4, tip-8, ... and always the genesis last, at most max
+ * (>= 2) of them, newest first. A peer finds in it the newest block that is
+ * on its own best chain (the fork point, give or take twice the fork's
+ * depth) in O(log height) hashes. Returns the count written. */
+size_t cc_chain_locator(cc_chain *chain, char (*hashes)[CC_HASH_HEX_LEN + 1], size_t max);
+
+/* The answer to a locator: {"chain": [F, child, ...], "height": H} where F
+ * is the first locator hash on our best chain (unknown hashes and side
+ * blocks are skipped; the genesis when none is on it), followed by a page
+ * of the best-chain blocks after it, and H is our best height (so that
+ * the asking node can show its progress). The same shape as
+ * /getblocks?id=, plus "height". */
+bool cc_chain_write_after(cc_chain *chain, const char (*locator)[CC_HASH_HEX_LEN + 1], size_t n,
+                          const cc_chain_page *page, cc_buf *out, cc_err *err);
 
 /* Balance of key on the best chain (exact). */
 bool cc_chain_balance(cc_chain *chain, const char *key, mpq_t out, cc_err *err);

@@ -35,15 +35,15 @@ static const char *const sql_text[SQL_COUNT_] = {
         "INSERT INTO block(hash, prev, height, seq, status, text) VALUES(?1,?2,?3,?4,0,?5)",
     [SQL_BLOCK_SET_STATUS] = "UPDATE block SET status=?2 WHERE hash=?1",
     [SQL_BLOCK_CHILDREN] = "SELECT hash FROM block WHERE prev=?1",
-    [SQL_BLOCK_ALL] = "SELECT b.height, b.text FROM block b"
+    [SQL_BLOCK_ALL] = ("SELECT b.height, b.text FROM block b"
                       " LEFT JOIN best c ON c.height=b.height AND c.hash=b.hash"
-                      " WHERE b.status<2 ORDER BY b.height, c.hash IS NULL, b.seq",
+                      " WHERE b.status<2 ORDER BY b.height, c.hash IS NULL, b.seq"),
     [SQL_BEST_GET] = "SELECT hash FROM best WHERE height=?1",
     [SQL_BEST_SET] = "INSERT OR REPLACE INTO best(height, hash) VALUES(?1,?2)",
     [SQL_BEST_DEL] = "DELETE FROM best WHERE height=?1",
     [SQL_BEST_TIP] = "SELECT height, hash FROM best ORDER BY height DESC LIMIT 1",
-    [SQL_BEST_FROM] = "SELECT b.text FROM best c JOIN block b ON b.hash=c.hash"
-                      " WHERE c.height>?1 ORDER BY c.height",
+    [SQL_BEST_FROM] = ("SELECT b.text FROM best c JOIN block b ON b.hash=c.hash"
+                      " WHERE c.height>?1 ORDER BY c.height"),
     [SQL_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM block",
     [SQL_BALANCE_GET] = "SELECT amount FROM balance WHERE key=?1",
     [SQL_BALANCE_SET] = "INSERT OR REPLACE INTO balance(key, amount) VALUES(?1,?2)",

@@ -26,8 +26,8 @@ typedef struct cc_tx {
     char msgid[CC_HASH_HEX_LEN + 1];
     char *text;       /* canonical wire text; txid = sha256(text) */
     size_t text_len;
-    size_t msg_off;   /* the signed message is text[msg_off .. msg_off+msg_len) */
-    size_t msg_len;
+    size_t msg_off;   /* the signed message is text[msg_off .. msg_off+msg_len); */
+    size_t msg_len;   /* both 0 where it is no slice of the text (cheese) */
     char *from;
     char *to;
     char *signature;

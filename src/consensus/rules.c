@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "consensus/cheese.h"
 #include "consensus/http.h"
 
 static const cc_rules http_rules = {
@@ -10,9 +11,24 @@ static const cc_rules http_rules = {
     .genesis_text = CC_HTTP_GENESIS_TEXT,
     .max_block_txs = CC_HTTP_MAX_BLOCK_TXS,
     .block_reward = {.is_int = true, .i = 1},
+    .pow_zero_digits = 4,
+    .nonce_style = CC_NONCE_TEXT,
     .block_decode = cc_http_block_decode,
     .tx_decode = cc_http_tx_decode,
     .tx_verify = cc_http_tx_verify,
+};
+
+static const cc_rules cheese_rules = {
+    .network = "cheese",
+    .genesis_hash = CC_CHEESE_GENESIS_SMELL,
+    .genesis_text = CC_CHEESE_GENESIS_TEXT,
+    .max_block_txs = CC_CHEESE_MAX_BLOCK_TXS,
+    .block_reward = {.is_int = true, .i = CC_CHEESE_REWARD},
+    .pow_zero_digits = CC_CHEESE_POW_ZEROS,
+    .nonce_style = CC_NONCE_DECIMAL,
+    .block_decode = cc_cheese_block_decode,
+    .tx_decode = cc_cheese_tx_decode,
+    .tx_verify = cc_cheese_tx_verify,
 };
 
 const cc_rules *cc_rules_http(void)
@@ -20,9 +36,16 @@ const cc_rules *cc_rules_http(void)
     return &http_rules;
 }
 
+const cc_rules *cc_rules_cheese(void)
+{
+    return &cheese_rules;
+}
+
 const cc_rules *cc_rules_find(const char *name)
 {
     if (strcmp(name, "http") == 0)
         return cc_rules_http();
+    if (strcmp(name, "cheese") == 0)
+        return cc_rules_cheese();
     return NULL;
 }

@@ -11,12 +11,20 @@
 #include "consensus/block.h"
 #include "util/err.h"
 
+/* How a network's miners write the nonce into the proof-of-work pre-image. */
+typedef enum cc_nonce_style {
+    CC_NONCE_TEXT,    /* http: free ASCII text (20 random letters and digits) */
+    CC_NONCE_DECIMAL, /* cheese: a decimal integer counted up from 0 */
+} cc_nonce_style;
+
 typedef struct cc_rules {
-    const char *network;      /* "http" */
+    const char *network;      /* "http", "cheese" */
     const char *genesis_hash;
     const char *genesis_text;
     size_t max_block_txs;     /* rewards included */
     cc_number block_reward;
+    unsigned pow_zero_digits; /* leading zero hex digits of a proof of work */
+    cc_nonce_style nonce_style;
     /* Wire text -> block, with every check that needs no chain context
      * except signatures. */
     bool (*block_decode)(const char *text, size_t len, cc_block *out, cc_err *err);
@@ -28,7 +36,8 @@ typedef struct cc_rules {
 } cc_rules;
 
 const cc_rules *cc_rules_http(void);
-/* The table named name ("http"), or NULL. */
+const cc_rules *cc_rules_cheese(void);
+/* The table named name ("http", "cheese"), or NULL. */
 const cc_rules *cc_rules_find(const char *name);
 
 #endif

@@ -14,6 +14,7 @@
 #include "net/http_server.h"
 #include "node/miner.h"
 #include "node/http_peering.h"
+#include "node/http_sync.h"
 #include "node/peers.h"
 #include "node/wallet.h"
 #include "util/clock.h"
@@ -22,7 +23,8 @@
 #include "util/mem.h"
 
 #define POW_ZERO_DIGITS 4
-#define GOSSIP_S 60
+#define SYNC_S 4             /* between catch-up rounds (jittered) */
+#define PARENT_FETCH_GAP 8   /* orphans further ahead are left to the sync */
 
 typedef struct http_node {
     const cc_http_node_config *cfg;
@@ -40,6 +42,7 @@ typedef struct http_node {
     uint64_t job_generation;
     cc_http_template tpl;
     cc_peering *peering;
+    cc_sync *sync;
 } http_node;
 
 void cc_http_node_defaults(cc_http_node_config *config)
@@ -58,6 +61,8 @@ void cc_http_node_defaults(cc_http_node_config *config)
         .max_mempool = 10000,
         .max_orphans = 256,
         .max_peers = 128,
+        .gossip_interval_s = 60,
+        .ban_time_s = 600,
     };
 }
 
@@ -110,31 +115,65 @@ static void maybe_mine(http_node *node)
 static void on_fetched_block(void *ctx, const char *peer, int status, const char *body,
                              size_t len);
 
+/* Sends our best tip to every peer but source: a peer that lacks blocks
+ * under it sees an orphan and fetches them. */
+static void relay_tip(http_node *node, const char *source)
+{
+    cc_buf tip = CC_BUF_INIT;
+    if (cc_chain_block_text(node->chain, cc_chain_tip(node->chain), &tip, NULL))
+        cc_peering_broadcast(node->peering, "POST", "/block", tip.data, tip.len, source, NULL,
+                             NULL);
+    cc_buf_free(&tip);
+}
+
 /* Stores a block from a client, a peer (source) or our miner (NULL);
- * relays it to every other peer when it is new and valid, and asks the
- * peers for the parent of an orphan. */
+ * relays it to every other peer when it is new and valid. For an orphan,
+ * a short gap is filled by asking every peer for the parent at once; the
+ * sync (which pages) takes on whatever a longer gap or a fork needs. */
 static bool accept_block(http_node *node, const char *text, size_t len, const char *source,
                          cc_block_result *res, cc_err *err)
 {
     if (!cc_chain_submit_block(node->chain, text, len, res, err))
         return false;
     if (res->outcome == CC_BLOCK_ORPHAN) {
+        cc_sync_orphan(node->sync, source, res->height);
         char path[96];
         snprintf(path, sizeof path, "/getdata?id=%s", res->missing_parent);
-        cc_peering_broadcast(node->peering, "GET", path, NULL, 0, NULL, on_fetched_block, node);
+        if (res->height <= cc_chain_height(node->chain) + PARENT_FETCH_GAP)
+            cc_peering_broadcast(node->peering, "GET", path, NULL, 0, NULL, on_fetched_block,
+                                 node);
     } else {
         cc_peering_broadcast(node->peering, "POST", "/block", text, len, source, NULL, NULL);
     }
     /* Orphans waiting for this block were connected on top of it: peers get
      * the new tip too, and fetch what they lack in between. */
-    cc_buf tip = CC_BUF_INIT;
-    if (res->tip_changed && strcmp(cc_chain_tip(node->chain), res->hash) != 0 &&
-        cc_chain_block_text(node->chain, cc_chain_tip(node->chain), &tip, NULL))
-        cc_peering_broadcast(node->peering, "POST", "/block", tip.data, tip.len, NULL, NULL,
-                             NULL);
-    cc_buf_free(&tip);
+    if (res->tip_changed && strcmp(cc_chain_tip(node->chain), res->hash) != 0)
+        relay_tip(node, NULL);
     maybe_mine(node);
     return true;
+}
+
+static void on_new_peer(void *ctx, const char *address)
+{
+    http_node *node = ctx;
+    if (node->sync)
+        cc_sync_new_peer(node->sync, address);
+}
+
+/* A block of a sync page: stored only. A catch-up of thousands of blocks
+ * is not relayed block by block; sync_advanced relays the tip once a page. */
+static bool sync_submit(void *ctx, const char *text, size_t len, cc_block_result *res,
+                        cc_err *err)
+{
+    http_node *node = ctx;
+    return cc_chain_submit_block(node->chain, text, len, res, err);
+}
+
+static void sync_advanced(void *ctx, const char *peer)
+{
+    http_node *node = ctx;
+    relay_tip(node, peer);
+    maybe_mine(node);
 }
 
 /* A block a peer sent us when we asked for a missing parent. */
@@ -146,6 +185,8 @@ static void on_fetched_block(void *ctx, const char *peer, int status, const char
     cc_err err = {0};
     if (status == 200 && accept_block(node, body, len, peer, &res, &err))
         cc_info(node->cfg->log, "fetched block %s from %s", res.hash, peer);
+    else if (status == 200)
+        cc_peering_served_block_refused(node->peering, peer, body, len, &err);
 }
 
 static void on_block_found(void *ctx, uint64_t job_id, const char *nonce)
@@ -192,17 +233,71 @@ static bool query_has(const cc_http_request *req, const char *name)
     return false;
 }
 
+/* ?limit=N bounds a page: at most N blocks (capped) and about a MiB of
+ * text, so that an answer always fits the asking node's answer limit. */
+static bool page_param(const cc_http_request *req, cc_chain_page *page, cc_err *err)
+{
+    *page = (cc_chain_page){.max_blocks = CC_SYNC_PAGE_MAX_BLOCKS,
+                            .max_bytes = CC_SYNC_PAGE_MAX_BYTES};
+    char value[24];
+    if (!query_has(req, "limit"))
+        return true;
+    char *end = NULL;
+    long long n = cc_http_query_get(req->query, "limit", value, sizeof value)
+                      ? strtoll(value, &end, 10) : 0;
+    if (!end || *end != '\0' || n < 1)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "limit must be a positive number of blocks");
+    if ((unsigned long long)n < page->max_blocks)
+        page->max_blocks = (size_t)n;
+    return true;
+}
+
+/* ?locator=h1,h2,...: block hashes, newest first (cc_chain_locator). */
+static bool locator_param(const cc_http_request *req,
+                          char (*hashes)[CC_HASH_HEX_LEN + 1], size_t *n, cc_err *err)
+{
+    char value[CC_SYNC_MAX_LOCATOR * (CC_HASH_HEX_LEN + 1) + 1];
+    if (!cc_http_query_get(req->query, "locator", value, sizeof value))
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "locator: at most %d block hashes",
+                       CC_SYNC_MAX_LOCATOR);
+    *n = 0;
+    for (char *save = NULL, *h = strtok_r(value, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
+        if (strlen(h) != CC_HASH_HEX_LEN || !cc_is_lower_hex(h, CC_HASH_HEX_LEN))
+            return cc_fail(err, CC_ERR_BAD_REQUEST,
+                           "locator: block hashes of 64 lowercase hex characters, "
+                           "separated by commas");
+        memcpy(hashes[(*n)++], h, CC_HASH_HEX_LEN + 1);
+    }
+    return true;
+}
+
+/* The seed's two forms, plus two for nodes that catch up (docs/http-network.md):
+ * ?id=H&limit=N pages the flat list, and ?locator=... answers from the
+ * newest of the asker's blocks that is on our best chain. Without them the
+ * answers are exactly the seed's. */
 static void get_blocks(http_node *node, const cc_http_request *req, const char *peer_ip,
                        cc_http_response *resp)
 {
     (void)peer_ip;
     cc_err err = {0};
     char id[CC_HASH_HEX_LEN + 1];
+    cc_chain_page page;
     bool ok;
-    if (query_has(req, "id"))
-        ok = block_id_param(req, id, &err) && cc_chain_write_from(node->chain, id, &resp->body, &err);
-    else
+    if (query_has(req, "locator")) {
+        char locator[CC_SYNC_MAX_LOCATOR][CC_HASH_HEX_LEN + 1];
+        size_t n = 0;
+        ok = locator_param(req, locator, &n, &err) && page_param(req, &page, &err) &&
+             cc_chain_write_after(node->chain, (const char(*)[CC_HASH_HEX_LEN + 1])locator, n,
+                                  &page, &resp->body, &err);
+    } else if (query_has(req, "id")) {
+        ok = block_id_param(req, id, &err) &&
+             (query_has(req, "limit")
+                  ? page_param(req, &page, &err) &&
+                        cc_chain_write_from_page(node->chain, id, &page, &resp->body, &err)
+                  : cc_chain_write_from(node->chain, id, &resp->body, &err));
+    } else {
         ok = cc_chain_write_all(node->chain, &resp->body, &err);
+    }
     if (!ok)
         reply_error(resp, &err);
 }
@@ -237,9 +332,14 @@ static void post_block(http_node *node, const cc_http_request *req, const char *
 {
     cc_err err = {0};
     cc_block_result res;
+    if (!cc_peering_admit(node->peering, req, peer_ip, &err)) {
+        reply_error(resp, &err);
+        return;
+    }
     const char *source = cc_peering_source(node->peering, req, peer_ip);
     if (!accept_block(node, req->body.data, req->body.len, source, &res, &err)) {
         cc_info(node->cfg->log, "block from %s refused: %s", peer_ip, err.msg);
+        cc_peering_block_refused(node->peering, req, peer_ip, &err);
         reply_error(resp, &err);
         return;
     }
@@ -255,6 +355,10 @@ static void post_inv(http_node *node, const cc_http_request *req, const char *pe
 {
     cc_err err = {0};
     char txid[CC_HASH_HEX_LEN + 1];
+    if (!cc_peering_admit(node->peering, req, peer_ip, &err)) {
+        reply_error(resp, &err);
+        return;
+    }
     if (!cc_chain_submit_tx(node->chain, req->body.data, req->body.len, txid, &err)) {
         cc_info(node->cfg->log, "transaction from %s refused: %s", peer_ip, err.msg);
         reply_error(resp, &err);
@@ -410,7 +514,8 @@ static void close_node(http_node *node)
     /* The client reports dropped requests to their callbacks, which still
      * use the peering object and the chain: it goes first. */
     cc_http_client_free(node->client);
-    cc_peering_free(node->peering);
+    cc_peering_free(node->peering); /* reports its queued requests too: sync's among them */
+    cc_sync_free(node->sync);
     cc_miner_free(node->miner);
     cc_http_server_free(node->server);
     cc_http_template_clear(&node->tpl);
@@ -447,10 +552,25 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
                                      .peers = node.peers,
                                      .self = node.self,
                                      .port = cfg->port,
-                                     .gossip_interval_s = GOSSIP_S,
+                                     .gossip_interval_s = cfg->gossip_interval_s,
+                                     .ban_time_s = cfg->ban_time_s,
+                                     .new_peer = on_new_peer,
+                                     .new_peer_ctx = &node,
                                      .log = cfg->log};
     node.peering = cc_peering_new(&peering_cfg);
     cc_peering_start(node.peering);
+    cc_sync_config sync_cfg = {.base = node.base,
+                               .peering = node.peering,
+                               .peers = node.peers,
+                               .chain = node.chain,
+                               .submit = sync_submit,
+                               .advanced = sync_advanced,
+                               .ctx = &node,
+                               .interval_s = SYNC_S,
+                               .page_blocks = CC_SYNC_PAGE_MAX_BLOCKS,
+                               .log = cfg->log};
+    node.sync = cc_sync_new(&sync_cfg);
+    cc_sync_start(node.sync);
     maybe_mine(&node);
     event_base_dispatch(node.base);
     event_free(sigint);

@@ -1,8 +1,10 @@
 /* One node of the http network: chain, HTTP server with the endpoints of
  * PROTOCOL.md A.5, miner, wallet, faucet and peer list, wired on one
- * libevent loop. It relays new blocks and transactions to its peers, asks
- * them for the parent of an orphan block, and asks them for their peers at
- * start and every minute. Runs until SIGINT or SIGTERM, then shuts down cleanly
+ * libevent loop. It relays new blocks and transactions to its peers, catches
+ * up with them page by page (node/http_sync.h), asks them for the parent of
+ * an orphan block, asks them for their peers at
+ * start and every gossip interval, and bans peers that misbehave
+ * (node/http_peering.h). Runs until SIGINT or SIGTERM, then shuts down cleanly
  * (miner joined, database closed). Errors: cc_err for anything that stops
  * the node from starting. Thread: call from the main thread. */
 #ifndef CC_NODE_HTTP_NODE_H
@@ -31,6 +33,8 @@ typedef struct cc_http_node_config {
     size_t max_mempool;
     size_t max_orphans;
     size_t max_peers;
+    double gossip_interval_s;  /* peer-list exchange period, jittered +-25% */
+    double ban_time_s;         /* how long a misbehaving peer stays banned */
     const cc_log *log;
 } cc_http_node_config;
 

@@ -1,24 +1,62 @@
 #include "node/http_peering.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/json.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
+#include "util/clock.h"
 #include "util/hex.h"
 #include "util/mem.h"
 
-#define MAX_OUTGOING 512 /* requests to peers under way at once */
-#define MAX_PROBES 32    /* of which checks of would-be peers */
-#define PEER_TIMEOUT_S 5
-#define MAX_PEER_ANSWER (4 << 20)
+#define MAX_OUTGOING 512                /* requests to peers under way at once */
+#define MAX_PROBES 32                   /* of which checks of would-be peers */
+#define MAX_QUEUED_BYTES (16u << 20)    /* bodies waiting in every per-peer queue */
+#define PEER_SILENCE_S 5                /* longest silence of a peer */
+#define PEER_DEADLINE_S 10              /* longest request to a peer in all */
+#define MAX_PEER_ANSWER (4u << 20)      /* blocks, chains */
+#define MAX_SMALL_ANSWER (64u << 10)    /* peer lists, answers to our POSTs */
+#define MAX_LISTED_CONSIDERED 256       /* addresses read from one peer list */
+#define KNOWN_ITEMS 1024                /* items remembered per peer */
+#define MAX_SCORED 1024                 /* addresses whose health is remembered */
+
+typedef struct pending pending;
+struct pending {
+    pending *next;
+    char method[8];
+    char *path;
+    char *body;
+    size_t len;
+    size_t max_answer;
+    cc_peering_answer done;
+    void *ctx;
+};
+
+/* What we know of one address we talk to. */
+typedef struct peer_link peer_link;
+struct peer_link {
+    peer_link *next;
+    char address[96];
+    unsigned inflight;
+    pending *head, *tail;
+    size_t queued;
+    uint64_t *known; /* ring of item keys it has; allocated on first use */
+    size_t known_next, known_n;
+};
 
 struct cc_peering {
     cc_peering_config cfg;
     char instance[17];
     size_t probes;
+    size_t queued_bytes;
+    bool stopping; /* the client is dropping everything: send nothing more */
     struct event *gossip_timer;
+    struct event *pump;
+    peer_link *links;
+    cc_peer_scores *scores;
 };
 
 typedef struct call {
@@ -28,36 +66,240 @@ typedef struct call {
     void *ctx;
 } call;
 
+static double now(void) { return cc_clock_mono(); }
+
+/* "host:port" into a numeric host and a port; "localhost" is 127.0.0.1, so
+ * that nothing is ever resolved on the loop. */
 static bool split_address(const char *address, char host[64], int *port)
 {
     const char *colon = strrchr(address, ':');
     if (!colon || colon - address >= 64)
         return false;
     snprintf(host, 64, "%.*s", (int)(colon - address), address);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, 64, "127.0.0.1");
     *port = atoi(colon + 1);
-    return true;
+    return *port > 0 && *port <= 65535;
 }
 
-static void on_answer(void *ctx, int status, const char *body, size_t len)
+/* The same address as we list it: localhost written as 127.0.0.1. */
+static void normalise(const char *address, char out[96])
+{
+    if (strncmp(address, "localhost:", 10) == 0)
+        snprintf(out, 96, "127.0.0.1:%s", address + 10);
+    else
+        snprintf(out, 96, "%s", address);
+}
+
+static uint64_t item_key(const char *body, size_t len)
+{
+    uint8_t digest[CC_SHA256_LEN];
+    cc_sha256(body, len, digest);
+    uint64_t key = 0;
+    for (int i = 0; i < 8; i++)
+        key = key << 8 | digest[i];
+    return key;
+}
+
+/* ---- links -------------------------------------------------------------------- */
+
+static peer_link *find_link(const cc_peering *peering, const char *address)
+{
+    for (peer_link *l = peering->links; l; l = l->next)
+        if (strcmp(l->address, address) == 0)
+            return l;
+    return NULL;
+}
+
+static peer_link *get_link(cc_peering *peering, const char *address)
+{
+    peer_link *l = find_link(peering, address);
+    if (l)
+        return l;
+    l = cc_calloc(1, sizeof *l);
+    snprintf(l->address, sizeof l->address, "%s", address);
+    l->next = peering->links;
+    peering->links = l;
+    return l;
+}
+
+static bool link_knows(const peer_link *l, uint64_t key)
+{
+    for (size_t i = 0; l && i < l->known_n; i++)
+        if (l->known[i] == key)
+            return true;
+    return false;
+}
+
+static void link_learn(peer_link *l, uint64_t key)
+{
+    if (link_knows(l, key))
+        return;
+    if (!l->known)
+        l->known = cc_calloc(KNOWN_ITEMS, sizeof *l->known);
+    l->known[l->known_next] = key;
+    l->known_next = (l->known_next + 1) % KNOWN_ITEMS;
+    if (l->known_n < KNOWN_ITEMS)
+        l->known_n++;
+}
+
+static void free_pending(cc_peering *peering, pending *p)
+{
+    peering->queued_bytes -= p->len;
+    free(p->path);
+    free(p->body);
+    free(p);
+}
+
+/* Drops what waits for a peer; each waiting caller hears status 0. */
+static void drop_queue(cc_peering *peering, peer_link *l)
+{
+    while (l->head) {
+        pending *p = l->head;
+        l->head = p->next;
+        l->queued--;
+        cc_peering_answer done = p->done;
+        void *ctx = p->ctx;
+        free_pending(peering, p);
+        if (done)
+            done(ctx, l->address, 0, NULL, 0);
+    }
+    l->tail = NULL;
+}
+
+static bool wanted(const cc_peering *peering, const peer_link *l)
+{
+    return l->inflight || l->queued || cc_peers_contains(peering->cfg.peers, l->address) ||
+           cc_peers_is_candidate(peering->cfg.peers, l->address);
+}
+
+/* Forgets the links of addresses we no longer talk to. */
+static void collect_links(cc_peering *peering)
+{
+    for (peer_link **p = &peering->links; *p;) {
+        peer_link *l = *p;
+        if (wanted(peering, l)) {
+            p = &l->next;
+            continue;
+        }
+        *p = l->next;
+        free(l->known);
+        free(l);
+    }
+}
+
+/* ---- health ----------------------------------------------------------------- */
+
+bool cc_peering_banned(const cc_peering *peering, const char *address)
+{
+    return cc_scores_banned(peering->scores, address, now(), NULL);
+}
+
+static void unlist(cc_peering *peering, const char *address)
+{
+    cc_err err = {0};
+    if (cc_peers_contains(peering->cfg.peers, address) &&
+        !cc_peers_remove(peering->cfg.peers, address, &err))
+        cc_warn(peering->cfg.log, "peer list: %s", err.msg);
+}
+
+static void ban(cc_peering *peering, const char *address, const char *why)
+{
+    cc_warn(peering->cfg.log, "banned peer %s for %.0f s: %s", address, peering->cfg.ban_time_s,
+            why);
+    unlist(peering, address);
+    peer_link *l = find_link(peering, address);
+    if (l)
+        drop_queue(peering, l);
+}
+
+void cc_peering_misbehaved(cc_peering *peering, const char *address, cc_misbehaviour kind,
+                           const char *why)
+{
+    if (cc_peering_banned(peering, address)) {
+        cc_debug(peering->cfg.log, "banned peer %s: %s", address, why);
+        return;
+    }
+    cc_info(peering->cfg.log, "peer %s misbehaved (%s, %d points): %s", address,
+            cc_misbehaviour_name(kind), cc_misbehaviour_points(kind), why);
+    if (cc_scores_misbehaved(peering->scores, address, kind, now()))
+        ban(peering, address, cc_misbehaviour_name(kind));
+}
+
+static void failed(cc_peering *peering, const char *address, const char *why)
+{
+    unsigned n = cc_scores_failed(peering->scores, address, now());
+    cc_debug(peering->cfg.log, "peer %s failed (%u in a row): %s", address, n, why);
+    if (n >= CC_PEERING_MAX_FAILURES && cc_peers_contains(peering->cfg.peers, address)) {
+        cc_info(peering->cfg.log, "dropped peer %s after %u failures in a row", address, n);
+        unlist(peering, address);
+    }
+}
+
+/* Judges the transport side of an answer: failures, and answers a
+ * well-behaved peer never gives. */
+static void account(cc_peering *peering, const char *address, const cc_http_client_answer *a)
+{
+    const char *why = cc_http_failure_name(a->failure);
+    switch (a->failure) {
+    case CC_HTTP_ANSWERED:
+        cc_scores_answered(peering->scores, address);
+        return;
+    case CC_HTTP_FAIL_DROPPED:
+        return;
+    case CC_HTTP_FAIL_DEADLINE:
+        failed(peering, address, why);
+        cc_peering_misbehaved(peering, address, CC_MISBEHAVE_SLOW, why);
+        return;
+    case CC_HTTP_FAIL_GARBAGE:
+        failed(peering, address, why);
+        cc_peering_misbehaved(peering, address, CC_MISBEHAVE_GARBAGE, why);
+        return;
+    case CC_HTTP_FAIL_TOO_LARGE:
+        failed(peering, address, why);
+        cc_peering_misbehaved(peering, address, CC_MISBEHAVE_OVERSIZED, why);
+        return;
+    default:
+        failed(peering, address, why);
+        return;
+    }
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static void schedule_pump(cc_peering *peering)
+{
+    static const struct timeval soon = {0, 0};
+    if (!peering->stopping)
+        event_add(peering->pump, &soon);
+}
+
+static void on_answer(void *ctx, const cc_http_client_answer *a)
 {
     call *c = ctx;
+    cc_peering *peering = c->peering;
+    peer_link *l = find_link(peering, c->peer);
+    if (l)
+        l->inflight--;
+    if (a->failure == CC_HTTP_FAIL_DROPPED)
+        peering->stopping = true;
+    account(peering, c->peer, a);
     if (c->done)
-        c->done(c->ctx, c->peer, status, body, len);
+        c->done(c->ctx, c->peer, a->status, a->body, a->len);
     free(c);
+    schedule_pump(peering);
 }
 
-bool cc_peering_send(cc_peering *peering, const char *address, const char *method,
-                     const char *path, const char *body, size_t len, cc_peering_answer done,
-                     void *ctx)
+static void start(cc_peering *peering, peer_link *l, const char *method, const char *path,
+                  const char *body, size_t len, size_t max_answer, cc_peering_answer done,
+                  void *ctx)
 {
     char host[64];
-    int port;
-    if (cc_http_client_pending(peering->cfg.client) >= MAX_OUTGOING ||
-        !split_address(address, host, &port))
-        return false;
+    int port = 0;
+    split_address(l->address, host, &port); /* checked before anything was queued */
     call *c = cc_calloc(1, sizeof *c);
     *c = (call){.peering = peering, .done = done, .ctx = ctx};
-    snprintf(c->peer, sizeof c->peer, "%s", address);
+    snprintf(c->peer, sizeof c->peer, "%s", l->address);
     cc_http_client_request req = {.host = host,
                                   .port = port,
                                   .method = method,
@@ -65,10 +307,88 @@ bool cc_peering_send(cc_peering *peering, const char *address, const char *metho
                                   .host_header = peering->cfg.self,
                                   .body = body,
                                   .body_len = len,
-                                  .timeout_s = PEER_TIMEOUT_S,
-                                  .max_response_bytes = MAX_PEER_ANSWER};
+                                  .timeout_s = PEER_SILENCE_S,
+                                  .deadline_s = PEER_DEADLINE_S,
+                                  .max_response_bytes = max_answer};
+    l->inflight++;
+    bool debug = peering->cfg.log && peering->cfg.log->threshold <= CC_LOG_DEBUG;
+    if (body && debug) /* hashing every body only to log it would cost */
+        cc_debug(peering->cfg.log, "sent %s %s to %s (item %016llx, %zu bytes)", method, path,
+                 l->address, (unsigned long long)item_key(body, len), len);
+    else if (debug)
+        cc_debug(peering->cfg.log, "sent %s %s to %s", method, path, l->address);
     cc_http_client_send(peering->cfg.client, &req, on_answer, c);
+}
+
+static bool room(const cc_peering *peering, const peer_link *l)
+{
+    return l->inflight < CC_PEERING_PER_PEER_INFLIGHT &&
+           cc_http_client_pending(peering->cfg.client) < MAX_OUTGOING;
+}
+
+/* Starts what waits, as far as the limits allow. */
+static void pump(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cc_peering *peering = arg;
+    for (peer_link *l = peering->links; l && !peering->stopping; l = l->next) {
+        while (l->head && room(peering, l)) {
+            pending *p = l->head;
+            l->head = p->next;
+            if (!l->head)
+                l->tail = NULL;
+            l->queued--;
+            start(peering, l, p->method, p->path, p->body, p->len, p->max_answer, p->done, p->ctx);
+            free_pending(peering, p);
+        }
+    }
+}
+
+static bool send_to(cc_peering *peering, const char *address, const char *method,
+                    const char *path, const char *body, size_t len, size_t max_answer,
+                    cc_peering_answer done, void *ctx)
+{
+    char host[64];
+    int port;
+    if (peering->stopping || !split_address(address, host, &port) ||
+        !cc_scores_may_send(peering->scores, address, now()))
+        return false;
+    peer_link *l = get_link(peering, address);
+    if (room(peering, l) && !l->head) {
+        start(peering, l, method, path, body, len, max_answer, done, ctx);
+        return true;
+    }
+    if (l->queued >= CC_PEERING_PER_PEER_QUEUE || peering->queued_bytes + len > MAX_QUEUED_BYTES) {
+        cc_warn(peering->cfg.log, "%s %s to %s dropped: %u requests under way and %zu waiting",
+                method, path, address, l->inflight, l->queued);
+        return false;
+    }
+    pending *p = cc_calloc(1, sizeof *p);
+    snprintf(p->method, sizeof p->method, "%s", method);
+    p->path = cc_strdup(path);
+    p->body = body ? cc_strndup(body, len) : NULL;
+    p->len = body ? len : 0;
+    p->max_answer = max_answer;
+    p->done = done;
+    p->ctx = ctx;
+    if (l->tail)
+        l->tail->next = p;
+    else
+        l->head = p;
+    l->tail = p;
+    l->queued++;
+    peering->queued_bytes += p->len;
+    cc_debug(peering->cfg.log, "%s %s to %s waits: %u requests under way", method, path, address,
+             l->inflight);
     return true;
+}
+
+bool cc_peering_send(cc_peering *peering, const char *address, const char *method,
+                     const char *path, const char *body, size_t len, cc_peering_answer done,
+                     void *ctx)
+{
+    return send_to(peering, address, method, path, body, len, MAX_PEER_ANSWER, done, ctx);
 }
 
 void cc_peering_broadcast(cc_peering *peering, const char *method, const char *path,
@@ -76,17 +396,31 @@ void cc_peering_broadcast(cc_peering *peering, const char *method, const char *p
                           cc_peering_answer done, void *ctx)
 {
     const cc_peers *peers = peering->cfg.peers;
-    for (size_t i = 0; i < cc_peers_count(peers); i++) {
-        const char *address = cc_peers_at(peers, i);
+    bool item = body && strcmp(method, "POST") == 0;
+    uint64_t key = item ? item_key(body, len) : 0;
+    size_t max_answer = item ? MAX_SMALL_ANSWER : MAX_PEER_ANSWER;
+    /* answers come on later loop turns, so the list cannot change under us;
+     * a copy keeps it that way should that ever change */
+    size_t n = cc_peers_count(peers);
+    char(*targets)[96] = cc_calloc(n ? n : 1, sizeof *targets);
+    for (size_t i = 0; i < n; i++)
+        snprintf(targets[i], sizeof targets[i], "%s", cc_peers_at(peers, i));
+    for (size_t i = 0; i < n; i++) {
+        const char *address = targets[i];
         if (source && strcmp(address, source) == 0)
             continue;
-        if (!cc_peering_send(peering, address, method, path, body, len, done, ctx)) {
-            cc_warn(peering->cfg.log, "%s %s not sent to %s and later peers: too many requests "
-                    "under way", method, path, address);
-            return;
-        }
+        peer_link *l = find_link(peering, address);
+        if (item && link_knows(l, key))
+            continue;
+        if (!send_to(peering, address, method, path, body, len, max_answer, done, ctx))
+            continue;
+        if (item)
+            link_learn(get_link(peering, address), key);
     }
+    free(targets);
 }
+
+/* ---- who is asking ------------------------------------------------------------ */
 
 const char *cc_peering_source(const cc_peering *peering, const cc_http_request *req,
                               const char *peer_ip)
@@ -105,20 +439,124 @@ const char *cc_peering_source(const cc_peering *peering, const cc_http_request *
     return NULL;
 }
 
+bool cc_peering_sender(const cc_peering *peering, const cc_http_request *req,
+                       const char *peer_ip, char out[96])
+{
+    char port[16], address[96];
+    if (cc_http_query_get(req->query, "port", port, sizeof port)) {
+        snprintf(address, sizeof address, "%s:%s", peer_ip, port);
+    } else if (req->host) {
+        const char *colon = strrchr(req->host, ':');
+        size_t host_len = colon ? (size_t)(colon - req->host) : 0;
+        bool same_ip = colon && ((host_len == strlen(peer_ip) &&
+                                  strncmp(req->host, peer_ip, host_len) == 0) ||
+                                 (host_len == 9 && strncmp(req->host, "localhost", 9) == 0 &&
+                                  strcmp(peer_ip, "127.0.0.1") == 0));
+        if (!same_ip)
+            return false;
+        snprintf(address, sizeof address, "%s%s", peer_ip, colon);
+    } else {
+        return false;
+    }
+    if (!cc_peer_address_valid(address) || cc_peers_is_self(peering->cfg.peers, address))
+        return false;
+    snprintf(out, 96, "%s", address);
+    return true;
+}
+
+bool cc_peering_admit(cc_peering *peering, const cc_http_request *req, const char *peer_ip,
+                      cc_err *err)
+{
+    char sender[96];
+    if (!cc_peering_sender(peering, req, peer_ip, sender))
+        return true;
+    double until;
+    if (cc_scores_banned(peering->scores, sender, now(), &until))
+        return cc_fail(err, CC_ERR_FORBIDDEN,
+                       "Peer %s is banned for misbehaviour (%.0f s left)", sender, until - now());
+    peer_link *l = cc_peers_contains(peering->cfg.peers, sender) ? get_link(peering, sender) : NULL;
+    if (l)
+        link_learn(l, item_key(req->body.data, req->body.len));
+    return true;
+}
+
+bool cc_peering_is_invalid_block(const cc_err *why)
+{
+    return why->code == CC_ERR_BAD_REQUEST && strcmp(why->msg, "Block already exists") != 0;
+}
+
+bool cc_peering_is_error_answer(const char *body, size_t len)
+{
+    json_t *doc = cc_json_parse(body, len, 4, NULL);
+    bool error = json_is_object(doc) && json_object_get(doc, "errcode") &&
+                 !json_object_get(doc, "hash");
+    json_decref(doc);
+    return error;
+}
+
+void cc_peering_served_block_refused(cc_peering *peering, const char *peer, const char *body,
+                                     size_t len, const cc_err *why)
+{
+    if (cc_peering_is_invalid_block(why) && !cc_peering_is_error_answer(body, len))
+        cc_peering_misbehaved(peering, peer, CC_MISBEHAVE_INVALID_BLOCK, why->msg);
+}
+
+void cc_peering_block_refused(cc_peering *peering, const cc_http_request *req,
+                              const char *peer_ip, const cc_err *why)
+{
+    char sender[96];
+    if (cc_peering_is_invalid_block(why) && cc_peering_sender(peering, req, peer_ip, sender))
+        cc_peering_misbehaved(peering, sender, CC_MISBEHAVE_INVALID_BLOCK, why->msg);
+}
+
 /* ---- the peer-list exchange ---------------------------------------------- */
+
+static void consider_peer(cc_peering *peering, const char *address);
+
+/* An answer to our /getpeers: a peer list makes the address a peer (it
+ * answered), and every address in it a would-be peer. */
+static void on_peer_list(void *ctx, const char *peer, int status, const char *body, size_t len)
+{
+    cc_peering *peering = ctx;
+    if (status == 0)
+        return; /* counted as a failure already */
+    if (status != 200) {
+        /* for instance our own check, come back to us through an alias */
+        failed(peering, peer, "no peer list");
+        return;
+    }
+    json_t *doc = cc_json_parse(body, len, 4, NULL);
+    json_t *list = json_object_get(doc, "peers");
+    if (!json_is_array(list)) {
+        failed(peering, peer, "no peer list");
+        cc_peering_misbehaved(peering, peer, CC_MISBEHAVE_GARBAGE,
+                              "answered /getpeers without a peer list");
+        json_decref(doc);
+        return;
+    }
+    cc_err err = {0};
+    if (!cc_peers_contains(peering->cfg.peers, peer) && !cc_peering_banned(peering, peer)) {
+        if (cc_peers_add(peering->cfg.peers, peer, &err)) {
+            cc_info(peering->cfg.log, "new peer %s", peer);
+            if (peering->cfg.new_peer)
+                peering->cfg.new_peer(peering->cfg.new_peer_ctx, peer);
+        } else
+            cc_debug(peering->cfg.log, "not listing %s: %s", peer, err.msg);
+    }
+    for (size_t i = 0; i < json_array_size(list) && i < MAX_LISTED_CONSIDERED; i++) {
+        const char *address = json_string_value(json_array_get(list, i));
+        if (address)
+            consider_peer(peering, address);
+    }
+    json_decref(doc);
+}
 
 static void on_probe_answer(void *ctx, const char *peer, int status, const char *body,
                             size_t len)
 {
     cc_peering *peering = ctx;
     peering->probes--;
-    json_t *doc = status == 200 ? cc_json_parse(body, len, 4, NULL) : NULL;
-    if (json_is_array(json_object_get(doc, "peers"))) {
-        cc_err err = {0};
-        if (cc_peers_add(peering->cfg.peers, peer, &err))
-            cc_info(peering->cfg.log, "new peer %s", peer);
-    }
-    json_decref(doc);
+    on_peer_list(ctx, peer, status, body, len);
 }
 
 /* The /getpeers we send: our port, so that the peer lists us, and our
@@ -129,44 +567,62 @@ static void getpeers_path(const cc_peering *peering, char path[96])
 }
 
 /* A would-be peer becomes a peer only once its address answers /getpeers. */
-static void consider_peer(cc_peering *peering, const char *address)
+static void consider_peer(cc_peering *peering, const char *given)
 {
     const cc_peers *peers = peering->cfg.peers;
+    char address[96];
+    normalise(given, address);
     if (!cc_peer_address_valid(address) || cc_peers_is_self(peers, address) ||
-        cc_peers_contains(peers, address) || peering->probes >= MAX_PROBES)
+        cc_peers_contains(peers, address) || peering->probes >= MAX_PROBES ||
+        cc_peers_full(peers))
         return;
+    const peer_link *l = find_link(peering, address);
+    if (l && (l->inflight || l->queued))
+        return; /* already asked */
     char path[96];
     getpeers_path(peering, path);
-    if (cc_peering_send(peering, address, "GET", path, NULL, 0, on_probe_answer, peering))
+    if (send_to(peering, address, "GET", path, NULL, 0, MAX_SMALL_ANSWER, on_probe_answer, peering))
         peering->probes++;
 }
 
-/* A peer's list: every address in it that answers becomes our peer too. */
-static void on_peer_list(void *ctx, const char *peer, int status, const char *body, size_t len)
+static void arm_gossip(cc_peering *peering)
 {
-    (void)peer;
-    cc_peering *peering = ctx;
-    if (status != 200)
-        return;
-    json_t *doc = cc_json_parse(body, len, 4, NULL);
-    json_t *list = json_object_get(doc, "peers");
-    for (size_t i = 0; i < json_array_size(list); i++) {
-        const char *address = json_string_value(json_array_get(list, i));
-        if (address)
-            consider_peer(peering, address);
-    }
-    json_decref(doc);
+    uint8_t r[2];
+    cc_random_bytes(r, sizeof r);
+    double jitter = 0.75 + 0.5 * ((double)(r[0] << 8 | r[1]) / 65535.0);
+    double period = peering->cfg.gossip_interval_s * jitter;
+    struct timeval tv = {(time_t)period, (suseconds_t)((period - (double)(time_t)period) * 1e6)};
+    event_add(peering->gossip_timer, &tv);
 }
 
-/* Asks every peer for its peers, telling it our port so that it lists us. */
+/* Asks every peer and every default candidate for its peers, telling it our
+ * port so that it lists us; then waits a jittered period. */
 static void gossip(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     cc_peering *peering = arg;
+    const cc_peers *peers = peering->cfg.peers;
     char path[96];
     getpeers_path(peering, path);
-    cc_peering_broadcast(peering, "GET", path, NULL, 0, NULL, on_peer_list, peering);
+    size_t n = cc_peers_count(peers), m = cc_peers_candidate_count(peers);
+    char(*targets)[96] = cc_calloc(n + m + 1, sizeof *targets);
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        snprintf(targets[count++], 96, "%s", cc_peers_at(peers, i));
+    for (size_t i = 0; i < m; i++)
+        if (!cc_peers_contains(peers, cc_peers_candidate_at(peers, i)))
+            snprintf(targets[count++], 96, "%s", cc_peers_candidate_at(peers, i));
+    for (size_t i = 0; i < count; i++) {
+        const peer_link *l = find_link(peering, targets[i]);
+        if (l && l->inflight >= CC_PEERING_PER_PEER_INFLIGHT)
+            continue; /* still busy with earlier requests: no pile-up */
+        send_to(peering, targets[i], "GET", path, NULL, 0, MAX_SMALL_ANSWER, on_peer_list,
+                peering);
+    }
+    free(targets);
+    collect_links(peering);
+    arm_gossip(peering);
 }
 
 void cc_peering_register_requester(cc_peering *peering, const cc_http_request *req,
@@ -187,10 +643,25 @@ cc_peering *cc_peering_new(const cc_peering_config *cfg)
 {
     cc_peering *peering = cc_calloc(1, sizeof *peering);
     peering->cfg = *cfg;
+    if (peering->cfg.gossip_interval_s <= 0)
+        peering->cfg.gossip_interval_s = 60;
     uint8_t instance[8];
     cc_random_bytes(instance, sizeof instance);
     cc_hex_encode(instance, sizeof instance, peering->instance);
-    peering->gossip_timer = event_new(cfg->base, -1, EV_PERSIST, gossip, peering);
+    peering->gossip_timer = evtimer_new(cfg->base, gossip, peering);
+    peering->pump = evtimer_new(cfg->base, pump, peering);
+    /* Back-off: a quarter of the gossip period at first, doubling up to 16
+     * times that (a listed peer is dropped after 5 failures in a row, after
+     * waiting about 4 gossip periods in all); points fade at one ban's worth
+     * per ban time, so an honest peer's rare slip never adds up to a ban. */
+    double base = peering->cfg.gossip_interval_s / 4;
+    cc_score_config score_cfg = {.ban_time_s = cfg->ban_time_s,
+                                 .ban_threshold = 100,
+                                 .decay_per_s = cfg->ban_time_s > 0 ? 100 / cfg->ban_time_s : 0,
+                                 .backoff_base_s = base,
+                                 .backoff_max_s = 16 * base,
+                                 .max_entries = MAX_SCORED};
+    peering->scores = cc_scores_new(&score_cfg);
     return peering;
 }
 
@@ -198,16 +669,20 @@ void cc_peering_free(cc_peering *peering)
 {
     if (!peering)
         return;
+    peering->stopping = true;
+    while (peering->links) {
+        peer_link *l = peering->links;
+        peering->links = l->next;
+        drop_queue(peering, l);
+        free(l->known);
+        free(l);
+    }
     event_free(peering->gossip_timer);
+    event_free(peering->pump);
+    cc_scores_free(peering->scores);
     free(peering);
 }
 
-void cc_peering_start(cc_peering *peering)
-{
-    double period = peering->cfg.gossip_interval_s;
-    struct timeval tv = {(time_t)period, (suseconds_t)((period - (double)(time_t)period) * 1e6)};
-    event_add(peering->gossip_timer, &tv);
-    gossip(-1, 0, peering);
-}
+void cc_peering_start(cc_peering *peering) { gossip(-1, 0, peering); }
 
 const char *cc_peering_instance(const cc_peering *peering) { return peering->instance; }

@@ -1,7 +1,18 @@
-/* How an http-network node talks to its peers: one request to one peer,
- * the same request to every peer but the one an item came from, the
- * periodic peer-list exchange (PROTOCOL.md A.5) and the check that a
- * would-be peer answers before it is listed.
+/* How an http-network node talks to its peers (docs/http-network.md,
+ * "Peers", "Relay", "Hostile peers"):
+ *   - discovery: every peer and every default candidate is asked
+ *     GET /getpeers on a jittered period; an address is listed only once it
+ *     has answered; requesters are checked the same way (PROTOCOL.md A.5);
+ *   - relay: an item goes to every listed peer except those known to have
+ *     it (its sender, or a peer we sent it to already), at most once each;
+ *   - limits: at most PER_PEER_INFLIGHT requests under way per peer, a
+ *     short bounded queue beyond that, a total deadline and a size limit on
+ *     every answer;
+ *   - health: failures in a row give an exponential back-off, and a listed
+ *     peer is dropped after MAX_FAILURES of them; misbehaviour (garbage,
+ *     oversized or endlessly slow answers, invalid blocks) earns points and
+ *     a ban (node/peer_score.h), during which the peer is sent nothing and
+ *     its POST /block and /inv get 403.
  *
  * Thread: the loop thread. Ownership: the peering object borrows the event
  * base, the HTTP client and the peer list, which must outlive it; answer
@@ -15,8 +26,14 @@
 
 #include "net/http_client.h"
 #include "net/http_request.h"
+#include "node/peer_score.h"
 #include "node/peers.h"
+#include "util/err.h"
 #include "util/log.h"
+
+#define CC_PEERING_PER_PEER_INFLIGHT 8 /* requests under way to one peer */
+#define CC_PEERING_PER_PEER_QUEUE 32   /* waiting beyond those, per peer */
+#define CC_PEERING_MAX_FAILURES 5      /* failures in a row that drop a peer */
 
 typedef struct cc_peering_config {
     struct event_base *base;
@@ -24,7 +41,11 @@ typedef struct cc_peering_config {
     cc_peers *peers;
     const char *self;          /* advertised "host:port" */
     int port;
-    double gossip_interval_s;  /* peer-list exchange period, jittered */
+    double gossip_interval_s;  /* peer-list exchange period, +-25% jitter */
+    double ban_time_s;         /* how long a misbehaving peer stays banned */
+    /* Called when an address is listed (it answered); may be NULL. */
+    void (*new_peer)(void *ctx, const char *address);
+    void *new_peer_ctx;
     const cc_log *log;
 } cc_peering_config;
 
@@ -37,19 +58,24 @@ typedef struct cc_peering cc_peering;
 cc_peering *cc_peering_new(const cc_peering_config *cfg);
 void cc_peering_free(cc_peering *peering);
 
-/* Asks every peer for its peers now, then on the gossip period. */
+/* Asks every peer and candidate for its peers now, then on the gossip period. */
 void cc_peering_start(cc_peering *peering);
 
 /* The random id this process puts in its /getpeers, to recognise itself. */
 const char *cc_peering_instance(const cc_peering *peering);
 
-/* One request to one peer; false (and done never called) when too many
- * requests are under way. done may be NULL. */
+/* One request to one peer (answers up to 4 MiB, 10 s in all). Queued when
+ * PER_PEER_INFLIGHT requests to it are under way. False (and done never
+ * called) when the peer is banned or backing off, the queue is full, or the
+ * node is stopping. done may be NULL; it is called with status 0 when the
+ * request fails or is dropped. */
 bool cc_peering_send(cc_peering *peering, const char *address, const char *method,
                      const char *path, const char *body, size_t len, cc_peering_answer done,
                      void *ctx);
 
-/* The same request to every peer except source (NULL: to all). */
+/* The same request to every listed peer except source (NULL: none), those
+ * banned or backing off, and, for a POST, those known to have the item
+ * already (they sent it to us, or we sent it to them). */
 void cc_peering_broadcast(cc_peering *peering, const char *method, const char *path,
                           const char *body, size_t len, const char *source,
                           cc_peering_answer done, void *ctx);
@@ -59,8 +85,46 @@ void cc_peering_broadcast(cc_peering *peering, const char *method, const char *p
 const char *cc_peering_source(const cc_peering *peering, const cc_http_request *req,
                               const char *peer_ip);
 
+/* The address a request to us came from, listed or not: ?port= with the
+ * connection's IP, or a Host header whose host is the connection's IP (or
+ * localhost from 127.0.0.1) and which is not this node. False when the
+ * request does not say: such clients are anonymous and never scored. */
+bool cc_peering_sender(const cc_peering *peering, const cc_http_request *req,
+                       const char *peer_ip, char out[96]);
+
 /* A /getpeers requester: checked, then listed once its address answers. */
 void cc_peering_register_requester(cc_peering *peering, const cc_http_request *req,
                                    const char *peer_ip);
+
+/* An item pushed to us (POST /block, /inv): false with err (403) when the
+ * sender is banned; otherwise remembers that the sender has the item, so
+ * that it is not relayed back. */
+bool cc_peering_admit(cc_peering *peering, const cc_http_request *req, const char *peer_ip,
+                      cc_err *err);
+
+/* A block pushed to us was refused with why: when it broke the rules (not
+ * a mere duplicate or our own trouble), the sender is scored. */
+void cc_peering_block_refused(cc_peering *peering, const cc_http_request *req,
+                              const char *peer_ip, const cc_err *why);
+
+/* True when a block refused with why broke the rules (a duplicate does not). */
+bool cc_peering_is_invalid_block(const cc_err *why);
+
+/* True when an answer is an error document ({"errcode": ...}): reference
+ * nodes send those with status 200, and they are no offence. */
+bool cc_peering_is_error_answer(const char *body, size_t len);
+
+/* A block that peer served us (status 200, body) was refused with why:
+ * scored when it is a block that breaks the rules, not an error answer. */
+void cc_peering_served_block_refused(cc_peering *peering, const char *peer, const char *body,
+                                     size_t len, const cc_err *why);
+
+/* Scores address for one offence (e.g. it served an invalid block); bans
+ * it when that crosses the threshold. */
+void cc_peering_misbehaved(cc_peering *peering, const char *address, cc_misbehaviour kind,
+                           const char *why);
+
+/* True while address is banned. */
+bool cc_peering_banned(const cc_peering *peering, const char *address);
 
 #endif

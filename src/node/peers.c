@@ -15,8 +15,10 @@ struct cc_peers {
     char *path;
     char *self;
     int port;
-    char **items;
+    char **items; /* listed */
     size_t n, max;
+    char **candidates;
+    size_t n_candidates;
     const cc_log *log;
 };
 
@@ -46,12 +48,22 @@ bool cc_peers_is_self(const cc_peers *peers, const char *address)
     return strcmp(address, loopback) == 0 || strcmp(address, localhost) == 0;
 }
 
-bool cc_peers_contains(const cc_peers *peers, const char *address)
+static bool in_list(char *const *items, size_t n, const char *address)
 {
-    for (size_t i = 0; i < peers->n; i++)
-        if (strcmp(peers->items[i], address) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(items[i], address) == 0)
             return true;
     return false;
+}
+
+bool cc_peers_contains(const cc_peers *peers, const char *address)
+{
+    return in_list(peers->items, peers->n, address);
+}
+
+bool cc_peers_is_candidate(const cc_peers *peers, const char *address)
+{
+    return in_list(peers->candidates, peers->n_candidates, address);
 }
 
 void cc_peers_write_json(const cc_peers *peers, cc_buf *out)
@@ -75,11 +87,12 @@ static bool save(const cc_peers *peers, cc_err *err)
     return ok;
 }
 
-static void insert(cc_peers *peers, const char *address)
+static void insert(char ***items, size_t *n, const char *address)
 {
-    peers->items = cc_realloc(peers->items, (peers->n + 1) * sizeof *peers->items);
-    peers->items[peers->n++] = cc_strdup(address);
+    *items = cc_realloc(*items, (*n + 1) * sizeof **items);
+    (*items)[(*n)++] = cc_strdup(address);
 }
+
 
 bool cc_peers_add(cc_peers *peers, const char *address, cc_err *err)
 {
@@ -91,12 +104,25 @@ bool cc_peers_add(cc_peers *peers, const char *address, cc_err *err)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "%s is already a peer", address);
     if (peers->n >= peers->max)
         return cc_fail(err, CC_ERR_TOO_MANY, "the peer list is full (%zu)", peers->max);
-    insert(peers, address);
+    insert(&peers->items, &peers->n, address);
     return save(peers, err);
 }
 
-/* Reads {"peers": [...]} and keeps the valid, new addresses. */
-static bool load_list(cc_peers *peers, const char *path, cc_err *err)
+bool cc_peers_remove(cc_peers *peers, const char *address, cc_err *err)
+{
+    for (size_t i = 0; i < peers->n; i++) {
+        if (strcmp(peers->items[i], address) != 0)
+            continue;
+        free(peers->items[i]);
+        memmove(&peers->items[i], &peers->items[i + 1], (peers->n - i - 1) * sizeof *peers->items);
+        peers->n--;
+        return save(peers, err);
+    }
+    return cc_fail(err, CC_ERR_NOT_FOUND, "%s is not a peer", address);
+}
+
+/* Reads {"peers": [...]} into a list, keeping the valid, new addresses. */
+static bool load_list(cc_peers *peers, const char *path, char ***items, size_t *n, cc_err *err)
 {
     cc_buf text = CC_BUF_INIT;
     bool ok = cc_read_file(path, MAX_PEERS_FILE, &text, err);
@@ -108,11 +134,11 @@ static bool load_list(cc_peers *peers, const char *path, cc_err *err)
     for (size_t i = 0; ok && i < json_array_size(list); i++) {
         const char *address = json_string_value(json_array_get(list, i));
         if (!address || !cc_peer_address_valid(address) || cc_peers_is_self(peers, address) ||
-            cc_peers_contains(peers, address) || peers->n >= peers->max) {
+            in_list(*items, *n, address) || *n >= peers->max) {
             cc_info(peers->log, "%s: skipping peer entry %zu", path, i);
             continue;
         }
-        insert(peers, address);
+        insert(items, n, address);
     }
     json_decref(doc);
     cc_buf_free(&text);
@@ -129,13 +155,13 @@ cc_peers *cc_peers_open(const char *path, const char *default_path, const char *
     peers->max = max;
     peers->log = log;
     cc_err why = {0};
-    bool ok = load_list(peers, path, &why);
-    if (!ok && why.code == CC_ERR_NOT_FOUND) {
-        ok = true;
-        if (default_path && !load_list(peers, default_path, &why))
-            cc_warn(log, "peers default: %s", why.msg);
+    bool ok = load_list(peers, path, &peers->items, &peers->n, &why);
+    if (!ok && why.code == CC_ERR_NOT_FOUND)
         ok = save(peers, &why);
-    }
+    cc_err warn = {0};
+    if (ok && default_path &&
+        !load_list(peers, default_path, &peers->candidates, &peers->n_candidates, &warn))
+        cc_warn(log, "peers default: %s", warn.msg);
     if (!ok) {
         *err = why;
         cc_peers_free(peers);
@@ -151,6 +177,9 @@ void cc_peers_free(cc_peers *peers)
     for (size_t i = 0; i < peers->n; i++)
         free(peers->items[i]);
     free(peers->items);
+    for (size_t i = 0; i < peers->n_candidates; i++)
+        free(peers->candidates[i]);
+    free(peers->candidates);
     free(peers->path);
     free(peers->self);
     free(peers);
@@ -159,3 +188,12 @@ void cc_peers_free(cc_peers *peers)
 size_t cc_peers_count(const cc_peers *peers) { return peers->n; }
 
 const char *cc_peers_at(const cc_peers *peers, size_t i) { return peers->items[i]; }
+
+size_t cc_peers_candidate_count(const cc_peers *peers) { return peers->n_candidates; }
+
+const char *cc_peers_candidate_at(const cc_peers *peers, size_t i)
+{
+    return peers->candidates[i];
+}
+
+bool cc_peers_full(const cc_peers *peers) { return peers->n >= peers->max; }

@@ -44,6 +44,8 @@ static const char usage[] =
     "  --max-connections N      simultaneous connections (1024)\n"
     "  --max-mempool N          transactions waiting at most (10000)\n"
     "  --max-peers N            peers kept at most (128)\n"
+    "  --gossip-interval S      ask peers for their peers every S seconds, +-25% (60)\n"
+    "  --ban-time S             how long a misbehaving peer stays banned (600)\n"
     "  --log-level LEVEL        debug, info, warn or error (info)\n"
     "  --conf FILE              read KEY=VALUE lines, same keys as the flags\n"
     "  --help                   show this text\n";
@@ -128,6 +130,10 @@ static bool apply(settings *s, const char *key, const char *value)
         return set_size(&c->max_mempool, value, 1, 10000000);
     if (!strcmp(key, "max-peers"))
         return set_size(&c->max_peers, value, 1, 100000);
+    if (!strcmp(key, "gossip-interval"))
+        return parse_double(value, 0.1, &c->gossip_interval_s) && c->gossip_interval_s <= 86400;
+    if (!strcmp(key, "ban-time"))
+        return parse_double(value, 0, &c->ban_time_s) && c->ban_time_s <= 1e9;
     if (!strcmp(key, "log-level"))
         return cc_log_level_parse(value, &s->log.threshold);
     return false;
@@ -190,6 +196,7 @@ static const struct option long_options[] = {
     {"faucet-window", required_argument, 0, 0}, {"max-body", required_argument, 0, 0},
     {"idle-timeout", required_argument, 0, 0},  {"max-connections", required_argument, 0, 0},
     {"max-mempool", required_argument, 0, 0},   {"max-peers", required_argument, 0, 0},
+    {"gossip-interval", required_argument, 0, 0}, {"ban-time", required_argument, 0, 0},
     {"log-level", required_argument, 0, 0},     {"conf", required_argument, 0, 'c'},
     {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
 };

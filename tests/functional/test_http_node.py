@@ -209,7 +209,7 @@ def test_node_asks_its_peers_and_they_list_it(make_node):
     b = make_node(extra=QUIET)
     a = joined(make_node, b)
     wait_until(lambda: peers_of(b) == [a.address], "B to list A, which asked it")
-    assert peers_of(a) == [b.address]
+    wait_until(lambda: peers_of(a) == [b.address], "A to list B, once B answered")
     c = joined(make_node, a)  # C learns B from A's list, and B checks C
     wait_until(lambda: sorted(peers_of(c)) == sorted([a.address, b.address]), "C to know A, B")
     wait_until(lambda: sorted(peers_of(b)) == sorted([a.address, c.address]), "B to know C")
@@ -231,10 +231,12 @@ def test_blocks_and_transactions_spread_and_orphans_fetch_parents(make_node):
     b.post_ok("/inv", tx)  # on to A, which mines it and sends its block back to B
     b2 = wait_until(lambda: len(b.chain()) == 3 and b.tip(), "A's block 2 to reach B")
     assert b2["creator"] == a.pub and json.loads(tx) in b2["transactions"]
-    # C joins late, knowing only A: a block on top makes it fetch the parents
-    c = joined(make_node, a)
+    # C starts alone: block 3 waits there for its parents, which come once C
+    # meets A (A's address asks C for peers, C checks it and lists it)
+    c = make_node(n_transactions=NEVER, extra=QUIET)
     b3 = block_on(b2["hash"], 3, key.pub)
     assert c.post_ok("/block", b3.text)["message"] == "Block held until its parent arrives"
+    c.get(f"/getpeers?port={a.port}")
     for node in (a, b, c):
         wait_until(lambda: node.tip()["hash"] == b3.hash, f"{node.address} to reach block 3")
     assert c.get("/getblocks").body == a.get("/getblocks").body

@@ -1,0 +1,513 @@
+#include "node/http_sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/random.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+#define MAX_PEER_STATES 256    /* peers whose ways we remember */
+#define LOCATOR_HASHES 32      /* ours (enough for 2^30 blocks); plus a cursor, under the cap */
+#define MAX_NESTING 16         /* of an answer's JSON, blocks included */
+#define SEED_ONLY_RETRY_S 600  /* then ask a seed-only peer our way again: it may have changed */
+#define NO_PEER_RETRY_S 0.25   /* first wait for a peer to be listed, doubling up to the interval */
+
+_Static_assert(LOCATOR_HASHES + 1 <= CC_SYNC_MAX_LOCATOR, "a locator must fit what nodes read");
+
+/* How we ask a peer for blocks, from ours to the seed's. */
+typedef enum ask { ASK_LOCATOR, ASK_BY_ID, ASK_FULL } ask;
+
+typedef struct peer_state {
+    char address[96];
+    double seed_only_since;           /* 0: it answers our locator form */
+    char cursor[CC_HASH_HEX_LEN + 1]; /* the last block it sent us ("" none) */
+    int64_t claimed;                  /* its best height as far as we know (-1) */
+} peer_state;
+
+struct cc_sync {
+    cc_sync_config cfg;
+    struct event *timer;
+    peer_state states[MAX_PEER_STATES];
+    size_t n_states;
+    size_t next_slot;          /* replaced next once the table is full */
+    size_t turn;               /* the listed peer whose turn is next */
+    char pending[96];          /* a peer to ask first ("" none) */
+    bool want_round;           /* asked for while a round ran */
+    double no_peer_wait;       /* next wait while no peer is listed */
+    /* the round under way */
+    bool busy;
+    char peer[96];
+    ask asked;
+    double started;
+    size_t stored;
+};
+
+/* ---- peers and timing ------------------------------------------------------ */
+
+static peer_state *state_of(cc_sync *sync, const char *address)
+{
+    for (size_t i = 0; i < sync->n_states; i++)
+        if (strcmp(sync->states[i].address, address) == 0)
+            return &sync->states[i];
+    /* A full table forgets the oldest entry: only hints are lost. */
+    peer_state *ps = sync->n_states < MAX_PEER_STATES ? &sync->states[sync->n_states++]
+                                                      : &sync->states[sync->next_slot++ %
+                                                                      MAX_PEER_STATES];
+    *ps = (peer_state){.claimed = -1};
+    snprintf(ps->address, sizeof ps->address, "%s", address);
+    return ps;
+}
+
+static bool seed_only(const peer_state *ps)
+{
+    return ps->seed_only_since > 0 && cc_clock_mono() - ps->seed_only_since < SEED_ONLY_RETRY_S;
+}
+
+/* Jitter keeps nodes started together from asking each other in step. */
+static double jittered(double seconds)
+{
+    uint16_t r;
+    cc_random_bytes(&r, sizeof r);
+    return seconds * (0.75 + 0.5 * r / 65535.0);
+}
+
+static void schedule(cc_sync *sync, double seconds)
+{
+    struct timeval tv = {(time_t)seconds,
+                         (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    evtimer_add(sync->timer, &tv);
+}
+
+/* ---- reading answers ----------------------------------------------------------
+ *
+ * Answers are read in place, not through a JSON tree: each block's own text
+ * goes to the chain, which parses and checks it fully, and a page of a
+ * thousand blocks costs no copy. The envelope is read just enough to find
+ * its members. */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* p at '"': the byte after the closing quote, or NULL. */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '"')
+            return p + 1;
+        if (*p == '\\' && ++p == end) /* the escaped byte is passed over */
+            break;
+    }
+    return NULL;
+}
+
+/* The end of the JSON value at p, or NULL when it is cut off or too deep. */
+static const char *skip_value(const char *p, const char *end)
+{
+    if (p >= end)
+        return NULL;
+    if (*p == '"')
+        return skip_string(p, end);
+    if (*p != '{' && *p != '[') {
+        const char *q = p;
+        while (q < end && !strchr(",]} \t\r\n", *q))
+            q++;
+        return q > p ? q : NULL;
+    }
+    int depth = 0;
+    while (p < end) {
+        if (*p == '"') {
+            if (!(p = skip_string(p, end)))
+                return NULL;
+            continue;
+        }
+        if ((*p == '{' || *p == '[') && ++depth > MAX_NESTING)
+            return NULL;
+        if ((*p == '}' || *p == ']') && --depth == 0)
+            return p + 1;
+        p++;
+    }
+    return NULL;
+}
+
+typedef struct envelope {
+    const char *chain, *chain_end; /* the "chain" array, brackets included */
+    bool errcode;                  /* an error, whatever the HTTP status said */
+    int64_t height;                /* "height" (our nodes' locator answers), -1 */
+} envelope;
+
+static bool key_is(const char *key, const char *key_end, const char *name)
+{
+    return (size_t)(key_end - key) == strlen(name) && memcmp(key, name, strlen(name)) == 0;
+}
+
+static void read_member(const char *key, const char *key_end, const char *value,
+                        const char *value_end, envelope *env)
+{
+    if (key_is(key, key_end, "chain") && *value == '[') {
+        env->chain = value;
+        env->chain_end = value_end;
+    } else if (key_is(key, key_end, "errcode")) {
+        env->errcode = true;
+    } else if (key_is(key, key_end, "height") && *value >= '0' && *value <= '9') {
+        env->height = strtoll(value, NULL, 10);
+    }
+}
+
+/* {"member": value, ...}: false when the text is not such an object. */
+static bool read_envelope(const char *p, const char *end, envelope *env)
+{
+    *env = (envelope){.height = -1};
+    p = skip_ws(p, end);
+    if (p == end || *p != '{')
+        return false;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}')
+        return true;
+    for (;;) {
+        const char *key_end = p < end && *p == '"' ? skip_string(p, end) : NULL;
+        if (!key_end)
+            return false;
+        const char *colon = skip_ws(key_end, end);
+        if (colon == end || *colon != ':')
+            return false;
+        const char *value = skip_ws(colon + 1, end);
+        const char *value_end = skip_value(value, end);
+        if (!value_end)
+            return false;
+        read_member(p + 1, key_end - 1, value, value_end, env);
+        p = skip_ws(value_end, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        return p < end && *p == '}';
+    }
+}
+
+/* The elements of an array, one by one. */
+typedef struct items {
+    const char *p, *end; /* end: the closing bracket */
+    bool bad;
+} items;
+
+static items items_of(const char *array, const char *array_end)
+{
+    return (items){.p = array + 1, .end = array_end - 1};
+}
+
+static bool items_next(items *it, const char **value, size_t *len)
+{
+    const char *p = skip_ws(it->p, it->end);
+    if (p == it->end)
+        return false;
+    const char *q = skip_value(p, it->end);
+    if (!q) {
+        it->bad = true;
+        return false;
+    }
+    *value = p;
+    *len = (size_t)(q - p);
+    q = skip_ws(q, it->end);
+    if (q < it->end && *q++ != ',') {
+        it->bad = true;
+        return false;
+    }
+    it->p = q;
+    return true;
+}
+
+/* ---- feeding a page to the chain ---------------------------------------------- */
+
+typedef struct page {
+    bool nested;      /* the seed's whole chain: [[b0], [b1, b1'], ...] */
+    size_t items;     /* elements of "chain" */
+    size_t stored;    /* blocks new to us */
+    char last[CC_HASH_HEX_LEN + 1];
+    int64_t last_height;
+} page;
+
+/* Feeds one block; false when the rest of the page is no use. */
+static bool feed_block(cc_sync *sync, const char *text, size_t len, page *pg)
+{
+    cc_block_result res;
+    cc_err err = {0};
+    if (!sync->cfg.submit(sync->cfg.ctx, text, len, &res, &err)) {
+        /* Blocks we hold already (a whole chain starts at the genesis) are
+         * passed over; after any other refusal, the rest of the page
+         * builds on the block refused. */
+        if (err.code == CC_ERR_BAD_REQUEST && !cc_peering_is_invalid_block(&err))
+            return true;
+        cc_info(sync->cfg.log, "sync: block from %s refused: %s", sync->peer, err.msg);
+        if (cc_peering_is_invalid_block(&err))
+            cc_peering_misbehaved(sync->cfg.peering, sync->peer, CC_MISBEHAVE_INVALID_BLOCK,
+                                  err.msg);
+        return false;
+    }
+    if (res.outcome == CC_BLOCK_ORPHAN)
+        return false; /* not connected to what we have: the rest would only fill the pool */
+    pg->stored++;
+    memcpy(pg->last, res.hash, sizeof pg->last);
+    pg->last_height = res.height;
+    return true;
+}
+
+/* Feeds the blocks of "chain": a flat list (ours, or the seed's ?id=) from
+ * its second block on, since the first is the one we named and hold; or
+ * the best block of each height of a whole chain. False when malformed. */
+static bool feed_page(cc_sync *sync, const envelope *env, page *pg)
+{
+    items it = items_of(env->chain, env->chain_end);
+    const char *value;
+    size_t len;
+    bool go = true;
+    while (items_next(&it, &value, &len)) {
+        bool first = pg->items++ == 0;
+        if (*value == '[') {
+            pg->nested = true;
+            items height = items_of(value, value + len);
+            if (go && items_next(&height, &value, &len))
+                go = feed_block(sync, value, len, pg);
+        } else if (go && !first) {
+            go = feed_block(sync, value, len, pg);
+        }
+    }
+    return !it.bad;
+}
+
+/* ---- rounds -------------------------------------------------------------------- */
+
+static void on_answer(void *ctx, const char *peer, int status, const char *body, size_t len);
+
+static void end_round(cc_sync *sync)
+{
+    if (sync->stored) {
+        double elapsed = cc_clock_mono() - sync->started;
+        cc_info(sync->cfg.log, "sync with %s: %zu new blocks in %.1f s (%.0f blocks/s), "
+                "height %lld", sync->peer, sync->stored, elapsed,
+                elapsed > 0 ? (double)sync->stored / elapsed : 0.0,
+                (long long)cc_chain_height(sync->cfg.chain));
+    }
+    sync->busy = false;
+    /* Never a request from here: this also runs while the client drops
+     * everything at shutdown. The timer starts the next round. */
+    schedule(sync, sync->want_round ? 0 : jittered(sync->cfg.interval_s));
+    sync->want_round = false;
+}
+
+/* /getblocks?locator=<cursor>,<our locator>&limit=N: the cursor (the last
+ * block this peer sent us) comes first, so that a peer whose branch we
+ * stored on the side goes on from there instead of sending it again. */
+static void locator_path(cc_sync *sync, const peer_state *ps, cc_buf *path)
+{
+    char hashes[LOCATOR_HASHES][CC_HASH_HEX_LEN + 1];
+    size_t n = cc_chain_locator(sync->cfg.chain, hashes, LOCATOR_HASHES);
+    cc_buf_puts(path, "/getblocks?locator=");
+    if (ps->cursor[0] && strcmp(ps->cursor, hashes[0]) != 0)
+        cc_buf_printf(path, "%s,", ps->cursor);
+    for (size_t i = 0; i < n; i++)
+        cc_buf_printf(path, i ? ",%s" : "%s", hashes[i]);
+    cc_buf_printf(path, "&limit=%zu", sync->cfg.page_blocks);
+}
+
+static void ask_peer(cc_sync *sync, ask how)
+{
+    sync->asked = how;
+    cc_buf path = CC_BUF_INIT;
+    if (how == ASK_LOCATOR)
+        locator_path(sync, state_of(sync, sync->peer), &path);
+    else if (how == ASK_BY_ID)
+        cc_buf_printf(&path, "/getblocks?id=%s", cc_chain_tip(sync->cfg.chain));
+    else
+        cc_buf_puts(&path, "/getblocks");
+    bool sent = cc_peering_send(sync->cfg.peering, sync->peer, "GET", path.data, NULL, 0,
+                                on_answer, sync);
+    cc_buf_free(&path);
+    if (!sent)
+        end_round(sync);
+}
+
+static bool pick_peer(cc_sync *sync)
+{
+    if (sync->pending[0]) {
+        memcpy(sync->peer, sync->pending, sizeof sync->peer);
+        sync->pending[0] = '\0';
+        return true;
+    }
+    size_t n = cc_peers_count(sync->cfg.peers);
+    if (n == 0)
+        return false;
+    snprintf(sync->peer, sizeof sync->peer, "%s", cc_peers_at(sync->cfg.peers, sync->turn++ % n));
+    return true;
+}
+
+static void start_round(cc_sync *sync)
+{
+    if (!pick_peer(sync)) {
+        /* A node just started lists its default peers once they answer: it
+         * starts catching up a moment later, not a whole interval later. */
+        schedule(sync, sync->no_peer_wait);
+        sync->no_peer_wait = sync->no_peer_wait * 2 < sync->cfg.interval_s
+                                 ? sync->no_peer_wait * 2 : sync->cfg.interval_s;
+        return;
+    }
+    sync->no_peer_wait = NO_PEER_RETRY_S;
+    sync->busy = true;
+    sync->started = cc_clock_mono();
+    sync->stored = 0;
+    ask_peer(sync, seed_only(state_of(sync, sync->peer)) ? ASK_BY_ID : ASK_LOCATOR);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cc_sync *sync = arg;
+    if (!sync->busy)
+        start_round(sync);
+}
+
+static void mark_seed_only(cc_sync *sync, peer_state *ps)
+{
+    if (!seed_only(ps))
+        cc_info(sync->cfg.log, "sync: %s does not page by locator; asking it the seed's way",
+                ps->address);
+    ps->seed_only_since = cc_clock_mono();
+}
+
+/* An answer that is not a chain: the next, plainer way when the peer did
+ * not understand (reference nodes answer errors with 200; ours and others
+ * 400 or 404); for anything else (403, 429, 5xx) another round will do. */
+static void fall_back(cc_sync *sync, int status)
+{
+    peer_state *ps = state_of(sync, sync->peer);
+    cc_debug(sync->cfg.log, "sync: %s answered %d to request kind %d", sync->peer, status,
+             (int)sync->asked);
+    if (status != 200 && status != 400 && status != 404) {
+        end_round(sync);
+    } else if (sync->asked == ASK_LOCATOR) {
+        mark_seed_only(sync, ps);
+        ask_peer(sync, ASK_BY_ID);
+    } else if (sync->asked == ASK_BY_ID) {
+        /* Our tip is on no chain it knows: only its whole chain shows where
+         * we part. */
+        ask_peer(sync, ASK_FULL);
+    } else {
+        end_round(sync);
+    }
+}
+
+static void log_progress(cc_sync *sync, const peer_state *ps)
+{
+    double elapsed = cc_clock_mono() - sync->started;
+    double rate = elapsed > 0 ? (double)sync->stored / elapsed : 0.0;
+    long long height = (long long)cc_chain_height(sync->cfg.chain);
+    if (ps->claimed > 0) {
+        double percent = 100.0 * (double)height / (double)ps->claimed;
+        cc_info(sync->cfg.log, "sync: height %lld of %lld (%.1f%%) from %s, %.0f blocks/s",
+                height, (long long)ps->claimed, percent > 100 ? 100.0 : percent, sync->peer,
+                rate);
+    } else {
+        cc_info(sync->cfg.log, "sync: height %lld from %s, %.0f blocks/s", height, sync->peer,
+                rate);
+    }
+}
+
+/* What a page taught us about the peer, and whether to ask for the next. */
+static void after_page(cc_sync *sync, const envelope *env, const page *pg)
+{
+    peer_state *ps = state_of(sync, sync->peer);
+    if (pg->nested) {
+        ps->claimed = (int64_t)pg->items - 1;
+        if (sync->asked == ASK_LOCATOR)
+            mark_seed_only(sync, ps); /* it ignored the locator and sent everything */
+    } else if (env->height >= 0) {
+        ps->claimed = env->height;
+    }
+    if (pg->stored) {
+        if (pg->last_height > ps->claimed)
+            ps->claimed = pg->last_height; /* the seed's ?id= answers do not say */
+        memcpy(ps->cursor, pg->last, sizeof ps->cursor);
+        log_progress(sync, ps);
+    }
+    bool more = pg->stored && !pg->nested && (env->height < 0 || pg->last_height < env->height);
+    if (more)
+        ask_peer(sync, seed_only(ps) ? ASK_BY_ID : ASK_LOCATOR);
+    else if (sync->asked == ASK_BY_ID && !pg->stored &&
+             ps->claimed > cc_chain_height(sync->cfg.chain))
+        ask_peer(sync, ASK_FULL); /* our tip is only on a side branch of theirs */
+    else
+        end_round(sync);
+}
+
+static void on_answer(void *ctx, const char *peer, int status, const char *body, size_t len)
+{
+    (void)peer;
+    cc_sync *sync = ctx;
+    if (status == 0) {
+        /* No answer, one over the size limit, or the node is stopping. */
+        cc_debug(sync->cfg.log, "sync: no answer from %s", sync->peer);
+        end_round(sync);
+        return;
+    }
+    envelope env;
+    if (status != 200 || !read_envelope(body, body + len, &env) || env.errcode || !env.chain) {
+        fall_back(sync, status);
+        return;
+    }
+    uint64_t generation = cc_chain_tip_generation(sync->cfg.chain);
+    page pg = {0};
+    bool well_formed = feed_page(sync, &env, &pg);
+    sync->stored += pg.stored;
+    if (cc_chain_tip_generation(sync->cfg.chain) != generation)
+        sync->cfg.advanced(sync->cfg.ctx, sync->peer);
+    if (well_formed) {
+        after_page(sync, &env, &pg);
+    } else {
+        cc_info(sync->cfg.log, "sync: malformed answer from %s", sync->peer);
+        end_round(sync);
+    }
+}
+
+/* ---- life ------------------------------------------------------------------------ */
+
+cc_sync *cc_sync_new(const cc_sync_config *cfg)
+{
+    cc_sync *sync = cc_calloc(1, sizeof *sync);
+    sync->cfg = *cfg;
+    sync->no_peer_wait = NO_PEER_RETRY_S;
+    sync->timer = evtimer_new(cfg->base, on_timer, sync);
+    return sync;
+}
+
+void cc_sync_free(cc_sync *sync)
+{
+    if (!sync)
+        return;
+    event_free(sync->timer);
+    free(sync);
+}
+
+void cc_sync_start(cc_sync *sync) { schedule(sync, 0); }
+
+void cc_sync_new_peer(cc_sync *sync, const char *peer) { cc_sync_orphan(sync, peer, -1); }
+
+void cc_sync_orphan(cc_sync *sync, const char *peer, int64_t height)
+{
+    if (peer) {
+        peer_state *ps = state_of(sync, peer);
+        if (height > ps->claimed)
+            ps->claimed = height;
+        snprintf(sync->pending, sizeof sync->pending, "%s", peer);
+    }
+    if (sync->busy)
+        sync->want_round = true;
+    else
+        schedule(sync, 0);
+}

@@ -1,0 +1,86 @@
+/* Catching up with peers on the http network: a new or lagging node, or
+ * one whose tip is not on a peer's best chain, fetches what it lacks one
+ * page at a time (docs/http-network.md, "Catching up").
+ *
+ * One round asks one peer, page after page, for the blocks after our block
+ * locator (`/getblocks?locator=...&limit=N`: the peer answers from the
+ * newest of our blocks on its best chain, so a fork point is found in one
+ * request) until a page brings nothing new. A peer that does not know the
+ * locator form (a reference node ignores it and sends its whole chain, or
+ * answers with an error) is asked the seed's way from then on:
+ * `/getblocks?id=<our tip>`, and when that block is unknown to it, the
+ * whole `/getblocks`, whose best block at each height is fed in order.
+ * Rounds start at cc_sync_start, every few seconds (jittered, one peer
+ * after the other), and at once when a peer shows us a block we cannot
+ * connect. At most one request and one page are under way at any time, so
+ * memory does not grow with the chain; progress (height, percent of the
+ * peer's height when known, blocks/s) is logged at info.
+ *
+ * Blocks go to the chain through the node's submit hook, and the node
+ * hears once per page that the tip moved (advanced), so that relaying and
+ * mining stay the node's business and a long catch-up is not relayed
+ * block by block.
+ *
+ * Thread: the loop thread. Ownership: borrows everything in its config,
+ * which must outlive it; free it after the HTTP client and the peering
+ * object (their reports of dropped requests still reach it) and before the
+ * event base. */
+#ifndef CC_NODE_HTTP_SYNC_H
+#define CC_NODE_HTTP_SYNC_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+#include "node/http_peering.h"
+#include "node/peers.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* What a node serves a catching-up peer at most: blocks and bytes of one
+ * page (well under the 4 MiB a node accepts in an answer, even when the
+ * last block added is a full one), and hashes read from one locator. */
+#define CC_SYNC_PAGE_MAX_BLOCKS 500
+#define CC_SYNC_PAGE_MAX_BYTES (1u << 20)
+#define CC_SYNC_MAX_LOCATOR 64
+
+/* Stores one block of a page (no relaying); the result and err of
+ * cc_chain_submit_block. */
+typedef bool (*cc_sync_submit_fn)(void *ctx, const char *text, size_t len,
+                                  cc_block_result *res, cc_err *err);
+/* A page moved our best tip; peer is where it came from. */
+typedef void (*cc_sync_advanced_fn)(void *ctx, const char *peer);
+
+typedef struct cc_sync_config {
+    struct event_base *base;
+    cc_peering *peering;
+    const cc_peers *peers;
+    cc_chain *chain;            /* read here (tip, height, locator), written through submit */
+    cc_sync_submit_fn submit;
+    cc_sync_advanced_fn advanced;
+    void *ctx;                  /* for submit and advanced */
+    double interval_s;          /* between rounds, jittered */
+    size_t page_blocks;         /* blocks asked for per page */
+    const cc_log *log;
+} cc_sync_config;
+
+typedef struct cc_sync cc_sync;
+
+cc_sync *cc_sync_new(const cc_sync_config *cfg);
+void cc_sync_free(cc_sync *sync);
+
+/* A first round now, then one every interval. */
+void cc_sync_start(cc_sync *sync);
+
+/* A peer (NULL when not a listed one) showed us a block at height whose
+ * parent we lack: a round with that peer (or the next one) starts as soon
+ * as none is under way. */
+void cc_sync_orphan(cc_sync *sync, const char *peer, int64_t height);
+
+/* A peer was just listed: a round with it starts as soon as none is under
+ * way, so a new node does not wait a whole interval for its first blocks. */
+void cc_sync_new_peer(cc_sync *sync, const char *peer);
+
+#endif
