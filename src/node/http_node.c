@@ -22,7 +22,6 @@
 #include "util/hex.h"
 #include "util/mem.h"
 
-#define POW_ZERO_DIGITS 4
 #define SYNC_S 4             /* between catch-up rounds (jittered) */
 #define PARENT_FETCH_GAP 8   /* orphans further ahead are left to the sync */
 
@@ -93,7 +92,8 @@ static void start_job(http_node *node)
     cc_info(node->cfg->log, "mining block %lld with %zu transactions",
             (long long)node->tpl.height, n);
     cc_miner_start(node->miner, node->job_id, node->tpl.prefix.data, node->tpl.prefix.len,
-                   node->tpl.suffix.data, node->tpl.suffix.len, POW_ZERO_DIGITS);
+                   node->tpl.suffix.data, node->tpl.suffix.len, cc_rules_http()->pow_zero_digits,
+                   cc_rules_http()->nonce_style);
 }
 
 /* Mines when the chain is only the genesis (the reference's first block)

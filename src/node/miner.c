@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ typedef struct job {
     char *prefix, *suffix;
     size_t prefix_len, suffix_len;
     unsigned zero_digits;
+    cc_nonce_style style;
 } job;
 
 struct cc_miner {
@@ -30,6 +32,7 @@ struct cc_miner {
     void *ctx;
     pthread_t *threads;
     unsigned n_threads;
+    _Atomic unsigned next_worker; /* hands each worker its index */
 
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -78,9 +81,21 @@ static void report_win(cc_miner *miner, uint64_t id, const char *nonce)
     pthread_mutex_unlock(&miner->lock);
 }
 
-/* The nonce is 8 random characters (so workers and restarts never search
- * the same space) followed by a 12-character base-62 counter. */
-static void search(cc_miner *miner, const job *mine)
+/* Writes the nonce of attempt number counter into nonce (NUL-terminated),
+ * returning its length. Text nonces are 8 random characters (so workers and
+ * restarts never search the same space) and a 12-character base-62 counter. */
+static size_t nonce_text(const job *mine, uint64_t counter, unsigned worker, unsigned workers,
+                         char nonce[CC_MINER_NONCE_LEN + 1])
+{
+    if (mine->style == CC_NONCE_DECIMAL)
+        return (size_t)snprintf(nonce, CC_MINER_NONCE_LEN + 1, "%llu",
+                                (unsigned long long)(counter * workers + worker));
+    for (int i = CC_MINER_NONCE_LEN - 1; i >= 8; i--, counter /= ALPHABET_LEN)
+        nonce[i] = alphabet[counter % ALPHABET_LEN];
+    return CC_MINER_NONCE_LEN;
+}
+
+static void search(cc_miner *miner, const job *mine, unsigned worker)
 {
     char nonce[CC_MINER_NONCE_LEN + 1];
     uint8_t seed[8];
@@ -97,11 +112,9 @@ static void search(cc_miner *miner, const job *mine)
             if (atomic_load(&miner->active_id) != mine->id)
                 return;
         }
-        uint64_t rest = counter;
-        for (int i = CC_MINER_NONCE_LEN - 1; i >= 8; i--, rest /= ALPHABET_LEN)
-            nonce[i] = alphabet[rest % ALPHABET_LEN];
+        size_t len = nonce_text(mine, counter, worker, miner->n_threads, nonce);
         cc_sha256_ctx ctx = midstate;
-        cc_sha256_update(&ctx, nonce, CC_MINER_NONCE_LEN);
+        cc_sha256_update(&ctx, nonce, len);
         cc_sha256_update(&ctx, mine->suffix, mine->suffix_len);
         uint8_t digest[CC_SHA256_LEN];
         cc_sha256_final(&ctx, digest);
@@ -115,9 +128,10 @@ static void search(cc_miner *miner, const job *mine)
 static void *worker(void *arg)
 {
     cc_miner *miner = arg;
+    unsigned worker = atomic_fetch_add(&miner->next_worker, 1);
     job mine;
     while (wait_for_job(miner, &mine)) {
-        search(miner, &mine);
+        search(miner, &mine, worker);
         free(mine.prefix);
         free(mine.suffix);
         /* Wait for a different job than the one just finished. */
@@ -192,7 +206,8 @@ void cc_miner_free(cc_miner *miner)
 }
 
 void cc_miner_start(cc_miner *miner, uint64_t job_id, const char *prefix, size_t prefix_len,
-                    const char *suffix, size_t suffix_len, unsigned zero_digits)
+                    const char *suffix, size_t suffix_len, unsigned zero_digits,
+                    cc_nonce_style style)
 {
     pthread_mutex_lock(&miner->lock);
     drop_job_locked(miner);
@@ -201,7 +216,8 @@ void cc_miner_start(cc_miner *miner, uint64_t job_id, const char *prefix, size_t
                            .suffix = cc_strndup(suffix, suffix_len),
                            .prefix_len = prefix_len,
                            .suffix_len = suffix_len,
-                           .zero_digits = zero_digits};
+                           .zero_digits = zero_digits,
+                           .style = style};
     atomic_store(&miner->active_id, job_id);
     pthread_cond_broadcast(&miner->wake);
     pthread_mutex_unlock(&miner->lock);

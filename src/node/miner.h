@@ -3,7 +3,9 @@
  * A job is a pre-image prefix + NONCE + suffix; a nonce wins when the
  * SHA-256 of the pre-image, in hex, starts with `zero_digits` zeros. The
  * prefix is hashed once per job and its state copied for every attempt
- * (midstate). Nonces are 20 letters and digits, as the reference's are.
+ * (midstate). Nonces follow the network's style: 20 letters and digits
+ * (http network, as its reference writes them) or a decimal counter from 0
+ * (cheese network), worker k trying k, k + n, k + 2n, ...
  *
  * Starting a new job or cancelling makes every worker drop the old one at
  * its next check (every few thousand attempts). The winning nonce is handed
@@ -19,6 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consensus/rules.h"
+
+/* Longest nonce either style writes (a decimal uint64 fits too). */
 #define CC_MINER_NONCE_LEN 20
 
 typedef void (*cc_miner_found)(void *ctx, uint64_t job_id, const char *nonce);
@@ -33,7 +38,8 @@ void cc_miner_free(cc_miner *miner);
 
 /* Replaces any running job. The miner copies prefix and suffix. */
 void cc_miner_start(cc_miner *miner, uint64_t job_id, const char *prefix, size_t prefix_len,
-                    const char *suffix, size_t suffix_len, unsigned zero_digits);
+                    const char *suffix, size_t suffix_len, unsigned zero_digits,
+                    cc_nonce_style style);
 void cc_miner_cancel(cc_miner *miner);
 /* The running job's id, or 0 when idle. */
 uint64_t cc_miner_job(const cc_miner *miner);

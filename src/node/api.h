@@ -1,0 +1,53 @@
+/* The JSON API every node offers its command-line client and its explorer
+ * page, the same for both networks (docs/api.md). The http network's node
+ * serves it on its own port beside the seed's endpoints (paths under
+ * /api/); the cheese network's node on --api-port.
+ *
+ * Reading calls answer anyone. Calls that spend or mine (send, mine) answer
+ * only clients on loopback or presenting the node's API token
+ * (`Authorization: Bearer <token>`, the token being DATADIR/api.token).
+ *
+ * The API reads the chain directly and reaches the rest of the node
+ * through the backend's callbacks, so it knows no network by name.
+ * Thread: the loop thread. */
+#ifndef CC_NODE_API_H
+#define CC_NODE_API_H
+
+#include <stdbool.h>
+
+#include "chain/chain.h"
+#include "codec/pynum.h"
+#include "net/http_request.h"
+#include "net/http_server.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef struct cc_api_backend {
+    const char *network;  /* "http" or "cheese" */
+    cc_chain *chain;
+    const char *node_key; /* the wallet's public key */
+    const char *token;    /* API token; NULL: loopback only */
+    void *ctx;            /* for the callbacks */
+    /* Writes the peer list as a JSON array of strings or objects. */
+    void (*peers)(void *ctx, cc_buf *json_array);
+    /* Writes the sync state as a JSON object ({"state": "idle"} at least). */
+    void (*sync)(void *ctx, cc_buf *json_object);
+    /* Pays amount from the node's wallet to `to`; writes {"txid": ...}. */
+    bool (*send)(void *ctx, const char *to, const cc_number *amount, cc_buf *out, cc_err *err);
+    /* Starts mining a block now (with whatever waits, maybe nothing);
+     * writes {"mining": height}. */
+    bool (*mine)(void *ctx, cc_buf *out, cc_err *err);
+} cc_api_backend;
+
+/* True when req is an API call (path under /api/). */
+bool cc_api_is_call(const cc_http_request *req);
+
+/* Answers one API call. */
+void cc_api_handle(const cc_api_backend *backend, const cc_http_request *req,
+                   const char *peer_ip, cc_http_response *resp);
+
+/* Loads DATADIR/api.token, creating a random one (mode 0600) when absent;
+ * out must hold 65 bytes. */
+bool cc_api_token_load(const char *datadir, char out[65], cc_err *err);
+
+#endif
