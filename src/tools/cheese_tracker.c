@@ -1,0 +1,175 @@
+/* cheese-tracker: the tracker of the cheese network (seed 000). Flags set
+ * the tracker's configuration; everything else happens in net/cheese_tracker.
+ * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when it could not
+ * start, 2 for usage errors. */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "net/cheese_tracker.h"
+
+static const char usage[] =
+    "usage: cheese-tracker [options]\n"
+    "\n"
+    "Runs the tracker of the cheese network (seed 000): peers join it, ask it\n"
+    "for other peers, and are dropped when they close or stop answering HCK.\n"
+    "Both spellings of the protocol are served (PROTOCOL.md B.1).\n"
+    "\n"
+    "  --host ADDR              address to listen on (127.0.0.1; 0.0.0.0 for all)\n"
+    "  --port N                 TCP port (9999)\n"
+    "  --health-interval S      send HCK to later-spelling peers every S seconds (15)\n"
+    "  --health-timeout S       drop a peer whose HCKACK takes longer (5)\n"
+    "  --join-timeout S         close connections that have not joined after S (60)\n"
+    "  --max-connections N      simultaneous connections (100000)\n"
+    "  --log-level LEVEL        debug, info, warn or error (info)\n"
+    "  --help                   show this text\n";
+
+typedef struct settings {
+    cc_cheese_tracker_config tracker;
+    cc_log log;
+} settings;
+
+static bool parse_long(const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || end == text || *end || value < min || value > max)
+        return false;
+    *out = value;
+    return true;
+}
+
+static bool parse_seconds(const char *text, double *out)
+{
+    char *end;
+    double value = strtod(text, &end);
+    if (end == text || *end || !(value >= 0.01) || value > 86400)
+        return false;
+    *out = value;
+    return true;
+}
+
+static bool apply(settings *s, const char *key, const char *value)
+{
+    cc_cheese_tracker_config *c = &s->tracker;
+    long n;
+    if (!strcmp(key, "host"))
+        return (c->host = value), true;
+    if (!strcmp(key, "port"))
+        return parse_long(value, 1, 65535, &n) && ((c->port = (int)n), true);
+    if (!strcmp(key, "health-interval"))
+        return parse_seconds(value, &c->health_interval_s);
+    if (!strcmp(key, "health-timeout"))
+        return parse_seconds(value, &c->health_timeout_s);
+    if (!strcmp(key, "join-timeout"))
+        return parse_seconds(value, &c->join_timeout_s);
+    if (!strcmp(key, "max-connections"))
+        return parse_long(value, 1, 10000000, &n) && ((c->max_connections = (size_t)n), true);
+    if (!strcmp(key, "log-level"))
+        return cc_log_level_parse(value, &s->log.threshold);
+    return false;
+}
+
+static const struct option long_options[] = {
+    {"host", required_argument, 0, 0},
+    {"port", required_argument, 0, 0},
+    {"health-interval", required_argument, 0, 0},
+    {"health-timeout", required_argument, 0, 0},
+    {"join-timeout", required_argument, 0, 0},
+    {"max-connections", required_argument, 0, 0},
+    {"log-level", required_argument, 0, 0},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+/* Returns an exit status, or -1 to go on. */
+static int parse_args(settings *s, int argc, char **argv)
+{
+    int index;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", long_options, &index)) != -1) {
+        if (opt == 'h') {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (opt != 0) {
+            fputs(usage, stderr);
+            return 2;
+        }
+        if (!apply(s, long_options[index].name, optarg)) {
+            fprintf(stderr, "cheese-tracker: bad value for --%s: %s\n%s", long_options[index].name,
+                    optarg, usage);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cheese-tracker: unexpected argument: %s\n%s", argv[optind], usage);
+        return 2;
+    }
+    return -1;
+}
+
+/* Every peer holds a socket open: take all the descriptors we are allowed. */
+static void raise_fd_limit(const cc_log *log)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max)
+        return;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+        cc_warn(log, "cannot raise the open-file limit: %s", strerror(errno));
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct event_base *base = arg;
+    fprintf(stderr, "cheese-tracker: signal %d: shutting down\n", (int)sig);
+    event_base_loopbreak(base);
+}
+
+static int run(settings *s)
+{
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(&s->log);
+    struct event_base *base = event_base_new();
+    if (!base) {
+        fputs("cheese-tracker: cannot create the event loop\n", stderr);
+        return 1;
+    }
+    cc_err err = {0};
+    cc_cheese_tracker *t = cc_cheese_tracker_start(base, &s->tracker, &err);
+    if (!t) {
+        fprintf(stderr, "cheese-tracker: %s\n", err.msg);
+        event_base_free(base);
+        return 1;
+    }
+    struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+    struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    event_add(sigint, NULL);
+    event_add(sigterm, NULL);
+    fprintf(stderr, "listening on %s:%d\n", s->tracker.host, cc_cheese_tracker_port(t));
+    event_base_dispatch(base);
+    event_free(sigint);
+    event_free(sigterm);
+    cc_cheese_tracker_free(t);
+    event_base_free(base);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    settings s = {.log = {.threshold = CC_LOG_INFO, .component = "tracker"}};
+    cc_cheese_tracker_defaults(&s.tracker);
+    s.tracker.log = &s.log;
+    int status = parse_args(&s, argc, argv);
+    if (status >= 0)
+        return status;
+    return run(&s);
+}
