@@ -1,10 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages cheesechain builds and tests with, only those
 # that are missing, so a second run costs nothing. Used by `make`.
+# chromium, chromium-driver and python3-selenium: the explorer page's browser
+# tests (tests/functional/test_explorer.py), headless.
 set -e
 packages="build-essential cmake pkg-config libevent-dev libsqlite3-dev nettle-dev libgmp-dev
 libjansson-dev libcmocka-dev python3 python3-pytest python3-ecdsa python3-pycryptodome
-clang curl"
+clang curl
+chromium chromium-driver python3-selenium"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

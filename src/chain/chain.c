@@ -110,11 +110,20 @@ static bool move_amount(cc_chain *chain, const cc_tx *tx, int sign, cc_err *err)
     return ok;
 }
 
+static bool index_reward(cc_chain *chain, const cc_block *block, const cc_tx *tx, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_REWARD_ADD);
+    store_bind_text(stmt, 1, tx->txid);
+    store_bind_text(stmt, 2, block->hash);
+    return store_run(chain, stmt, err);
+}
+
 static bool connect_tx(cc_chain *chain, const cc_block *block, size_t i, cc_err *err)
 {
     const cc_tx *tx = &block->txs[i];
     if (tx->is_reward)
-        return reward_repeated(block, i) || move_amount(chain, tx, +1, err);
+        return reward_repeated(block, i) ||
+               (index_reward(chain, block, tx, err) && move_amount(chain, tx, +1, err));
     if (store_tx_mined(chain, tx))
         return cc_fail(err, CC_ERR_BAD_REQUEST,
                        "transaction %zu (%s) is already in the chain", i, tx->txid);
@@ -157,6 +166,10 @@ static bool disconnect_block(cc_chain *chain, const cc_block *block, cc_err *err
             return false;
     }
     sqlite3_stmt *stmt = store_stmt(chain, SQL_TXINDEX_DEL_BLOCK);
+    store_bind_text(stmt, 1, block->hash);
+    if (!store_run(chain, stmt, err))
+        return false;
+    stmt = store_stmt(chain, SQL_REWARD_DEL_BLOCK);
     store_bind_text(stmt, 1, block->hash);
     if (!store_run(chain, stmt, err))
         return false;
@@ -553,6 +566,43 @@ static bool store_genesis(cc_chain *chain, cc_err *err)
     return ok;
 }
 
+/* A database made before the reward index (or a new one): the best
+ * chain's rewards are indexed once, in one transaction with the version
+ * that says so, so a crash half-way leaves it to the next start. The
+ * genesis is left out, as connecting blocks leaves it out: it moves no
+ * balance. */
+static bool backfill_reward_index(cc_chain *chain, cc_err *err)
+{
+    if (!chain->reward_index_new)
+        return true;
+    if (chain->height > 0)
+        cc_info(chain->log, "indexing the rewards of %lld blocks", (long long)chain->height);
+    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+        return false;
+    bool ok = true;
+    for (int64_t h = 1; ok && h <= chain->height; h++) {
+        char hash[CC_HASH_HEX_LEN + 1];
+        if (!best_hash_at(chain, h, hash)) {
+            ok = cc_fail(err, CC_ERR_INTERNAL, "best chain has no block at %lld", (long long)h);
+            break;
+        }
+        cc_block block;
+        ok = load_block(chain, hash, &block, err);
+        for (size_t i = 0; ok && i < block.n_txs; i++)
+            if (block.txs[i].is_reward)
+                ok = index_reward(chain, &block, &block.txs[i], err);
+        cc_block_clear(&block);
+    }
+    char version[40];
+    snprintf(version, sizeof version, "PRAGMA user_version=%d", STORE_VERSION_REWARDS);
+    if (ok && store_exec(chain, version, err) && store_exec(chain, "COMMIT", err)) {
+        chain->reward_index_new = false;
+        return true;
+    }
+    store_exec(chain, "ROLLBACK", NULL);
+    return false;
+}
+
 cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
 {
     cc_chain *chain = cc_calloc(1, sizeof *chain);
@@ -562,7 +612,7 @@ cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
     chain->max_mempool = config->max_mempool;
     chain->orphans = cc_calloc(config->max_orphans ? config->max_orphans : 1, sizeof(orphan));
     if (!store_open(chain, config->db_path, err) || !store_genesis(chain, err) ||
-        !load_tip(chain, err)) {
+        !load_tip(chain, err) || !backfill_reward_index(chain, err)) {
         cc_chain_close(chain);
         return NULL;
     }
@@ -732,4 +782,113 @@ bool cc_chain_write_after(cc_chain *chain, const char (*locator)[CC_HASH_HEX_LEN
 bool cc_chain_balance(cc_chain *chain, const char *key, mpq_t out, cc_err *err)
 {
     return store_balance_get(chain, key, out, err);
+}
+
+/* ---- looking things up ------------------------------------------------------------ */
+
+bool cc_chain_block_get(cc_chain *chain, const char *hash, cc_buf *text,
+                        cc_chain_block_info *info, cc_err *err)
+{
+    stored_block stored;
+    if (!block_lookup(chain, hash, &stored, text, err))
+        return false;
+    if (!stored.found || stored.status == STATUS_INVALID) {
+        if (text)
+            cc_buf_reset(text);
+        return cc_fail(err, CC_ERR_NOT_FOUND, "Block not found");
+    }
+    if (info)
+        *info = (cc_chain_block_info){.height = stored.height,
+                                      .best = on_best_chain(chain, hash, stored.height)};
+    return true;
+}
+
+bool cc_chain_hash_at(cc_chain *chain, int64_t height, char out[CC_HASH_HEX_LEN + 1],
+                      cc_err *err)
+{
+    if (height < 0 || height > chain->height || !best_hash_at(chain, height, out))
+        return cc_fail(err, CC_ERR_NOT_FOUND, "No block at height %lld (the best chain's "
+                       "height is %lld)", (long long)height, (long long)chain->height);
+    return true;
+}
+
+/* The block and height of a mined transaction through one of the indexes. */
+static bool index_find(cc_chain *chain, store_sql id, const char *txid, cc_chain_tx_info *info,
+                       cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, id);
+    store_bind_text(stmt, 1, txid);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        info->mined = true;
+        snprintf(info->block, sizeof info->block, "%s", (const char *)sqlite3_column_text(stmt, 0));
+        info->height = sqlite3_column_int64(stmt, 1);
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE || store_db_fail(chain, err);
+}
+
+/* The text of transaction txid inside a stored block. */
+static bool tx_text_in_block(cc_chain *chain, const char *hash, const char *txid, cc_buf *text,
+                             cc_err *err)
+{
+    cc_block block;
+    bool ok = load_block(chain, hash, &block, err);
+    bool found = false;
+    for (size_t i = 0; ok && !found && i < block.n_txs; i++) {
+        if (strcmp(block.txs[i].txid, txid) != 0)
+            continue;
+        found = true;
+        cc_buf_append(text, block.txs[i].text, block.txs[i].text_len);
+    }
+    cc_block_clear(&block);
+    return ok && (found || cc_fail(err, CC_ERR_INTERNAL, "transaction %s missing from block %s",
+                                   txid, hash));
+}
+
+static bool mempool_find(cc_chain *chain, const char *txid, cc_buf *text, bool *found,
+                         cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_GET);
+    store_bind_text(stmt, 1, txid);
+    int rc = sqlite3_step(stmt);
+    *found = rc == SQLITE_ROW;
+    if (*found && text)
+        cc_buf_append(text, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE || store_db_fail(chain, err);
+}
+
+bool cc_chain_tx_find(cc_chain *chain, const char *txid, cc_buf *text, cc_chain_tx_info *info,
+                      cc_err *err)
+{
+    *info = (cc_chain_tx_info){.height = -1};
+    if (text)
+        cc_buf_reset(text);
+    if (!index_find(chain, SQL_TX_FIND_PAYMENT, txid, info, err) ||
+        (!info->mined && !index_find(chain, SQL_TX_FIND_REWARD, txid, info, err)))
+        return false;
+    if (info->mined)
+        return !text || tx_text_in_block(chain, info->block, txid, text, err);
+    bool waiting;
+    if (!mempool_find(chain, txid, text, &waiting, err))
+        return false;
+    return waiting || cc_fail(err, CC_ERR_NOT_FOUND, "Transaction not found");
+}
+
+bool cc_chain_mempool_write(cc_chain *chain, size_t max, cc_buf *out, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_ALL);
+    sqlite3_bind_int64(stmt, 1, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
+    cc_buf_putc(out, '[');
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (n++)
+            cc_buf_puts(out, ", ");
+        cc_buf_append(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
+    }
+    sqlite3_reset(stmt);
+    cc_buf_putc(out, ']');
+    return rc == SQLITE_DONE || store_db_fail(chain, err);
 }

@@ -132,6 +132,43 @@ bool cc_chain_balance(cc_chain *chain, const char *key, mpq_t out, cc_err *err);
 /* The best-chain balance less what the mempool already spends from key. */
 bool cc_chain_spendable(cc_chain *chain, const char *key, mpq_t out, cc_err *err);
 
+/* ---- looking things up (the node's JSON API, docs/api.md) ---- */
+
+typedef struct cc_chain_block_info {
+    int64_t height;
+    bool best; /* on the best chain */
+} cc_chain_block_info;
+
+/* A stored valid block (any branch) by hash: its wire text (text may be
+ * NULL), height and place; CC_ERR_NOT_FOUND "Block not found" otherwise. */
+bool cc_chain_block_get(cc_chain *chain, const char *hash, cc_buf *text,
+                        cc_chain_block_info *info, cc_err *err);
+
+/* The hash of the best chain's block at height (0 is the genesis);
+ * CC_ERR_NOT_FOUND when height is negative or above the tip. */
+bool cc_chain_hash_at(cc_chain *chain, int64_t height, char out[CC_HASH_HEX_LEN + 1],
+                      cc_err *err);
+
+typedef struct cc_chain_tx_info {
+    bool mined;                      /* on the best chain; false: in the mempool */
+    char block[CC_HASH_HEX_LEN + 1]; /* mined: the block holding it ("" otherwise) */
+    int64_t height;                  /* mined: that block's height (-1 otherwise) */
+} cc_chain_tx_info;
+
+/* A transaction by txid, on the best chain or waiting in the mempool: its
+ * wire text (text may be NULL) and where it is; CC_ERR_NOT_FOUND
+ * "Transaction not found" otherwise. Payments are found through the
+ * txindex, rewards through the reward index (a reward text mined in more
+ * than one block is reported in the lowest); the genesis block's
+ * transaction, which moves no balance, is not indexed. Side branches are
+ * not searched. */
+bool cc_chain_tx_find(cc_chain *chain, const char *txid, cc_buf *text, cc_chain_tx_info *info,
+                      cc_err *err);
+
+/* Appends the mempool as a JSON array of transaction wire texts, in
+ * arrival order, at most max of them ("[]" when empty). */
+bool cc_chain_mempool_write(cc_chain *chain, size_t max, cc_buf *out, cc_err *err);
+
 size_t cc_chain_mempool_size(const cc_chain *chain);
 /* Copies of up to max mempool transactions in arrival order, for a block
  * template. The caller clears each and frees the array. */

@@ -5,7 +5,11 @@
 
 #include "util/mem.h"
 
-/* status: 0 = stored, checked without chain context; 1 = connected to the
+/* reward: the reward (System) transactions of the best chain, which the
+ * txindex leaves out (they move no sender's funds, and the same reward
+ * text may be mined more than once), so that a txid lookup finds them.
+ *
+ * status: 0 = stored, checked without chain context; 1 = connected to the
  * best chain at least once; 2 = invalid on its branch (kept so that it and
  * its descendants are refused at once). */
 static const char schema[] =
@@ -27,7 +31,10 @@ static const char schema[] =
     " sender TEXT NOT NULL, amount TEXT NOT NULL, seq INTEGER NOT NULL, text BLOB NOT NULL)"
     " WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS mempool_sender ON mempool(sender, seq);"
-    "CREATE INDEX IF NOT EXISTS mempool_seq ON mempool(seq);";
+    "CREATE INDEX IF NOT EXISTS mempool_seq ON mempool(seq);"
+    "CREATE TABLE IF NOT EXISTS reward(txid TEXT NOT NULL, block TEXT NOT NULL,"
+    " PRIMARY KEY(txid, block)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS reward_block ON reward(block);";
 
 static const char *const sql_text[SQL_COUNT_] = {
     [SQL_BLOCK_GET] = "SELECT prev, height, status, text FROM block WHERE hash=?1",
@@ -62,6 +69,14 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_MEMPOOL_COUNT] = "SELECT COUNT(*) FROM mempool",
     [SQL_MEMPOOL_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM mempool",
     [SQL_MEMPOOL_SEQ_MIN] = "SELECT COALESCE(MIN(seq), 0) FROM mempool",
+    [SQL_REWARD_ADD] = "INSERT OR IGNORE INTO reward(txid, block) VALUES(?1,?2)",
+    [SQL_REWARD_DEL_BLOCK] = "DELETE FROM reward WHERE block=?1",
+    [SQL_TX_FIND_PAYMENT] = ("SELECT t.block, b.height FROM txindex t"
+                            " JOIN block b ON b.hash=t.block WHERE t.txid=?1"),
+    [SQL_TX_FIND_REWARD] = ("SELECT r.block, b.height FROM reward r"
+                           " JOIN block b ON b.hash=r.block WHERE r.txid=?1"
+                           " ORDER BY b.height LIMIT 1"),
+    [SQL_MEMPOOL_GET] = "SELECT text FROM mempool WHERE txid=?1",
 };
 
 bool store_db_fail(cc_chain *chain, cc_err *err)
@@ -85,6 +100,14 @@ bool store_open(cc_chain *chain, const char *path, cc_err *err)
         return false;
     }
     sqlite3_busy_timeout(chain->db, 5000);
+    /* user_version 1: the reward index is filled. A database made before
+     * it existed (or a new one) gets it filled once by cc_chain_open. */
+    sqlite3_stmt *probe = NULL;
+    if (sqlite3_prepare_v2(chain->db, "PRAGMA user_version", -1, &probe, NULL) != SQLITE_OK)
+        return store_db_fail(chain, err);
+    chain->reward_index_new = sqlite3_step(probe) == SQLITE_ROW &&
+                              sqlite3_column_int(probe, 0) < STORE_VERSION_REWARDS;
+    sqlite3_finalize(probe);
     if (!store_exec(chain, schema, err))
         return false;
     for (int i = 0; i < SQL_COUNT_; i++) {

@@ -11,6 +11,10 @@
 
 #include "chain/chain.h"
 
+/* PRAGMA user_version from which the reward index holds every reward of
+ * the best chain. */
+#define STORE_VERSION_REWARDS 1
+
 typedef enum store_sql {
     SQL_BLOCK_GET,
     SQL_BLOCK_INSERT,
@@ -38,6 +42,11 @@ typedef enum store_sql {
     SQL_MEMPOOL_COUNT,
     SQL_MEMPOOL_SEQ_MAX,
     SQL_MEMPOOL_SEQ_MIN,
+    SQL_REWARD_ADD,
+    SQL_REWARD_DEL_BLOCK,
+    SQL_TX_FIND_PAYMENT,
+    SQL_TX_FIND_REWARD,
+    SQL_MEMPOOL_GET,
     SQL_COUNT_
 } store_sql;
 
@@ -63,6 +72,7 @@ struct cc_chain {
     size_t mempool_count;
     orphan *orphans;
     size_t n_orphans;
+    bool reward_index_new; /* the reward index is not filled yet (user_version < 1) */
 };
 
 bool store_open(cc_chain *chain, const char *path, cc_err *err);

@@ -316,6 +316,17 @@ static bool apply_header(cc_http_parser *p, const field *f)
             return bad_request(p, "repeated Host header");
         p->req.host = cc_strndup(f->value, f->value_len);
     }
+    /* Repeated, either could be the one checked: refused like Host. */
+    if (ieq(f->name, f->name_len, "authorization")) {
+        if (p->req.authorization)
+            return bad_request(p, "repeated Authorization header");
+        p->req.authorization = cc_strndup(f->value, f->value_len);
+    }
+    if (ieq(f->name, f->name_len, "origin")) {
+        if (p->req.origin)
+            return bad_request(p, "repeated Origin header");
+        p->req.origin = cc_strndup(f->value, f->value_len);
+    }
     return true;
 }
 
@@ -594,6 +605,8 @@ static void request_release(cc_http_request *r)
     free(r->path);
     free(r->query);
     free(r->host);
+    free(r->authorization);
+    free(r->origin);
     cc_buf_free(&r->body);
     request_init(r);
 }

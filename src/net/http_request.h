@@ -31,6 +31,9 @@ typedef struct cc_http_request {
     char *path;        /* target up to '?', percent-decoding NOT applied */
     char *query;       /* after '?', or "" */
     char *host;        /* Host header value or NULL */
+    char *authorization; /* Authorization header value or NULL */
+    char *origin;      /* Origin header value or NULL (browsers send it; the API
+                          trusts no page with the loopback rule) */
     int64_t content_length; /* -1 when absent */
     bool keep_alive;   /* HTTP/1.1 without "Connection: close", or 1.0 with keep-alive */
     bool body_until_close; /* the body had no length: the connection ends after the answer */

@@ -88,10 +88,10 @@ static void send_response(connection *conn, const cc_http_response *resp, bool k
     cc_buf out = CC_BUF_INIT;
     cc_buf_printf(&out,
                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                  "Connection: %s\r\n\r\n",
+                  "Connection: %s\r\n%s\r\n",
                   resp->status, status_text(resp->status),
                   resp->content_type ? resp->content_type : "application/json", resp->body.len,
-                  keep_alive ? "keep-alive" : "close");
+                  keep_alive ? "keep-alive" : "close", cc_buf_str(&resp->headers));
     cc_buf_append(&out, resp->body.data, resp->body.len);
     bufferevent_write(conn->bev, out.data, out.len);
     cc_buf_free(&out);
@@ -117,6 +117,7 @@ static void dispatch(connection *conn)
     bool keep_alive = req->keep_alive && !req->body_until_close;
     send_response(conn, &resp, keep_alive);
     cc_buf_free(&resp.body);
+    cc_buf_free(&resp.headers);
     cc_http_parser_reset(conn->parser);
 }
 

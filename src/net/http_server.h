@@ -26,6 +26,7 @@ typedef struct cc_http_response {
     int status;
     const char *content_type; /* default "application/json" */
     cc_buf body;
+    cc_buf headers; /* extra header lines, each ending in "\r\n" (usually empty) */
 } cc_http_response;
 
 /* Called for each complete request; peer_ip is the client's address. */

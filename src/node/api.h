@@ -6,6 +6,12 @@
  * Reading calls answer anyone. Calls that spend or mine (send, mine) answer
  * only clients on loopback or presenting the node's API token
  * (`Authorization: Bearer <token>`, the token being DATADIR/api.token).
+ * The loopback rule trusts programs on the machine (cheese-cli, curl) and
+ * the node's own explorer page, not other web pages a browser on it shows:
+ * a request with an Origin other than "http://" + its Host (another site or
+ * port: cross-site request forgery), or a Host that is not a loopback name
+ * (DNS rebinding), needs the token too.
+ * A wrong token is refused even from loopback.
  *
  * The API reads the chain directly and reaches the rest of the node
  * through the backend's callbacks, so it knows no network by name.
@@ -14,6 +20,7 @@
 #define CC_NODE_API_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "chain/chain.h"
 #include "codec/pynum.h"
@@ -27,16 +34,25 @@ typedef struct cc_api_backend {
     cc_chain *chain;
     const char *node_key; /* the wallet's public key */
     const char *token;    /* API token; NULL: loopback only */
+    bool token_only;      /* send and mine need the token even from loopback
+                             (cheesed --api-trust-loopback no) */
     void *ctx;            /* for the callbacks */
     /* Writes the peer list as a JSON array of strings or objects. */
     void (*peers)(void *ctx, cc_buf *json_array);
     /* Writes the sync state as a JSON object ({"state": "idle"} at least). */
     void (*sync)(void *ctx, cc_buf *json_object);
-    /* Pays amount from the node's wallet to `to`; writes {"txid": ...}. */
+    /* Pays amount from the node's wallet to `to`; writes the answer
+     * {"txid": ..., "transaction": <its wire text>}. A bad key or an
+     * amount the wallet cannot pay fails with CC_ERR_BAD_REQUEST. */
     bool (*send)(void *ctx, const char *to, const cc_number *amount, cc_buf *out, cc_err *err);
     /* Starts mining a block now (with whatever waits, maybe nothing);
      * writes {"mining": height}. */
     bool (*mine)(void *ctx, cc_buf *out, cc_err *err);
+    /* Optional. The number of peers (else the peers array is counted). */
+    size_t (*peer_count)(void *ctx);
+    /* Optional. False (with a 400 err) when key is not a key of this
+     * network; without it any short printable text is taken. */
+    bool (*key_valid)(const char *key, cc_err *err);
 } cc_api_backend;
 
 /* True when req is an API call (path under /api/). */
@@ -47,7 +63,8 @@ void cc_api_handle(const cc_api_backend *backend, const cc_http_request *req,
                    const char *peer_ip, cc_http_response *resp);
 
 /* Loads DATADIR/api.token, creating a random one (mode 0600) when absent;
- * out must hold 65 bytes. */
+ * out must hold 65 bytes. The file holds 64 hex digits (32 random bytes);
+ * anything else fails with CC_ERR_INTERNAL (delete the file for a new one). */
 bool cc_api_token_load(const char *datadir, char out[65], cc_err *err);
 
 #endif

@@ -12,6 +12,8 @@
 #include "consensus/http.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "node/api.h"
+#include "node/explorer.h"
 #include "node/miner.h"
 #include "node/http_peering.h"
 #include "node/http_sync.h"
@@ -42,6 +44,8 @@ typedef struct http_node {
     cc_http_template tpl;
     cc_peering *peering;
     cc_sync *sync;
+    char api_token[65];
+    cc_api_backend api;
 } http_node;
 
 void cc_http_node_defaults(cc_http_node_config *config)
@@ -62,19 +66,22 @@ void cc_http_node_defaults(cc_http_node_config *config)
         .max_peers = 128,
         .gossip_interval_s = 60,
         .ban_time_s = 600,
+        .api_trust_loopback = true,
     };
 }
 
 /* ---- mining ------------------------------------------------------------ */
 
-static void start_job(http_node *node)
+static bool start_job(http_node *node, cc_err *err)
 {
     cc_tx *txs = NULL;
     size_t n = 0;
-    cc_err err = {0};
-    if (!cc_chain_mempool_take(node->chain, CC_HTTP_MAX_BLOCK_TXS - 1, &txs, &n, &err)) {
-        cc_error(node->cfg->log, "cannot read the mempool: %s", err.msg);
-        return;
+    cc_err why = {0};
+    if (!cc_chain_mempool_take(node->chain, CC_HTTP_MAX_BLOCK_TXS - 1, &txs, &n, &why)) {
+        cc_error(node->cfg->log, "cannot read the mempool: %s", why.msg);
+        if (err)
+            *err = why;
+        return false;
     }
     txs = cc_realloc(txs, (n + 1) * sizeof *txs);
     char now[27];
@@ -94,22 +101,32 @@ static void start_job(http_node *node)
     cc_miner_start(node->miner, node->job_id, node->tpl.prefix.data, node->tpl.prefix.len,
                    node->tpl.suffix.data, node->tpl.suffix.len, cc_rules_http()->pow_zero_digits,
                    cc_rules_http()->nonce_style);
+    return true;
 }
 
 /* Mines when the chain is only the genesis (the reference's first block)
- * or when enough transactions wait; drops a job whose tip has moved. */
-static void maybe_mine(http_node *node)
+ * or when enough transactions wait; drops a job whose tip has moved.
+ * forced (POST /api/mine): mines now whatever waits, even nothing, and a
+ * job under way is replaced so that the block holds what waits now. Like
+ * any job, a forced one is dropped when the tip moves before it is found. */
+static bool update_mining(http_node *node, bool forced, cc_err *err)
 {
     bool busy = cc_miner_job(node->miner) != 0;
     bool stale = node->job_generation != cc_chain_tip_generation(node->chain);
-    if (busy && !stale)
-        return;
-    bool want = (cc_chain_height(node->chain) == 0 && node->cfg->mine_on_start) ||
+    if (busy && !stale && !forced)
+        return true;
+    bool want = forced || (cc_chain_height(node->chain) == 0 && node->cfg->mine_on_start) ||
                 cc_chain_mempool_size(node->chain) >= node->cfg->n_transactions;
     if (want)
-        start_job(node);
-    else if (busy)
+        return start_job(node, err);
+    if (busy)
         cc_miner_cancel(node->miner);
+    return true;
+}
+
+static void maybe_mine(http_node *node)
+{
+    update_mining(node, false, NULL);
 }
 
 static void on_fetched_block(void *ctx, const char *peer, int status, const char *body,
@@ -439,6 +456,12 @@ static void handle(void *ctx, const cc_http_request *req, const char *peer_ip,
                    cc_http_response *resp)
 {
     http_node *node = ctx;
+    if (cc_api_is_call(req)) {
+        cc_api_handle(&node->api, req, peer_ip, resp);
+        return;
+    }
+    if (cc_explorer_handle(req, resp)) /* GET / and /explorer: the page */
+        return;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (!path_is(req->path, routes[i].path))
             continue;
@@ -453,6 +476,110 @@ static void handle(void *ctx, const cc_http_request *req, const char *peer_ip,
         return;
     }
     cc_http_error(resp, CC_ERR_NOT_FOUND, "Not found");
+}
+
+/* ---- the JSON API (node/api.h, docs/api.md) ------------------------------------ */
+
+static void api_peers(void *ctx, cc_buf *out)
+{
+    const http_node *node = ctx;
+    cc_buf_putc(out, '[');
+    for (size_t i = 0; i < cc_peers_count(node->peers); i++) {
+        if (i)
+            cc_buf_puts(out, ", ");
+        cc_json_append_quoted(out, cc_peers_at(node->peers, i));
+    }
+    cc_buf_putc(out, ']');
+}
+
+static size_t api_peer_count(void *ctx)
+{
+    const http_node *node = ctx;
+    return cc_peers_count(node->peers);
+}
+
+static void append_text_or_null(cc_buf *out, const char *text)
+{
+    if (*text)
+        cc_json_append_quoted(out, text);
+    else
+        cc_buf_puts(out, "null");
+}
+
+/* {"state": "syncing" | "idle", "asking": peer | null, "best_peer": ...,
+ * "best_peer_height": n | null, "behind": blocks} */
+static void api_sync(void *ctx, cc_buf *out)
+{
+    const http_node *node = ctx;
+    cc_sync_status st;
+    cc_sync_get_status(node->sync, &st);
+    int64_t height = cc_chain_height(node->chain);
+    int64_t behind = st.best_height > height ? st.best_height - height : 0;
+    cc_buf_printf(out, "{\"state\": \"%s\", \"asking\": ", behind ? "syncing" : "idle");
+    append_text_or_null(out, st.peer);
+    cc_buf_puts(out, ", \"best_peer\": ");
+    append_text_or_null(out, st.best_peer);
+    if (st.best_height >= 0)
+        cc_buf_printf(out, ", \"best_peer_height\": %lld", (long long)st.best_height);
+    else
+        cc_buf_puts(out, ", \"best_peer_height\": null");
+    cc_buf_printf(out, ", \"behind\": %lld}", (long long)behind);
+}
+
+/* The owner's payment: /money without the faucet's limits. */
+static bool api_send(void *ctx, const char *to, const cc_number *amount, cc_buf *out,
+                     cc_err *err)
+{
+    http_node *node = ctx;
+    cc_tx tx = {0};
+    char now[27];
+    cc_clock_iso_now(now);
+    bool ok = cc_http_tx_create(&node->key, to, amount, now, &tx, err) &&
+              cc_chain_accept_tx(node->chain, &tx, err);
+    if (ok) {
+        cc_buf_printf(out, "{\"txid\": \"%s\", \"transaction\": %s}", tx.txid, tx.text);
+        cc_info(node->cfg->log, "paid %s to %s (API)", tx.txid, to);
+        cc_peering_broadcast(node->peering, "POST", "/inv", tx.text, tx.text_len, NULL, NULL,
+                             NULL);
+        maybe_mine(node);
+    }
+    cc_tx_clear(&tx);
+    return ok;
+}
+
+static bool api_mine(void *ctx, cc_buf *out, cc_err *err)
+{
+    http_node *node = ctx;
+    if (!update_mining(node, true, err))
+        return false;
+    cc_buf_printf(out, "{\"mining\": %lld}", (long long)node->tpl.height);
+    return true;
+}
+
+static bool api_key_valid(const char *key, cc_err *err)
+{
+    if (!cc_is_lower_hex(key, CC_P192_PUB_HEX_LEN))
+        return cc_fail(err, CC_ERR_BAD_REQUEST,
+                       "key must be a public key of 96 lowercase hex characters");
+    return true;
+}
+
+static void api_setup(http_node *node)
+{
+    node->api = (cc_api_backend){
+        .network = cc_rules_http()->network,
+        .chain = node->chain,
+        .node_key = node->key.pub_hex,
+        .token = node->api_token,
+        .token_only = !node->cfg->api_trust_loopback,
+        .ctx = node,
+        .peers = api_peers,
+        .sync = api_sync,
+        .send = api_send,
+        .mine = api_mine,
+        .peer_count = api_peer_count,
+        .key_valid = api_key_valid,
+    };
 }
 
 /* ---- start and stop ---------------------------------------------------------- */
@@ -476,6 +603,8 @@ static bool open_state(http_node *node, cc_err *err)
     if (!cc_wallet_load_or_create(path, &node->key, &created, cfg->log, err))
         return false;
     fprintf(stderr, "public key: %s (%s)\n", node->key.pub_hex, created ? "new wallet" : path);
+    if (!cc_api_token_load(cfg->datadir, node->api_token, err))
+        return false;
     snprintf(path, sizeof path, "%s/chain.sqlite", cfg->datadir);
     cc_chain_config chain_cfg = {.db_path = path,
                                  .rules = cc_rules_http(),
@@ -571,6 +700,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
                                .log = cfg->log};
     node.sync = cc_sync_new(&sync_cfg);
     cc_sync_start(node.sync);
+    api_setup(&node);
     maybe_mine(&node);
     event_base_dispatch(node.base);
     event_free(sigint);

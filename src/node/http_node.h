@@ -1,5 +1,6 @@
 /* One node of the http network: chain, HTTP server with the endpoints of
- * PROTOCOL.md A.5, miner, wallet, faucet and peer list, wired on one
+ * PROTOCOL.md A.5 and the JSON API (node/api.h, under /api/), miner,
+ * wallet, faucet and peer list, wired on one
  * libevent loop. It relays new blocks and transactions to its peers, catches
  * up with them page by page (node/http_sync.h), asks them for the parent of
  * an orphan block, asks them for their peers at
@@ -35,6 +36,7 @@ typedef struct cc_http_node_config {
     size_t max_peers;
     double gossip_interval_s;  /* peer-list exchange period, jittered +-25% */
     double ban_time_s;         /* how long a misbehaving peer stays banned */
+    bool api_trust_loopback;   /* /api/send and /api/mine answer loopback without the token */
     const cc_log *log;
 } cc_http_node_config;
 

@@ -511,3 +511,17 @@ void cc_sync_orphan(cc_sync *sync, const char *peer, int64_t height)
     else
         schedule(sync, 0);
 }
+
+void cc_sync_get_status(const cc_sync *sync, cc_sync_status *out)
+{
+    *out = (cc_sync_status){.busy = sync->busy, .best_height = -1};
+    if (sync->busy)
+        snprintf(out->peer, sizeof out->peer, "%s", sync->peer);
+    for (size_t i = 0; i < sync->n_states; i++) {
+        const peer_state *ps = &sync->states[i];
+        if (ps->claimed > out->best_height) {
+            out->best_height = ps->claimed;
+            snprintf(out->best_peer, sizeof out->best_peer, "%s", ps->address);
+        }
+    }
+}

@@ -83,4 +83,14 @@ void cc_sync_orphan(cc_sync *sync, const char *peer, int64_t height);
  * way, so a new node does not wait a whole interval for its first blocks. */
 void cc_sync_new_peer(cc_sync *sync, const char *peer);
 
+/* What the sync knows, for the node's API. */
+typedef struct cc_sync_status {
+    bool busy;               /* a round is under way */
+    char peer[96];           /* the peer it asks ("" when none is) */
+    int64_t best_height;     /* the highest best height a peer showed us (-1: none yet) */
+    char best_peer[96];      /* that peer ("" when none) */
+} cc_sync_status;
+
+void cc_sync_get_status(const cc_sync *sync, cc_sync_status *out);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/cheese_node.h"
 #include "node/http_node.h"
 #include "util/buf.h"
 #include "util/fileio.h"
@@ -15,6 +16,7 @@
 typedef struct settings {
     const char *network;
     cc_http_node_config node;
+    cc_cheese_node_config cheese;
     cc_log log;
     char *owned[64]; /* strings read from a config file */
     size_t n_owned;
@@ -22,12 +24,14 @@ typedef struct settings {
 
 static const char usage[] =
     "usage: cheesed --network http [options]\n"
+    "       cheesed --network cheese [--tracker HOST:PORT] [options]\n"
     "\n"
-    "Runs a cheesechain node of the http network (seed 003).\n"
+    "Runs a cheesechain node of the http network (seed 003) or of the cheese\n"
+    "network (seed 000).\n"
     "\n"
-    "  --network NAME           http (the cheese network is not available yet)\n"
+    "  --network NAME           http or cheese (http)\n"
     "  --host ADDR              listen and advertised address (127.0.0.1)\n"
-    "  --port N                 HTTP port (6000)\n"
+    "  --port N                 HTTP port (6000); cheese: peer port (9009)\n"
     "  --datadir DIR            data directory (./data/<network>-<port>)\n"
     "  --peers-default FILE     peers to start from ({\"peers\": [...]}; default\n"
     "                           ./peers-default.json when it exists)\n"
@@ -46,9 +50,17 @@ static const char usage[] =
     "  --max-peers N            peers kept at most (128)\n"
     "  --gossip-interval S      ask peers for their peers every S seconds, +-25% (60)\n"
     "  --ban-time S             how long a misbehaving peer stays banned (600)\n"
+    "  --api-trust-loopback yes|no  /api/send and /api/mine answer programs on\n"
+    "                           loopback without DATADIR/api.token (yes)\n"
     "  --log-level LEVEL        debug, info, warn or error (info)\n"
     "  --conf FILE              read KEY=VALUE lines, same keys as the flags\n"
-    "  --help                   show this text\n";
+    "  --help                   show this text\n"
+    "\n"
+    "cheese network only (docs/cheese-node.md):\n"
+    "  --tracker HOST:PORT      the tracker (127.0.0.1:9999)\n"
+    "  --api-port N             JSON API port (the peer port + 1000)\n"
+    "  --tracker-interval S     ask the tracker for peers every S seconds (10)\n"
+    "  --resync-interval S      fetch a random peer's chain every S seconds (60)\n";
 
 static bool parse_long(const char *text, long min, long max, long *out)
 {
@@ -89,8 +101,78 @@ static bool set_size(size_t *field, const char *value, long min, long max)
     return true;
 }
 
+/* "HOST:PORT", split at the last ':'; host points into value's copy. */
+static bool parse_tracker(settings *s, const char *value)
+{
+    const char *colon = strrchr(value, ':');
+    long n;
+    if (!colon || colon == value || !parse_long(colon + 1, 1, 65535, &n) ||
+        s->n_owned == sizeof s->owned / sizeof s->owned[0])
+        return false;
+    char *host = cc_strndup(value, (size_t)(colon - value));
+    s->owned[s->n_owned++] = host;
+    s->cheese.tracker_host = host;
+    s->cheese.tracker_port = (int)n;
+    return true;
+}
+
+/* Keys of the cheese network's node; the shared ones are set by apply. */
+static bool apply_cheese(settings *s, const char *key, const char *value)
+{
+    cc_cheese_node_config *c = &s->cheese;
+    long n;
+    if (!strcmp(key, "tracker"))
+        return parse_tracker(s, value);
+    if (!strcmp(key, "api-port"))
+        return parse_long(value, 1, 65535, &n) && ((c->api_port = (int)n), true);
+    if (!strcmp(key, "tracker-interval"))
+        return parse_double(value, 0.05, &c->tracker_interval_s) && c->tracker_interval_s <= 86400;
+    if (!strcmp(key, "resync-interval"))
+        return parse_double(value, 0.1, &c->resync_interval_s) && c->resync_interval_s <= 86400;
+    return false;
+}
+
+/* Settings both nodes have go to both configurations. */
+static void share(settings *s, const char *key)
+{
+    const cc_http_node_config *h = &s->node;
+    cc_cheese_node_config *c = &s->cheese;
+    if (!strcmp(key, "host"))
+        c->host = h->host;
+    else if (!strcmp(key, "port"))
+        c->port = h->port;
+    else if (!strcmp(key, "datadir"))
+        c->datadir = h->datadir;
+    else if (!strcmp(key, "n-transactions"))
+        c->n_transactions = h->n_transactions;
+    else if (!strcmp(key, "miner-threads"))
+        c->miner_threads = h->miner_threads;
+    else if (!strcmp(key, "idle-timeout"))
+        c->idle_timeout_s = h->idle_timeout_s;
+    else if (!strcmp(key, "max-connections"))
+        c->max_connections = h->max_connections;
+    else if (!strcmp(key, "max-mempool"))
+        c->max_mempool = h->max_mempool;
+    else if (!strcmp(key, "max-peers"))
+        c->max_peers = h->max_peers;
+    else if (!strcmp(key, "api-trust-loopback"))
+        c->api_trust_loopback = h->api_trust_loopback;
+}
+
+static bool apply_http(settings *s, const char *key, const char *value);
+
 /* One place that knows every key, for flags and config files alike. */
 static bool apply(settings *s, const char *key, const char *value)
+{
+    if (apply_cheese(s, key, value))
+        return true;
+    if (!apply_http(s, key, value))
+        return false;
+    share(s, key);
+    return true;
+}
+
+static bool apply_http(settings *s, const char *key, const char *value)
 {
     cc_http_node_config *c = &s->node;
     long n;
@@ -134,6 +216,8 @@ static bool apply(settings *s, const char *key, const char *value)
         return parse_double(value, 0.1, &c->gossip_interval_s) && c->gossip_interval_s <= 86400;
     if (!strcmp(key, "ban-time"))
         return parse_double(value, 0, &c->ban_time_s) && c->ban_time_s <= 1e9;
+    if (!strcmp(key, "api-trust-loopback"))
+        return parse_switch(value, &c->api_trust_loopback);
     if (!strcmp(key, "log-level"))
         return cc_log_level_parse(value, &s->log.threshold);
     return false;
@@ -197,7 +281,11 @@ static const struct option long_options[] = {
     {"idle-timeout", required_argument, 0, 0},  {"max-connections", required_argument, 0, 0},
     {"max-mempool", required_argument, 0, 0},   {"max-peers", required_argument, 0, 0},
     {"gossip-interval", required_argument, 0, 0}, {"ban-time", required_argument, 0, 0},
+    {"api-trust-loopback", required_argument, 0, 0},
     {"log-level", required_argument, 0, 0},     {"conf", required_argument, 0, 'c'},
+    {"tracker", required_argument, 0, 0},       {"api-port", required_argument, 0, 0},
+    {"tracker-interval", required_argument, 0, 0},
+    {"resync-interval", required_argument, 0, 0},
     {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
 };
 
@@ -239,24 +327,46 @@ static void free_settings(settings *s)
         free(s->owned[i]);
 }
 
+static int run_cheese(settings *s)
+{
+    char datadir[4096], component[32];
+    if (!s->cheese.datadir) {
+        snprintf(datadir, sizeof datadir, "./data/cheese-%d", s->cheese.port);
+        s->cheese.datadir = datadir;
+    }
+    if (!s->cheese.api_port && s->cheese.port + 1000 > 65535) {
+        fprintf(stderr, "cheesed: --port %d leaves no room for the default API port "
+                        "(port + 1000): give --api-port\n", s->cheese.port);
+        return 2;
+    }
+    snprintf(component, sizeof component, "cheese-%d", s->cheese.port);
+    s->log.component = component;
+    cc_err err = {0};
+    bool ok = cc_cheese_node_run(&s->cheese, &err);
+    if (!ok)
+        fprintf(stderr, "cheesed: %s\n", err.msg);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     settings s = {.network = "http", .log = {.threshold = CC_LOG_INFO}};
     cc_http_node_defaults(&s.node);
     s.node.log = &s.log;
+    cc_cheese_node_defaults(&s.cheese);
+    s.cheese.log = &s.log;
     int status = parse_args(&s, argc, argv);
     if (status >= 0) {
         free_settings(&s);
         return status;
     }
     if (strcmp(s.network, "cheese") == 0) {
-        fputs("cheesed: the cheese network is not available in this version; use --network http\n",
-              stderr);
+        status = run_cheese(&s);
         free_settings(&s);
-        return 2;
+        return status;
     }
     if (strcmp(s.network, "http") != 0) {
-        fprintf(stderr, "cheesed: unknown network '%s' (known: http)\n", s.network);
+        fprintf(stderr, "cheesed: unknown network '%s' (known: http, cheese)\n", s.network);
         free_settings(&s);
         return 2;
     }

@@ -373,7 +373,8 @@ def test_unknown_block_id(funded, path):
     refused(funded, lambda node: node.get(f"{path}?id={'ab' * 32}"), 404)
 
 
-@pytest.mark.parametrize("path", ["/", "/foo", "/getblocksx", "/inv/x", "/GETBLOCKS", "/money/1",
+# "/" is the explorer page (test_explorer.py)
+@pytest.mark.parametrize("path", ["/explorer/x", "/foo", "/getblocksx", "/inv/x", "/GETBLOCKS", "/money/1",
                                   "//getblocks", "/getdata/" + GENESIS_HASH])
 def test_unknown_path(funded, path):
     refused(funded, lambda node: node.get(path), 404)

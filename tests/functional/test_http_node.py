@@ -391,7 +391,7 @@ def cheesed(*args, cwd=None):
 
 @pytest.mark.parametrize("args,code", [
     (["--help"], 0), (["--bogus"], 2), (["--port", "0"], 2), (["--port", "x"], 2),
-    (["--n-transactions", "0"], 2), (["--faucet", "maybe"], 2), (["--network", "cheese"], 2),
+    (["--n-transactions", "0"], 2), (["--faucet", "maybe"], 2), (["--network", "cheese", "--tracker", "x"], 2),
     (["--network", "ftp"], 2), (["extra"], 2), (["--conf", "/nonexistent/cheese.conf"], 2)])
 def test_command_line_errors(tmp_path, args, code):
     result = cheesed(*args, "--datadir", str(tmp_path), cwd=tmp_path)

@@ -330,7 +330,7 @@ static void repeat(char *out, char c, size_t n)
 static void test_limits(void **state)
 {
     (void)state;
-    char text[1024], want[1024];
+    char text[1024], want[1100];
     /* an argument of exactly max_line bytes is fine; one more is refused */
     strcpy(text, "GET_PEERS:PID");
     repeat(text + 13, 'A', 64 - 3);

@@ -647,6 +647,41 @@ static void test_done_is_sticky_until_reset(void **state)
     cc_http_parser_free(NULL);
 }
 
+/* Authorization and Origin are kept for the API's access rule (node/api.h);
+ * repeated, either copy could be the one checked, so they are refused. */
+static void test_authorization_and_origin(void **state)
+{
+    (void)state;
+    static const char text[] = "POST /api/mine HTTP/1.1\r\nHost: h\r\n"
+                               "authorization:   Bearer 0123abcd  \r\n"
+                               "ORIGIN: http://127.0.0.1:6000\r\nContent-Length: 0\r\n\r\n"
+                               "GET /api/info HTTP/1.1\r\n\r\n";
+    for (size_t i = 0; i < NSTEPS; i++) {
+        cc_http_parser *p = cc_http_parser_new(&limits);
+        outcome o = run(p, text, sizeof text - 1, steps[i], false);
+        assert_int_equal(o.status, CC_HTTP_DONE);
+        const cc_http_request *r = cc_http_parser_request(p);
+        assert_string_equal(r->authorization, "Bearer 0123abcd");
+        assert_string_equal(r->origin, "http://127.0.0.1:6000");
+        /* The next request on the connection carries neither. */
+        cc_http_parser_reset(p);
+        size_t used = 0;
+        cc_err err = {0};
+        assert_int_equal(cc_http_parser_feed(p, text + o.consumed, sizeof text - 1 - o.consumed,
+                                             &used, &err),
+                         CC_HTTP_DONE);
+        r = cc_http_parser_request(p);
+        assert_string_equal(r->path, "/api/info");
+        assert_null(r->authorization);
+        assert_null(r->origin);
+        cc_http_parser_free(p);
+    }
+    expect_error("GET / HTTP/1.1\r\nAuthorization: Bearer a\r\nauthorization: Bearer b\r\n\r\n",
+                 CC_ERR_BAD_REQUEST, "repeated Authorization");
+    expect_error("GET / HTTP/1.1\r\nOrigin: null\r\nOrigin: http://a\r\n\r\n",
+                 CC_ERR_BAD_REQUEST, "repeated Origin");
+}
+
 /* Reset in the middle of a request (e.g. on timeout) must free what was
  * gathered; ASan's leak check verifies that. */
 static void test_reset_mid_request(void **state)
@@ -735,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_finish),
         cmocka_unit_test(test_done_is_sticky_until_reset),
         cmocka_unit_test(test_reset_mid_request),
+        cmocka_unit_test(test_authorization_and_origin),
         cmocka_unit_test(test_query_get),
         cmocka_unit_test(test_query_get_limits),
     };

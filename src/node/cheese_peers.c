@@ -1,0 +1,619 @@
+#include "node/cheese_peers.h"
+
+#include <event2/event.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/json.h"
+#include "crypto/random.h"
+#include "node/cheese_conn.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+#define ID_MAX 67           /* "PID" + 64 hex digits */
+#define MAX_VOUCHED 1024    /* ids remembered for the access check */
+#define SEED_PAUSE_S 0.2    /* between two messages to a seed peer, which has no acks */
+#define OUTPUT_MAX (4 * 1024 * 1024)
+
+typedef enum job_kind { JOB_GET_CHAIN, JOB_GET_OPEN_TXS, JOB_BLOCK, JOB_TX } job_kind;
+
+typedef struct job {
+    job_kind kind;
+    char *text; /* block or transaction text */
+    size_t len;
+    struct job *next;
+} job;
+
+typedef enum link_state {
+    LINK_IDLE,       /* no connection */
+    LINK_CONNECTING,
+    LINK_GREETING,   /* waiting for the peer's greeting */
+    LINK_READY,      /* connected, nothing in flight */
+    LINK_WAITING,    /* a message sent, waiting for its answer */
+    LINK_PAUSING,    /* seed peer: a moment between messages */
+} link_state;
+
+typedef struct peer {
+    struct cc_cheese_peers *owner;
+    char id[ID_MAX + 1];
+    char *host;
+    int port;
+    double listed; /* last listed by the tracker (monotonic seconds) */
+    bool spelling_known;
+    cc_cheese_spelling spelling;
+    cc_cheese_conn *conn;
+    link_state state;
+    struct event *timer; /* greeting wait, seed pause, idle close */
+    job *head, *tail;    /* head is in flight while WAITING / PAUSING */
+    size_t n_jobs;
+    unsigned done_on_conn; /* jobs completed on the current connection */
+    struct peer *next;
+} peer;
+
+typedef struct vouched {
+    char id[ID_MAX + 1];
+    double at;
+} vouched;
+
+struct cc_cheese_peers {
+    cc_cheese_peers_config cfg;
+    char self[ID_MAX + 1]; /* "" while not joined */
+    peer *peers;
+    size_t n_peers;
+    vouched *ids; /* a ring of ids the tracker vouched for */
+    size_t n_ids, next_id;
+};
+
+static void arm(struct event *ev, double s)
+{
+    struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
+    evtimer_add(ev, &tv);
+}
+
+/* ---- jobs ---- */
+
+static void job_free(job *j)
+{
+    free(j->text);
+    free(j);
+}
+
+static job *pop_job(peer *pe)
+{
+    job *j = pe->head;
+    if (j) {
+        pe->head = j->next;
+        if (!pe->head)
+            pe->tail = NULL;
+        pe->n_jobs--;
+    }
+    return j;
+}
+
+static void drop_jobs(peer *pe)
+{
+    job *j;
+    while ((j = pop_job(pe)))
+        job_free(j);
+}
+
+static bool has_job(const peer *pe, job_kind kind)
+{
+    for (const job *j = pe->head; j; j = j->next)
+        if (j->kind == kind)
+            return true;
+    return false;
+}
+
+/* ---- the link ---- */
+
+static void link_next(peer *pe);
+static void peer_remove(peer *pe);
+
+static void link_close(peer *pe)
+{
+    cc_cheese_conn_close(pe->conn);
+    pe->conn = NULL;
+    pe->state = LINK_IDLE;
+    evtimer_del(pe->timer);
+}
+
+static void on_link_connected(void *ctx)
+{
+    peer *pe = ctx;
+    pe->state = LINK_GREETING;
+    pe->done_on_conn = 0;
+    arm(pe->timer, pe->owner->cfg.greeting_wait_s);
+}
+
+static void job_done(peer *pe)
+{
+    job_free(pop_job(pe));
+    pe->done_on_conn++;
+    pe->state = LINK_READY;
+    cc_cheese_conn_set_idle(pe->conn, 0);
+    link_next(pe);
+}
+
+static void on_link_message(void *ctx, const cc_cheese_msg *m)
+{
+    peer *pe = ctx;
+    cc_cheese_peers *p = pe->owner;
+    if (m->cmd == CC_CHEESE_HEALTH_CHECK) {
+        cc_cheese_conn_send(pe->conn, CC_CHEESE_HEALTH_ACK, CC_CHEESE_LATER, NULL, NULL, 0);
+        return;
+    }
+    if (pe->state == LINK_GREETING && m->cmd == CC_CHEESE_PEER_GREETING) {
+        pe->spelling = m->spelling == CC_CHEESE_SEED ? CC_CHEESE_SEED : CC_CHEESE_LATER;
+        pe->spelling_known = true;
+        pe->state = LINK_READY;
+        evtimer_del(pe->timer);
+        link_next(pe);
+        return;
+    }
+    if (pe->state != LINK_WAITING || !pe->head) {
+        cc_debug(p->cfg.log, "peer %s sent %s unasked (ignored)", pe->id,
+                 m->cmd == CC_CHEESE_UNKNOWN ? "unknown text" : cc_cheese_cmd_name(m->cmd,
+                                                                                   m->spelling));
+        return;
+    }
+    job_kind kind = pe->head->kind;
+    switch (m->cmd) {
+    case CC_CHEESE_CHAIN:
+        if (kind != JOB_GET_CHAIN)
+            return;
+        p->cfg.chain(p->cfg.ctx, pe->id, m->payload, m->payload_len);
+        break;
+    case CC_CHEESE_OPEN_TXS:
+        if (kind != JOB_GET_OPEN_TXS)
+            return;
+        p->cfg.open_txs(p->cfg.ctx, pe->id, m->payload, m->payload_len);
+        break;
+    case CC_CHEESE_CHEESE_ACK:
+        if (kind != JOB_BLOCK)
+            return;
+        break;
+    case CC_CHEESE_TX_ACK:
+        if (kind != JOB_TX)
+            return;
+        break;
+    case CC_CHEESE_INVALID_PEER_ID:
+        cc_info(p->cfg.log, "peer %s does not know our id (yet)", pe->id);
+        break;
+    case CC_CHEESE_REFUSED:
+        cc_info(p->cfg.log, "peer %s refused: %s", pe->id, m->arg);
+        break;
+    default:
+        cc_debug(p->cfg.log, "peer %s answered with %s (ignored)", pe->id,
+                 m->cmd == CC_CHEESE_UNKNOWN ? "unknown text" : cc_cheese_cmd_name(m->cmd,
+                                                                                   m->spelling));
+        return;
+    }
+    /* the callbacks above may have dropped this peer's link */
+    if (pe->conn && pe->state == LINK_WAITING)
+        job_done(pe);
+}
+
+static void on_link_drained(void *ctx)
+{
+    peer *pe = ctx;
+    /* The seed's NEW_CHEESE has no answer: done once written, after a
+     * pause, so that a peer reading one recv() per message gets it alone. */
+    if (pe->state == LINK_WAITING && pe->spelling == CC_CHEESE_SEED && pe->head &&
+        pe->head->kind == JOB_BLOCK) {
+        pe->state = LINK_PAUSING;
+        arm(pe->timer, SEED_PAUSE_S);
+    }
+}
+
+static void on_link_closed(void *ctx, const char *why)
+{
+    peer *pe = ctx;
+    cc_cheese_peers *p = pe->owner;
+    bool never_connected = pe->state == LINK_CONNECTING;
+    link_state was = pe->state;
+    pe->conn = NULL;
+    pe->state = LINK_IDLE;
+    evtimer_del(pe->timer);
+    if (was == LINK_WAITING || was == LINK_PAUSING) {
+        /* the message in flight is not sent again: a peer that cannot
+         * answer it once will not answer it twice (a NEW_CHEESE to a seed
+         * peer was written: it counts as done) */
+        job_free(pop_job(pe));
+        pe->done_on_conn += was == LINK_PAUSING;
+    }
+    bool made_progress = pe->done_on_conn > 0;
+    if (never_connected) {
+        cc_info(p->cfg.log, "peer %s at %s:%d unreachable (%s): dropped", pe->id, pe->host,
+                pe->port, why);
+        peer_remove(pe);
+        return;
+    }
+    if (pe->n_jobs == 0)
+        return;
+    if (made_progress) {
+        /* Peers that close after each answer: carry on with a new connection. */
+        link_next(pe);
+        return;
+    }
+    cc_info(p->cfg.log, "link to peer %s failed (%s); %zu messages dropped", pe->id, why,
+            pe->n_jobs);
+    drop_jobs(pe);
+}
+
+static const cc_cheese_conn_handlers link_handlers = {
+    .connected = on_link_connected,
+    .message = on_link_message,
+    .drained = on_link_drained,
+    .closed = on_link_closed,
+};
+
+static void link_connect(peer *pe)
+{
+    cc_cheese_peers *p = pe->owner;
+    cc_cheese_conn_config cfg = {.base = p->cfg.base,
+                                 .dns = p->cfg.dns,
+                                 .limits = p->cfg.limits,
+                                 .silence_s = p->cfg.silence_s,
+                                 .max_output = OUTPUT_MAX,
+                                 .log = p->cfg.log};
+    cc_err err = {0};
+    pe->state = LINK_CONNECTING;
+    pe->conn = cc_cheese_conn_connect(&cfg, pe->host, pe->port, &link_handlers, pe, &err);
+    if (!pe->conn) {
+        cc_info(p->cfg.log, "peer %s: %s: dropped", pe->id, err.msg);
+        peer_remove(pe);
+        return;
+    }
+    /* connecting and greeting must not take longer than an answer */
+    cc_cheese_conn_set_idle(pe->conn, p->cfg.answer_timeout_s);
+}
+
+/* Sends the next job, or closes an idle link after a while. */
+static void link_next(peer *pe)
+{
+    cc_cheese_peers *p = pe->owner;
+    if (pe->state == LINK_IDLE) {
+        if (pe->n_jobs > 0 && p->self[0])
+            link_connect(pe);
+        return;
+    }
+    if (pe->state != LINK_READY)
+        return;
+    while (pe->head) {
+        job *j = pe->head;
+        bool seed = pe->spelling == CC_CHEESE_SEED;
+        bool sent = false;
+        if (!p->self[0])
+            break; /* not joined: wait */
+        switch (j->kind) {
+        case JOB_GET_CHAIN:
+            sent = cc_cheese_conn_send(pe->conn, CC_CHEESE_GET_CHAIN, pe->spelling, p->self, NULL,
+                                       0);
+            break;
+        case JOB_GET_OPEN_TXS:
+            sent = cc_cheese_conn_send(pe->conn, CC_CHEESE_GET_OPEN_TXS, pe->spelling, p->self,
+                                       NULL, 0);
+            break;
+        case JOB_BLOCK:
+            sent = cc_cheese_conn_send(pe->conn, CC_CHEESE_NEW_CHEESE, pe->spelling,
+                                       seed ? NULL : p->self, j->text, j->len);
+            break;
+        case JOB_TX:
+            /* the seed spelling has no transaction announcement */
+            sent = !seed && cc_cheese_conn_send(pe->conn, CC_CHEESE_NEW_TX, pe->spelling, p->self,
+                                                j->text, j->len);
+            break;
+        }
+        if (sent) {
+            pe->state = LINK_WAITING;
+            cc_cheese_conn_set_idle(pe->conn, p->cfg.answer_timeout_s);
+            return;
+        }
+        job_free(pop_job(pe));
+    }
+    if (pe->state == LINK_READY)
+        arm(pe->timer, p->cfg.link_idle_s);
+}
+
+static void on_peer_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    peer *pe = arg;
+    switch (pe->state) {
+    case LINK_GREETING:
+        /* No greeting: assume the later spelling (it can say everything). */
+        if (!pe->spelling_known)
+            pe->spelling = CC_CHEESE_LATER;
+        pe->state = LINK_READY;
+        link_next(pe);
+        break;
+    case LINK_PAUSING:
+        job_done(pe);
+        break;
+    case LINK_READY:
+        if (pe->n_jobs == 0)
+            link_close(pe);
+        break;
+    default:
+        break;
+    }
+}
+
+static void enqueue(peer *pe, job_kind kind, const char *text, size_t len)
+{
+    cc_cheese_peers *p = pe->owner;
+    if (pe->n_jobs >= p->cfg.max_queue) {
+        /* A peer that cannot keep up loses the oldest waiting news (not the
+         * one in flight). */
+        job *victim = pe->head ? pe->head->next : NULL;
+        if (!victim) {
+            cc_debug(p->cfg.log, "peer %s: queue full", pe->id);
+            return;
+        }
+        pe->head->next = victim->next;
+        if (pe->tail == victim)
+            pe->tail = pe->head;
+        pe->n_jobs--;
+        job_free(victim);
+    }
+    job *j = cc_calloc(1, sizeof *j);
+    j->kind = kind;
+    if (text) {
+        j->text = cc_strndup(text, len);
+        j->len = len;
+    }
+    if (pe->tail)
+        pe->tail->next = j;
+    else
+        pe->head = j;
+    pe->tail = j;
+    pe->n_jobs++;
+    if (pe->state == LINK_READY)
+        evtimer_del(pe->timer);
+    link_next(pe);
+}
+
+/* ---- the table ---- */
+
+static peer *find(const cc_cheese_peers *p, const char *id)
+{
+    for (peer *pe = p->peers; pe; pe = pe->next)
+        if (strcmp(pe->id, id) == 0)
+            return pe;
+    return NULL;
+}
+
+static peer *find_address(const cc_cheese_peers *p, const char *host, int port)
+{
+    for (peer *pe = p->peers; pe; pe = pe->next)
+        if (pe->port == port && strcmp(pe->host, host) == 0)
+            return pe;
+    return NULL;
+}
+
+static void peer_free(peer *pe)
+{
+    cc_cheese_conn_close(pe->conn);
+    drop_jobs(pe);
+    event_free(pe->timer);
+    free(pe->host);
+    free(pe);
+}
+
+static void peer_remove(peer *pe)
+{
+    cc_cheese_peers *p = pe->owner;
+    for (peer **link = &p->peers; *link; link = &(*link)->next) {
+        if (*link == pe) {
+            *link = pe->next;
+            p->n_peers--;
+            peer_free(pe);
+            return;
+        }
+    }
+}
+
+cc_cheese_peers *cc_cheese_peers_new(const cc_cheese_peers_config *cfg)
+{
+    cc_cheese_peers *p = cc_calloc(1, sizeof *p);
+    p->cfg = *cfg;
+    p->ids = cc_calloc(MAX_VOUCHED, sizeof *p->ids);
+    return p;
+}
+
+void cc_cheese_peers_free(cc_cheese_peers *p)
+{
+    if (!p)
+        return;
+    while (p->peers) {
+        peer *pe = p->peers;
+        p->peers = pe->next;
+        peer_free(pe);
+    }
+    free(p->ids);
+    free(p);
+}
+
+void cc_cheese_peers_set_self(cc_cheese_peers *p, const char *id)
+{
+    snprintf(p->self, sizeof p->self, "%s", id ? id : "");
+    if (!id)
+        return;
+    for (peer *pe = p->peers; pe; pe = pe->next)
+        link_next(pe);
+}
+
+bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *host, int port)
+{
+    cc_cheese_peers_vouch(p, id);
+    peer *pe = find(p, id);
+    if (pe) {
+        pe->listed = cc_clock_mono();
+        if (pe->port != port || strcmp(pe->host, host) != 0) {
+            link_close(pe);
+            drop_jobs(pe);
+            free(pe->host);
+            pe->host = cc_strdup(host);
+            pe->port = port;
+            pe->spelling_known = false;
+        }
+        return false;
+    }
+    pe = find_address(p, host, port);
+    if (pe) {
+        /* The same peer joined again (the tracker restarted, or the peer
+         * did): its new id replaces the old one, the link stays. */
+        cc_info(p->cfg.log, "peer %s at %s:%d is now %s", pe->id, host, port, id);
+        snprintf(pe->id, sizeof pe->id, "%s", id);
+        pe->listed = cc_clock_mono();
+        return false;
+    }
+    if (p->n_peers >= p->cfg.max_peers) {
+        /* make room: the least recently listed idle peer goes */
+        peer *oldest = NULL;
+        for (peer *q = p->peers; q; q = q->next)
+            if (q->state == LINK_IDLE && (!oldest || q->listed < oldest->listed))
+                oldest = q;
+        if (!oldest)
+            return false;
+        peer_remove(oldest);
+    }
+    pe = cc_calloc(1, sizeof *pe);
+    pe->owner = p;
+    snprintf(pe->id, sizeof pe->id, "%s", id);
+    pe->host = cc_strdup(host);
+    pe->port = port;
+    pe->listed = cc_clock_mono();
+    pe->spelling = CC_CHEESE_LATER;
+    pe->timer = evtimer_new(p->cfg.base, on_peer_timer, pe);
+    if (!pe->timer) {
+        fputs("cheesechain: out of memory\n", stderr);
+        abort();
+    }
+    pe->next = p->peers;
+    p->peers = pe;
+    p->n_peers++;
+    cc_info(p->cfg.log, "new peer %s at %s:%d", id, host, port);
+    return true;
+}
+
+void cc_cheese_peers_vouch(cc_cheese_peers *p, const char *id)
+{
+    double now = cc_clock_mono();
+    for (size_t i = 0; i < p->n_ids; i++) {
+        if (strcmp(p->ids[i].id, id) == 0) {
+            p->ids[i].at = now;
+            return;
+        }
+    }
+    vouched *v = &p->ids[p->next_id];
+    p->next_id = (p->next_id + 1) % MAX_VOUCHED;
+    if (p->n_ids < MAX_VOUCHED)
+        p->n_ids++;
+    snprintf(v->id, sizeof v->id, "%s", id);
+    v->at = now;
+}
+
+bool cc_cheese_peers_known(cc_cheese_peers *p, const char *id)
+{
+    double now = cc_clock_mono();
+    for (size_t i = 0; i < p->n_ids; i++)
+        if (strcmp(p->ids[i].id, id) == 0)
+            return now - p->ids[i].at <= p->cfg.known_ttl_s;
+    return false;
+}
+
+bool cc_cheese_peers_has(const cc_cheese_peers *p, const char *id)
+{
+    return find(p, id) != NULL;
+}
+
+static void fetch_one(peer *pe)
+{
+    /* a chain asked for and not yet answered is still coming */
+    if (!has_job(pe, JOB_GET_CHAIN))
+        enqueue(pe, JOB_GET_CHAIN, NULL, 0);
+    if (!has_job(pe, JOB_GET_OPEN_TXS))
+        enqueue(pe, JOB_GET_OPEN_TXS, NULL, 0);
+}
+
+void cc_cheese_peers_fetch(cc_cheese_peers *p, const char *id)
+{
+    if (id) {
+        peer *pe = find(p, id);
+        if (pe)
+            fetch_one(pe);
+        return;
+    }
+    for (peer *pe = p->peers, *next; pe; pe = next) {
+        next = pe->next; /* a peer found unreachable is removed on the way */
+        fetch_one(pe);
+    }
+}
+
+static void announce(cc_cheese_peers *p, job_kind kind, const char *text, size_t len,
+                     const char *except)
+{
+    for (peer *pe = p->peers, *next; pe; pe = next) {
+        next = pe->next;
+        if (except && strcmp(pe->id, except) == 0)
+            continue;
+        if (kind == JOB_TX && pe->spelling_known && pe->spelling == CC_CHEESE_SEED)
+            continue;
+        enqueue(pe, kind, text, len);
+    }
+}
+
+void cc_cheese_peers_announce_block(cc_cheese_peers *p, const char *text, size_t len,
+                                    const char *except)
+{
+    announce(p, JOB_BLOCK, text, len, except);
+}
+
+void cc_cheese_peers_announce_tx(cc_cheese_peers *p, const char *text, size_t len,
+                                 const char *except)
+{
+    announce(p, JOB_TX, text, len, except);
+}
+
+void cc_cheese_peers_fetch_random(cc_cheese_peers *p)
+{
+    if (p->n_peers == 0)
+        return;
+    uint32_t r;
+    cc_random_bytes(&r, sizeof r);
+    peer *pe = p->peers;
+    for (size_t i = r % p->n_peers; i > 0; i--)
+        pe = pe->next;
+    fetch_one(pe);
+}
+
+size_t cc_cheese_peers_count(const cc_cheese_peers *p) { return p->n_peers; }
+
+size_t cc_cheese_peers_fetching(const cc_cheese_peers *p)
+{
+    size_t n = 0;
+    for (const peer *pe = p->peers; pe; pe = pe->next)
+        n += has_job(pe, JOB_GET_CHAIN);
+    return n;
+}
+
+void cc_cheese_peers_write_json(const cc_cheese_peers *p, cc_buf *out)
+{
+    cc_buf_putc(out, '[');
+    for (const peer *pe = p->peers; pe; pe = pe->next) {
+        if (pe != p->peers)
+            cc_buf_puts(out, ", ");
+        cc_buf_printf(out, "{\"peer_id\": \"%s\", \"host\": ", pe->id);
+        cc_json_append_quoted(out, pe->host);
+        cc_buf_printf(out, ", \"port\": \"%d\", \"spelling\": \"%s\", \"queued\": %zu}", pe->port,
+                      !pe->spelling_known ? "unknown"
+                      : pe->spelling == CC_CHEESE_SEED ? "seed" : "later",
+                      pe->n_jobs);
+    }
+    cc_buf_putc(out, ']');
+}

@@ -1,0 +1,86 @@
+/* The peers of a cheese node: the table of peers the tracker listed (id,
+ * address, the spelling each speaks), the ids the tracker vouched for
+ * recently (the network's access control, PROTOCOL.md B.1), and one
+ * outbound link per peer that carries our requests and announcements.
+ *
+ * A link connects when it has work, reads the peer's greeting (whose
+ * spelling is the peer's: "Connection to peer PID..." seed,
+ * "PCONNECTACK:PID..." later; none within greeting_wait_s: later), then
+ * sends one message per write and waits for its answer before the next
+ * (GET_CHAIN -> CHAIN[...], GET_OPEN_TRANSACTIONS -> TR[...],
+ * BRCHEESE -> BRCHEESEACK, BRTRANSACTION -> BRTRANSACTIONACK). The seed
+ * spelling has no acknowledgements and no transaction announcement:
+ * NEW_CHEESE is done once written, and transactions are not sent to seed
+ * peers. A link with nothing to do closes after link_idle_s. A peer that
+ * cannot be reached is dropped from the table (the tracker lists it again
+ * if it is alive).
+ *
+ * Thread: the event loop thread of `base`. */
+#ifndef CC_NODE_CHEESE_PEERS_H
+#define CC_NODE_CHEESE_PEERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "net/cheese_wire.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+struct event_base;
+struct evdns_base;
+
+typedef struct cc_cheese_peers_config {
+    struct event_base *base;
+    struct evdns_base *dns;
+    size_t max_peers;        /* table size; the least recently listed goes first */
+    size_t max_queue;        /* messages waiting per link */
+    double known_ttl_s;      /* how long an id the tracker listed stays known */
+    double answer_timeout_s; /* an answer (or progress on it) must come within this */
+    double greeting_wait_s;
+    double link_idle_s;
+    double silence_s;
+    cc_cheese_wire_limits limits; /* answers: payloads as large as a whole chain */
+    /* A peer's CHAIN[...] / TR[...] answer (the JSON list). */
+    void (*chain)(void *ctx, const char *peer_id, const char *payload, size_t len);
+    void (*open_txs)(void *ctx, const char *peer_id, const char *payload, size_t len);
+    void *ctx;
+    const cc_log *log;
+} cc_cheese_peers_config;
+
+typedef struct cc_cheese_peers cc_cheese_peers;
+
+cc_cheese_peers *cc_cheese_peers_new(const cc_cheese_peers_config *cfg);
+void cc_cheese_peers_free(cc_cheese_peers *p);
+
+/* Our own id, sent with requests and announcements (NULL: not joined; no
+ * requests are sent then, and queued ones wait). */
+void cc_cheese_peers_set_self(cc_cheese_peers *p, const char *id);
+
+/* A peer the tracker listed: added or refreshed. True when it is new. */
+bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *host, int port);
+/* An id the tracker vouched for (as a list entry or through a check). */
+void cc_cheese_peers_vouch(cc_cheese_peers *p, const char *id);
+/* True when the tracker vouched for id within known_ttl_s. */
+bool cc_cheese_peers_known(cc_cheese_peers *p, const char *id);
+/* True when id is in the table. */
+bool cc_cheese_peers_has(const cc_cheese_peers *p, const char *id);
+
+/* Asks a peer (id) or every peer (NULL) for its chain and its open
+ * transactions (unless already asked and not yet answered). */
+void cc_cheese_peers_fetch(cc_cheese_peers *p, const char *id);
+/* The same from one peer drawn at random (none when the table is empty). */
+void cc_cheese_peers_fetch_random(cc_cheese_peers *p);
+/* Announces a block (wire text) / transaction to every peer but `except`
+ * (a peer id or NULL). */
+void cc_cheese_peers_announce_block(cc_cheese_peers *p, const char *text, size_t len,
+                                    const char *except);
+void cc_cheese_peers_announce_tx(cc_cheese_peers *p, const char *text, size_t len,
+                                 const char *except);
+
+size_t cc_cheese_peers_count(const cc_cheese_peers *p);
+/* Peers asked for their chain that have not answered yet. */
+size_t cc_cheese_peers_fetching(const cc_cheese_peers *p);
+/* Appends [{"peer_id", "host", "port", "spelling", "queued"}, ...]. */
+void cc_cheese_peers_write_json(const cc_cheese_peers *p, cc_buf *out);
+
+#endif

@@ -1,0 +1,354 @@
+#include "node/cheese_serve.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "node/cheese_conn.h"
+#include "util/mem.h"
+
+#define GARBAGE_MAX 16              /* messages we do not serve, per connection */
+#define OUTPUT_MAX (8 * 1024 * 1024) /* unread answers before we stop reading */
+#define ID_MAX 67
+
+typedef struct inbound inbound;
+
+struct cc_cheese_serve {
+    cc_cheese_serve_config cfg;
+    struct evconnlistener *listener;
+    struct event *accept_retry;
+    inbound *conns;
+    size_t n_conns;
+};
+
+struct inbound {
+    cc_cheese_serve *s;
+    cc_cheese_conn *conn;
+    struct event *greet_timer;
+    bool greeted;
+    unsigned garbage;
+    /* a request waiting for the tracker's word on its id */
+    bool checking;
+    cc_cheese_cmd pending_cmd;
+    cc_cheese_spelling pending_spelling;
+    char pending_id[ID_MAX + 1];
+    inbound *prev, *next;
+};
+
+static cc_cheese_spelling answer_spelling(cc_cheese_spelling s)
+{
+    return s == CC_CHEESE_SEED ? CC_CHEESE_SEED : CC_CHEESE_LATER;
+}
+
+static void inbound_free(inbound *in)
+{
+    cc_cheese_serve *s = in->s;
+    if (in->checking)
+        cc_tracker_client_cancel(s->cfg.tracker, in);
+    if (in->prev)
+        in->prev->next = in->next;
+    else
+        s->conns = in->next;
+    if (in->next)
+        in->next->prev = in->prev;
+    s->n_conns--;
+    event_free(in->greet_timer);
+    free(in);
+}
+
+static void greet(inbound *in, cc_cheese_spelling spelling)
+{
+    if (in->greeted)
+        return;
+    in->greeted = true;
+    evtimer_del(in->greet_timer);
+    const char *id = in->s->cfg.self_id(in->s->cfg.ctx);
+    cc_cheese_conn_send(in->conn, CC_CHEESE_PEER_GREETING, answer_spelling(spelling), id, NULL, 0);
+}
+
+/* Closes after a last refusal. */
+static void finish(inbound *in, const char *reason)
+{
+    cc_cheese_conn_refuse(in->conn, reason);
+    cc_cheese_conn_finish(in->conn);
+    inbound_free(in);
+}
+
+/* ---- requests ---- */
+
+static void serve(inbound *in, cc_cheese_cmd cmd, cc_cheese_spelling spelling)
+{
+    cc_cheese_serve *s = in->s;
+    cc_buf list = CC_BUF_INIT;
+    if (cmd == CC_CHEESE_GET_CHAIN) {
+        s->cfg.chain(s->cfg.ctx, &list);
+        cc_cheese_conn_send(in->conn, CC_CHEESE_CHAIN, spelling, NULL, list.data, list.len);
+    } else {
+        s->cfg.open_txs(s->cfg.ctx, &list);
+        cc_cheese_conn_send(in->conn, CC_CHEESE_OPEN_TXS, spelling, NULL, list.data, list.len);
+    }
+    cc_buf_free(&list);
+}
+
+static void refuse_id(inbound *in, cc_cheese_spelling spelling)
+{
+    cc_cheese_conn_send(in->conn, CC_CHEESE_INVALID_PEER_ID, spelling, NULL, NULL, 0);
+}
+
+static void on_checked(void *ctx, bool known)
+{
+    inbound *in = ctx;
+    cc_cheese_serve *s = in->s;
+    in->checking = false;
+    if (known) {
+        cc_cheese_peers_vouch(s->cfg.peers, in->pending_id);
+        serve(in, in->pending_cmd, in->pending_spelling);
+    } else {
+        cc_debug(s->cfg.log, "%s asked with id %s, which the tracker does not know",
+                 cc_cheese_conn_ip(in->conn), in->pending_id);
+        refuse_id(in, in->pending_spelling);
+    }
+    cc_cheese_conn_pause(in->conn, false);
+}
+
+static void handle_request(inbound *in, const cc_cheese_msg *m)
+{
+    cc_cheese_serve *s = in->s;
+    cc_cheese_spelling spelling = answer_spelling(m->spelling);
+    if (!cc_cheese_peer_id_valid(m->arg, m->arg_len)) {
+        refuse_id(in, spelling);
+        return;
+    }
+    if (cc_cheese_peers_known(s->cfg.peers, m->arg)) {
+        serve(in, m->cmd, spelling);
+        return;
+    }
+    /* Not seen lately: the tracker has the last word. */
+    memcpy(in->pending_id, m->arg, m->arg_len + 1);
+    in->pending_cmd = m->cmd;
+    in->pending_spelling = spelling;
+    if (!cc_tracker_client_check(s->cfg.tracker, in->pending_id, on_checked, in)) {
+        refuse_id(in, spelling);
+        return;
+    }
+    in->checking = true;
+    cc_cheese_conn_pause(in->conn, true);
+}
+
+/* ";PID..." or ":PID..." (or the bare id) -> the id, or NULL. */
+static const char *source_id(const cc_cheese_msg *m)
+{
+    const char *arg = m->arg;
+    size_t len = m->arg_len;
+    if (len > 0 && (arg[0] == ';' || arg[0] == ':')) {
+        arg++;
+        len--;
+    }
+    return len > 0 && cc_cheese_peer_id_valid(arg, len) ? arg : NULL;
+}
+
+static void handle_block(inbound *in, const cc_cheese_msg *m)
+{
+    cc_cheese_serve *s = in->s;
+    cc_err err = {0};
+    bool ok = s->cfg.blocks(s->cfg.ctx, m->payload, m->payload_len, source_id(m), &err);
+    if (!ok)
+        cc_info(s->cfg.log, "block from %s refused: %s", cc_cheese_conn_ip(in->conn), err.msg);
+    if (m->spelling == CC_CHEESE_SEED)
+        return; /* NEW_CHEESE has no answer */
+    if (ok)
+        cc_cheese_conn_send(in->conn, CC_CHEESE_CHEESE_ACK, CC_CHEESE_LATER, NULL, NULL, 0);
+    else
+        cc_cheese_conn_refuse(in->conn, err.msg);
+}
+
+static void handle_tx(inbound *in, const cc_cheese_msg *m)
+{
+    cc_cheese_serve *s = in->s;
+    cc_err err = {0};
+    if (s->cfg.tx(s->cfg.ctx, m->payload, m->payload_len, source_id(m), &err)) {
+        cc_cheese_conn_send(in->conn, CC_CHEESE_TX_ACK, CC_CHEESE_LATER, NULL, NULL, 0);
+    } else {
+        cc_info(s->cfg.log, "transaction from %s refused: %s", cc_cheese_conn_ip(in->conn),
+                err.msg);
+        cc_cheese_conn_refuse(in->conn, err.msg);
+    }
+}
+
+/* Returns false when the connection was closed. */
+static bool count_garbage(inbound *in, const char *reason)
+{
+    if (++in->garbage > GARBAGE_MAX) {
+        cc_info(in->s->cfg.log, "closing connection from %s: more than %d messages a node does "
+                "not serve", cc_cheese_conn_ip(in->conn), GARBAGE_MAX);
+        finish(in, "too many messages a node does not serve");
+        return false;
+    }
+    if (reason)
+        cc_cheese_conn_refuse(in->conn, reason);
+    return true;
+}
+
+static void on_message(void *ctx, const cc_cheese_msg *m)
+{
+    inbound *in = ctx;
+    greet(in, m->spelling);
+    switch (m->cmd) {
+    case CC_CHEESE_GET_CHAIN:
+    case CC_CHEESE_GET_OPEN_TXS:
+        handle_request(in, m);
+        break;
+    case CC_CHEESE_NEW_CHEESE:
+        handle_block(in, m);
+        break;
+    case CC_CHEESE_NEW_TX:
+        handle_tx(in, m);
+        break;
+    case CC_CHEESE_HEALTH_CHECK:
+        cc_cheese_conn_send(in->conn, CC_CHEESE_HEALTH_ACK, CC_CHEESE_LATER, NULL, NULL, 0);
+        break;
+    case CC_CHEESE_HEALTH_ACK:
+    case CC_CHEESE_CHEESE_ACK:
+    case CC_CHEESE_TX_ACK:
+    case CC_CHEESE_PEER_GREETING:
+    case CC_CHEESE_GREETING:
+        break; /* harmless: nothing to answer */
+    case CC_CHEESE_JOIN:
+    case CC_CHEESE_GET_PEERS:
+        count_garbage(in, "this is a peer, not the tracker");
+        break;
+    case CC_CHEESE_UNKNOWN:
+        cc_debug(in->s->cfg.log, "%s sent unknown text", cc_cheese_conn_ip(in->conn));
+        count_garbage(in, "unknown command");
+        break;
+    default:
+        count_garbage(in, NULL); /* an answer nobody asked for */
+        break;
+    }
+}
+
+static void on_closed(void *ctx, const char *why)
+{
+    inbound *in = ctx;
+    cc_debug(in->s->cfg.log, "peer connection from %s closed: %s", cc_cheese_conn_ip(in->conn),
+             why);
+    inbound_free(in);
+}
+
+static const cc_cheese_conn_handlers handlers = {
+    .message = on_message,
+    .closed = on_closed,
+};
+
+static void on_greet_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    greet(arg, CC_CHEESE_LATER);
+}
+
+/* ---- accepting ---- */
+
+static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
+                      int addr_len, void *arg)
+{
+    (void)listener;
+    (void)addr_len;
+    cc_cheese_serve *s = arg;
+    if (s->n_conns >= s->cfg.max_connections) {
+        evutil_closesocket(fd);
+        return;
+    }
+    inbound *in = cc_calloc(1, sizeof *in);
+    in->s = s;
+    in->greet_timer = evtimer_new(s->cfg.base, on_greet_timer, in);
+    if (!in->greet_timer) {
+        fputs("cheesechain: out of memory\n", stderr);
+        abort();
+    }
+    cc_cheese_conn_config cfg = {.base = s->cfg.base,
+                                 .limits = s->cfg.limits,
+                                 .silence_s = s->cfg.silence_s,
+                                 .max_output = OUTPUT_MAX,
+                                 .log = s->cfg.log};
+    in->conn = cc_cheese_conn_accept(&cfg, fd, addr, &handlers, in);
+    cc_cheese_conn_set_idle(in->conn, s->cfg.idle_timeout_s);
+    in->next = s->conns;
+    if (in->next)
+        in->next->prev = in;
+    s->conns = in;
+    s->n_conns++;
+    double w = s->cfg.greet_wait_s;
+    struct timeval tv = {(time_t)w, (suseconds_t)((w - (double)(time_t)w) * 1e6)};
+    evtimer_add(in->greet_timer, &tv);
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cc_cheese_serve *s = arg;
+    evconnlistener_enable(s->listener);
+}
+
+/* Out of file descriptors, the pending connection stays in the backlog and
+ * the listener would fire again at once: pause accepting for a second. */
+static void on_accept_error(struct evconnlistener *listener, void *arg)
+{
+    cc_cheese_serve *s = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    cc_warn(s->cfg.log, "accept failed: %s", evutil_socket_error_to_string(e));
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        evconnlistener_disable(listener);
+        struct timeval second = {1, 0};
+        evtimer_add(s->accept_retry, &second);
+    }
+}
+
+cc_cheese_serve *cc_cheese_serve_start(const cc_cheese_serve_config *cfg, cc_err *err)
+{
+    struct sockaddr_storage addr;
+    int addr_len = sizeof addr;
+    char spec[300];
+    snprintf(spec, sizeof spec, strchr(cfg->host, ':') ? "[%s]:%d" : "%s:%d", cfg->host,
+             cfg->port);
+    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) != 0) {
+        cc_fail(err, CC_ERR_BAD_REQUEST, "cannot listen on %s: not an IP address", cfg->host);
+        return NULL;
+    }
+    cc_cheese_serve *s = cc_calloc(1, sizeof *s);
+    s->cfg = *cfg;
+    s->listener = evconnlistener_new_bind(
+        cfg->base, on_accept, s, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+        512, (struct sockaddr *)&addr, addr_len);
+    if (!s->listener) {
+        cc_fail(err, CC_ERR_INTERNAL, "cannot listen on %s: %s", spec,
+                evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        free(s);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(s->listener, on_accept_error);
+    s->accept_retry = evtimer_new(cfg->base, on_accept_retry, s);
+    return s;
+}
+
+void cc_cheese_serve_free(cc_cheese_serve *s)
+{
+    if (!s)
+        return;
+    while (s->conns) {
+        inbound *in = s->conns;
+        cc_cheese_conn_close(in->conn);
+        inbound_free(in);
+    }
+    evconnlistener_free(s->listener);
+    event_free(s->accept_retry);
+    free(s);
+}
+
+size_t cc_cheese_serve_connections(const cc_cheese_serve *s) { return s->n_conns; }

@@ -1,0 +1,72 @@
+/* The listening side of a cheese node (PROTOCOL.md B.1): peers connect,
+ * are greeted, and may ask for the chain and the open transactions, announce
+ * blocks and transactions, and check liveness.
+ *
+ * - Greeting: "Connection to peer PID..." (seed) or "PCONNECTACK:PID..."
+ *   (later), in the spelling of the peer's first message when it speaks
+ *   within greet_wait_s, else in the later spelling.
+ * - GET_CHAIN:ID / GET_OPEN_TRANSACTIONS:ID (either spelling) are answered
+ *   (CHAIN[...] / TR[...] or GETCHAINRESP[...] / GETOPENTRANSACTIONSRESP[...])
+ *   only for an id the tracker vouched for recently; an id not seen yet is
+ *   checked with the tracker first (reading from that peer pauses
+ *   meanwhile); unknown ids get INVALID_PEER_ID / INVALIDPEERID.
+ * - NEW_CHEESE{...} / BRCHEESE{...} / BRCHEESE[...] and BRTRANSACTION{...}
+ *   go to the node; the later spelling is answered BRCHEESEACK /
+ *   BRTRANSACTIONACK, or REFUSED:<reason> when the node refuses them. The
+ *   seed's NEW_CHEESE has no answer.
+ * - HCK -> HCKACK.
+ * - Unknown text and tracker requests get REFUSED:<reason>; after 16 of
+ *   them, or a message over the limits, the connection is closed. So is one
+ *   silent for idle_timeout_s.
+ *
+ * Thread: the event loop thread of `base`. */
+#ifndef CC_NODE_CHEESE_SERVE_H
+#define CC_NODE_CHEESE_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "net/cheese_wire.h"
+#include "node/cheese_peers.h"
+#include "node/cheese_tracker_client.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+struct event_base;
+
+typedef struct cc_cheese_serve_config {
+    struct event_base *base;
+    const char *host;
+    int port;
+    double idle_timeout_s;
+    double greet_wait_s;
+    double silence_s;
+    size_t max_connections;
+    cc_cheese_wire_limits limits;
+    cc_tracker_client *tracker; /* id checks */
+    cc_cheese_peers *peers;     /* ids vouched for */
+    /* The node's side. */
+    const char *(*self_id)(void *ctx);                 /* the id we greet with */
+    void (*chain)(void *ctx, cc_buf *json_list);       /* our best chain, "[...]" */
+    void (*open_txs)(void *ctx, cc_buf *json_list);    /* our mempool, "[...]" */
+    /* A block ({...}) or a list of blocks ([...]) / a transaction from a
+     * peer (source: its id when it gave one, else NULL). False with err:
+     * refused. */
+    bool (*blocks)(void *ctx, const char *payload, size_t len, const char *source, cc_err *err);
+    bool (*tx)(void *ctx, const char *payload, size_t len, const char *source, cc_err *err);
+    void *ctx;
+    const cc_log *log;
+} cc_cheese_serve_config;
+
+typedef struct cc_cheese_serve cc_cheese_serve;
+
+/* Binds (SO_REUSEADDR) and starts accepting; CC_ERR_INTERNAL when the
+ * address cannot be bound. */
+cc_cheese_serve *cc_cheese_serve_start(const cc_cheese_serve_config *cfg, cc_err *err);
+/* Closes the listener and every connection. */
+void cc_cheese_serve_free(cc_cheese_serve *s);
+
+size_t cc_cheese_serve_connections(const cc_cheese_serve *s);
+
+#endif

@@ -1,0 +1,147 @@
+/* cheese-cli: talks to a running node through its JSON API. Flags only;
+ * the commands are node/cli.c. Exit status: 0 done, 1 the node reported
+ * an error (or export could not write), 2 usage, 3 the node cannot be
+ * reached (docs/cli.md). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/http_call.h"
+#include "node/cli.h"
+#include "util/buf.h"
+
+static const char usage_head[] =
+    "usage: cheese-cli [--node HOST:PORT] [--json] [--token-file F] COMMAND [ARGS]\n"
+    "\n"
+    "Talks to a running cheesechain node through its JSON API (/api/...).\n"
+    "\n"
+    "  --node HOST:PORT   the node: its port (http network) or API port (cheese)\n"
+    "                     (127.0.0.1:6000; a bare PORT means 127.0.0.1:PORT)\n"
+    "  --json             print the node's answers as JSON, exactly as it sent them\n"
+    "  --token-file F     send the token in F as \"Authorization: Bearer\" (send and\n"
+    "                     mine need it unless the node is on this machine's loopback)\n"
+    "  --datadir DIR      the node's data directory: the token is read from\n"
+    "                     DIR/api.token, and keys shows the wallet file there\n"
+    "  --timeout S        wait at most S seconds for each answer (30)\n"
+    "  --wait             mine: wait until the block is there and show its hash\n"
+    "  --help             show this text\n"
+    "\n"
+    "commands:\n";
+
+static const char usage_tail[] =
+    "\n"
+    "exit status: 0 done, 1 the node reported an error, 2 usage,\n"
+    "3 the node cannot be reached\n";
+
+static void print_usage(FILE *to)
+{
+    fputs(usage_head, to);
+    size_t n;
+    const cc_cli_command *cmds = cc_cli_commands(&n);
+    for (size_t i = 0; i < n; i++) {
+        char left[40];
+        snprintf(left, sizeof left, "%s %s", cmds[i].name, cmds[i].args);
+        fprintf(to, "  %-20s %s\n", left, cmds[i].summary);
+    }
+    fputs(usage_tail, to);
+}
+
+static void command_usage(const cc_cli_command *cmd)
+{
+    fprintf(stderr, "usage: cheese-cli [options] %s%s%s\n", cmd->name, cmd->args[0] ? " " : "",
+            cmd->args);
+}
+
+static const struct option long_options[] = {
+    {"node", required_argument, 0, 'n'},   {"json", no_argument, 0, 'j'},
+    {"token-file", required_argument, 0, 't'}, {"datadir", required_argument, 0, 'd'},
+    {"timeout", required_argument, 0, 'T'}, {"wait", no_argument, 0, 'w'},
+    {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+};
+
+int main(int argc, char **argv)
+{
+    char host[256] = "127.0.0.1";
+    cc_cli_config cfg = {.host = host, .port = 6000, .timeout_s = 30};
+    int opt;
+    /* Options may come before or after the command (getopt permutes);
+     * "--" ends them. getopt's own messages would name the program by its
+     * whole path: ours say cheese-cli. */
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+        case 'n':
+            if (!cc_parse_host_port(optarg, host, sizeof host, &cfg.port)) {
+                fprintf(stderr, "cheese-cli: --node wants HOST:PORT, not '%s'\n", optarg);
+                return CC_CLI_USAGE;
+            }
+            break;
+        case 'j':
+            cfg.json = true;
+            break;
+        case 't':
+            cfg.token_file = optarg;
+            break;
+        case 'd':
+            cfg.datadir = optarg;
+            break;
+        case 'T':
+            errno = 0;
+            cfg.timeout_s = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(cfg.timeout_s > 0) || cfg.timeout_s > 86400) {
+                fprintf(stderr, "cheese-cli: --timeout wants seconds, not '%s'\n", optarg);
+                return CC_CLI_USAGE;
+            }
+            break;
+        case 'w':
+            cfg.wait = true;
+            break;
+        case 'h':
+            print_usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "cheese-cli: unknown option, or one missing its value: %s\n",
+                    argv[optind - 1]);
+            print_usage(stderr);
+            return CC_CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs("cheese-cli: no command given\n", stderr);
+        print_usage(stderr);
+        return CC_CLI_USAGE;
+    }
+    const char *name = argv[optind];
+    const cc_cli_command *cmd = cc_cli_command_find(name);
+    if (!cmd) {
+        fprintf(stderr, "cheese-cli: unknown command '%s'\n", name);
+        print_usage(stderr);
+        return CC_CLI_USAGE;
+    }
+    int nargs = argc - optind - 1;
+    if (nargs < cmd->min_args || nargs > cmd->max_args) {
+        fprintf(stderr, "cheese-cli: %s: %s\n", cmd->name,
+                nargs < cmd->min_args ? "missing arguments" : "too many arguments");
+        command_usage(cmd);
+        return CC_CLI_USAGE;
+    }
+    cc_buf out = CC_BUF_INIT;
+    cc_err err = {0};
+    int status = cc_cli_run(&cfg, cmd, nargs, argv + optind + 1, &out, &err);
+    if (out.len)
+        fwrite(out.data, 1, out.len, stdout);
+    cc_buf_free(&out);
+    if (fflush(stdout) != 0 && status == CC_CLI_OK) {
+        fprintf(stderr, "cheese-cli: cannot write the output: %s\n", strerror(errno));
+        status = CC_CLI_FAILED;
+    }
+    if (status != CC_CLI_OK) {
+        fprintf(stderr, "cheese-cli: %s\n", err.msg[0] ? err.msg : "failed");
+        if (status == CC_CLI_USAGE)
+            command_usage(cmd);
+    }
+    return status;
+}
