@@ -19,6 +19,7 @@
 #include "node/cheese_peers.h"
 #include "node/cheese_serve.h"
 #include "node/cheese_tracker_client.h"
+#include "node/metrics.h"
 #include "node/miner.h"
 #include "node/wallet_rsa.h"
 #include "util/clock.h"
@@ -64,6 +65,7 @@ typedef struct cheese_node {
     uint64_t job_generation;
     bool mine_requested; /* through the API: mine even with nothing waiting */
     cc_cheese_template tpl;
+    cc_metrics metrics;
 } cheese_node;
 
 void cc_cheese_node_defaults(cc_cheese_node_config *config)
@@ -146,6 +148,15 @@ static bool is_duplicate(const cc_err *err)
     return strcmp(err->msg, "Block already exists") == 0;
 }
 
+/* Every transaction offered to the mempool one by one goes through here,
+ * so that /metrics counts each outcome. */
+static bool accept_tx(cheese_node *node, const cc_tx *tx, cc_err *err)
+{
+    bool ok = cc_chain_accept_tx(node->chain, tx, err);
+    cc_metrics_tx(&node->metrics, ok, err);
+    return ok;
+}
+
 static void relay_stored(cheese_node *node, const char *hash, const char *except)
 {
     cc_buf text = CC_BUF_INIT;
@@ -174,7 +185,9 @@ static void fetch_for_orphan(cheese_node *node, const char *source)
 static bool take_block(cheese_node *node, const char *text, size_t len, const char *source,
                        bool relay, cc_block_result *res, cc_err *err)
 {
-    if (!cc_chain_submit_block(node->chain, text, len, res, err)) {
+    bool ok = cc_chain_submit_block(node->chain, text, len, res, err);
+    cc_metrics_block(&node->metrics, ok, res, err);
+    if (!ok) {
         if (!is_duplicate(err))
             return false;
         cc_err_clear(err);
@@ -255,7 +268,9 @@ static bool on_peer_tx(void *ctx, const char *payload, size_t len, const char *s
 {
     cheese_node *node = ctx;
     char txid[CC_HASH_HEX_LEN + 1];
-    if (!cc_chain_submit_tx(node->chain, payload, len, txid, err)) {
+    bool ok = cc_chain_submit_tx(node->chain, payload, len, txid, err);
+    cc_metrics_tx(&node->metrics, ok, err);
+    if (!ok) {
         if (strcmp(err->msg, "Transaction already exists") != 0)
             return false;
         cc_err_clear(err);
@@ -316,8 +331,9 @@ static void on_open_txs(void *ctx, const char *peer_id, const char *payload, siz
         json_t *item;
         json_array_foreach(doc, i, item) {
             cc_tx tx = {0};
+            cc_err why = {0};
             if (cc_cheese_tx_from_json(item, &tx, NULL) && !tx.is_reward &&
-                cc_chain_accept_tx(node->chain, &tx, NULL))
+                accept_tx(node, &tx, &why))
                 taken++;
             cc_tx_clear(&tx);
         }
@@ -451,7 +467,7 @@ static bool api_send(void *ctx, const char *to, const cc_number *amount, cc_buf 
     cheese_node *node = ctx;
     cc_tx tx = {0};
     bool ok = cc_cheese_tx_create(&node->key, to, amount, &tx, err) &&
-              cc_chain_accept_tx(node->chain, &tx, err);
+              accept_tx(node, &tx, err);
     if (ok) {
         cc_buf_printf(out, "{\"txid\": \"%s\", \"transaction\": %s}", tx.txid, tx.text);
         cc_info(node->cfg->log, "paid %s from our wallet", tx.txid);
@@ -478,11 +494,19 @@ static void api_handle(void *ctx, const cc_http_request *req, const char *peer_i
                        cc_http_response *resp)
 {
     cheese_node *node = ctx;
-    if (cc_api_is_call(req))
+    double started = cc_clock_mono();
+    if (cc_metrics_is_call(req)) {
+        cc_metrics_gauges gauges = {.height = cc_chain_height(node->chain),
+                                    .peers = cc_cheese_peers_count(node->peers),
+                                    .mempool = cc_chain_mempool_size(node->chain)};
+        cc_metrics_handle(&node->metrics, &gauges, req, resp);
+    } else if (cc_api_is_call(req)) {
         cc_api_handle(&node->backend, req, peer_ip, resp);
-    else if (!cc_explorer_handle(req, resp))
-        cc_http_error(resp, CC_ERR_NOT_FOUND,
-                      "Not found: this port serves the explorer at / and the JSON API under /api/");
+    } else if (!cc_explorer_handle(req, resp)) {
+        cc_http_error(resp, CC_ERR_NOT_FOUND, "Not found: this port serves the explorer at /, "
+                                              "the JSON API under /api/ and /metrics");
+    }
+    cc_metrics_request(&node->metrics, req->path, cc_clock_mono() - started);
 }
 
 /* ---- start and stop ---- */

@@ -393,6 +393,10 @@ static bool start_node(devnet *d, int i, cc_err *err)
         argv[n++] = "--gossip-interval";
         argv[n++] = DEVNET_DISCOVERY_S;
     }
+    /* node.log is for finding out what happened: info unless the user's
+     * options say otherwise (cheesed's own default is warn). */
+    argv[n++] = "--log-level";
+    argv[n++] = "info";
     for (char *const *a = cfg->node_args; a && *a; a++) {
         if (n == 63)
             return cc_fail(err, CC_ERR_BAD_REQUEST, "too many node arguments");

@@ -14,6 +14,7 @@
 #include "net/http_server.h"
 #include "node/api.h"
 #include "node/explorer.h"
+#include "node/metrics.h"
 #include "node/miner.h"
 #include "node/http_peering.h"
 #include "node/http_sync.h"
@@ -46,6 +47,7 @@ typedef struct http_node {
     cc_sync *sync;
     char api_token[65];
     cc_api_backend api;
+    cc_metrics metrics;
 } http_node;
 
 void cc_http_node_defaults(cc_http_node_config *config)
@@ -132,6 +134,23 @@ static void maybe_mine(http_node *node)
 static void on_fetched_block(void *ctx, const char *peer, int status, const char *body,
                              size_t len);
 
+/* Every block and transaction offered to the chain goes through these
+ * two, so that /metrics counts each outcome once. */
+static bool submit_block(http_node *node, const char *text, size_t len, cc_block_result *res,
+                         cc_err *err)
+{
+    bool ok = cc_chain_submit_block(node->chain, text, len, res, err);
+    cc_metrics_block(&node->metrics, ok, res, err);
+    return ok;
+}
+
+static bool accept_tx(http_node *node, const cc_tx *tx, cc_err *err)
+{
+    bool ok = cc_chain_accept_tx(node->chain, tx, err);
+    cc_metrics_tx(&node->metrics, ok, err);
+    return ok;
+}
+
 /* Sends our best tip to every peer but source: a peer that lacks blocks
  * under it sees an orphan and fetches them. */
 static void relay_tip(http_node *node, const char *source)
@@ -150,7 +169,7 @@ static void relay_tip(http_node *node, const char *source)
 static bool accept_block(http_node *node, const char *text, size_t len, const char *source,
                          cc_block_result *res, cc_err *err)
 {
-    if (!cc_chain_submit_block(node->chain, text, len, res, err))
+    if (!submit_block(node, text, len, res, err))
         return false;
     if (res->outcome == CC_BLOCK_ORPHAN) {
         cc_sync_orphan(node->sync, source, res->height);
@@ -183,7 +202,7 @@ static bool sync_submit(void *ctx, const char *text, size_t len, cc_block_result
                         cc_err *err)
 {
     http_node *node = ctx;
-    return cc_chain_submit_block(node->chain, text, len, res, err);
+    return submit_block(node, text, len, res, err);
 }
 
 static void sync_advanced(void *ctx, const char *peer)
@@ -376,7 +395,9 @@ static void post_inv(http_node *node, const cc_http_request *req, const char *pe
         reply_error(resp, &err);
         return;
     }
-    if (!cc_chain_submit_tx(node->chain, req->body.data, req->body.len, txid, &err)) {
+    bool accepted = cc_chain_submit_tx(node->chain, req->body.data, req->body.len, txid, &err);
+    cc_metrics_tx(&node->metrics, accepted, &err);
+    if (!accepted) {
         cc_info(node->cfg->log, "transaction from %s refused: %s", peer_ip, err.msg);
         reply_error(resp, &err);
         return;
@@ -415,7 +436,7 @@ static void post_money(http_node *node, const cc_http_request *req, const char *
         amount = sum.is_int ? (double)sum.i : sum.d;
         ok = cc_http_tx_create(&node->key, to, &sum, now, &tx, &err) &&
              cc_faucet_check(node->faucet, to, amount, cc_clock_mono(), &err) &&
-             cc_chain_accept_tx(node->chain, &tx, &err);
+             accept_tx(node, &tx, &err);
     }
     if (ok) {
         cc_faucet_record(node->faucet, to, amount, cc_clock_mono());
@@ -452,10 +473,16 @@ static bool path_is(const char *path, const char *route)
     return strncmp(path, route, len) == 0 && (path[len] == '\0' || strcmp(path + len, "/") == 0);
 }
 
-static void handle(void *ctx, const cc_http_request *req, const char *peer_ip,
+static void answer(http_node *node, const cc_http_request *req, const char *peer_ip,
                    cc_http_response *resp)
 {
-    http_node *node = ctx;
+    if (cc_metrics_is_call(req)) {
+        cc_metrics_gauges gauges = {.height = cc_chain_height(node->chain),
+                                    .peers = cc_peers_count(node->peers),
+                                    .mempool = cc_chain_mempool_size(node->chain)};
+        cc_metrics_handle(&node->metrics, &gauges, req, resp);
+        return;
+    }
     if (cc_api_is_call(req)) {
         cc_api_handle(&node->api, req, peer_ip, resp);
         return;
@@ -476,6 +503,16 @@ static void handle(void *ctx, const cc_http_request *req, const char *peer_ip,
         return;
     }
     cc_http_error(resp, CC_ERR_NOT_FOUND, "Not found");
+}
+
+/* Every request, timed for the latency histogram of /metrics. */
+static void handle(void *ctx, const cc_http_request *req, const char *peer_ip,
+                   cc_http_response *resp)
+{
+    http_node *node = ctx;
+    double started = cc_clock_mono();
+    answer(node, req, peer_ip, resp);
+    cc_metrics_request(&node->metrics, req->path, cc_clock_mono() - started);
 }
 
 /* ---- the JSON API (node/api.h, docs/api.md) ------------------------------------ */
@@ -535,7 +572,7 @@ static bool api_send(void *ctx, const char *to, const cc_number *amount, cc_buf 
     char now[27];
     cc_clock_iso_now(now);
     bool ok = cc_http_tx_create(&node->key, to, amount, now, &tx, err) &&
-              cc_chain_accept_tx(node->chain, &tx, err);
+              accept_tx(node, &tx, err);
     if (ok) {
         cc_buf_printf(out, "{\"txid\": \"%s\", \"transaction\": %s}", tx.txid, tx.text);
         cc_info(node->cfg->log, "paid %s to %s (API)", tx.txid, to);

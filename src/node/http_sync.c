@@ -43,6 +43,7 @@ struct cc_sync {
     ask asked;
     double started;
     size_t stored;
+    double last_loud;          /* when progress last went out at warn (0 never) */
 };
 
 /* ---- peers and timing ------------------------------------------------------ */
@@ -285,13 +286,19 @@ static bool feed_page(cc_sync *sync, const envelope *env, page *pg)
 
 static void on_answer(void *ctx, const char *peer, int status, const char *body, size_t len);
 
+/* A round running longer than this shows its progress at warn, so that the
+ * quiet default (docs/configuration.md) still shows long catch-ups, at most
+ * one line per LOUD_EVERY_S. */
+#define LOUD_AFTER_S 5.0
+#define LOUD_EVERY_S 5.0
+
 static void end_round(cc_sync *sync)
 {
     if (sync->stored) {
         double elapsed = cc_clock_mono() - sync->started;
-        cc_info(sync->cfg.log, "sync with %s: %zu new blocks in %.1f s (%.0f blocks/s), "
-                "height %lld", sync->peer, sync->stored, elapsed,
-                elapsed > 0 ? (double)sync->stored / elapsed : 0.0,
+        cc_logf(sync->cfg.log, elapsed > LOUD_AFTER_S ? CC_LOG_WARN : CC_LOG_INFO,
+                "sync with %s: %zu new blocks in %.1f s (%.0f blocks/s), height %lld",
+                sync->peer, sync->stored, elapsed, elapsed > 0 ? (double)sync->stored / elapsed : 0.0,
                 (long long)cc_chain_height(sync->cfg.chain));
     }
     sync->busy = false;
@@ -361,6 +368,7 @@ static void start_round(cc_sync *sync)
     sync->busy = true;
     sync->started = cc_clock_mono();
     sync->stored = 0;
+    sync->last_loud = 0;
     ask_peer(sync, seed_only(state_of(sync, sync->peer)) ? ASK_BY_ID : ASK_LOCATOR);
 }
 
@@ -403,19 +411,44 @@ static void fall_back(cc_sync *sync, int status)
     }
 }
 
+/* ", 1 min 05 s left" and the like; "" when nothing is known. */
+static void time_left(double seconds, char *out, size_t size)
+{
+    if (!(seconds >= 0) || seconds > 1e8) {
+        out[0] = '\0';
+        return;
+    }
+    long long s = (long long)(seconds + 0.5);
+    if (s < 60)
+        snprintf(out, size, ", %lld s left", s);
+    else if (s < 3600)
+        snprintf(out, size, ", %lld min %02lld s left", s / 60, s % 60);
+    else
+        snprintf(out, size, ", %lld h %02lld min left", s / 3600, s / 60 % 60);
+}
+
 static void log_progress(cc_sync *sync, const peer_state *ps)
 {
-    double elapsed = cc_clock_mono() - sync->started;
+    double now = cc_clock_mono();
+    double elapsed = now - sync->started;
     double rate = elapsed > 0 ? (double)sync->stored / elapsed : 0.0;
     long long height = (long long)cc_chain_height(sync->cfg.chain);
+    cc_log_level level = CC_LOG_INFO;
+    if (elapsed > LOUD_AFTER_S && (sync->last_loud == 0 || now - sync->last_loud >= LOUD_EVERY_S)) {
+        level = CC_LOG_WARN;
+        sync->last_loud = now;
+    }
     if (ps->claimed > 0) {
         double percent = 100.0 * (double)height / (double)ps->claimed;
-        cc_info(sync->cfg.log, "sync: height %lld of %lld (%.1f%%) from %s, %.0f blocks/s",
-                height, (long long)ps->claimed, percent > 100 ? 100.0 : percent, sync->peer,
-                rate);
+        char left[48] = "";
+        if (ps->claimed > height && rate > 0)
+            time_left((double)(ps->claimed - height) / rate, left, sizeof left);
+        cc_logf(sync->cfg.log, level, "sync: height %lld of %lld (%.1f%%) from %s, "
+                "%.0f blocks/s%s", height, (long long)ps->claimed,
+                percent > 100 ? 100.0 : percent, sync->peer, rate, left);
     } else {
-        cc_info(sync->cfg.log, "sync: height %lld from %s, %.0f blocks/s", height, sync->peer,
-                rate);
+        cc_logf(sync->cfg.log, level, "sync: height %lld from %s, %.0f blocks/s", height,
+                sync->peer, rate);
     }
 }
 

@@ -52,7 +52,7 @@ static const char usage[] =
     "  --ban-time S             how long a misbehaving peer stays banned (600)\n"
     "  --api-trust-loopback yes|no  /api/send and /api/mine answer programs on\n"
     "                           loopback without DATADIR/api.token (yes)\n"
-    "  --log-level LEVEL        debug, info, warn or error (info)\n"
+    "  --log-level LEVEL        debug, info, warn or error (warn)\n"
     "  --conf FILE              read KEY=VALUE lines, same keys as the flags\n"
     "  --help                   show this text\n"
     "\n"
@@ -350,7 +350,7 @@ static int run_cheese(settings *s)
 
 int main(int argc, char **argv)
 {
-    settings s = {.network = "http", .log = {.threshold = CC_LOG_INFO}};
+    settings s = {.network = "http", .log = {.threshold = CC_LOG_WARN}};
     cc_http_node_defaults(&s.node);
     s.node.log = &s.log;
     cc_cheese_node_defaults(&s.cheese);

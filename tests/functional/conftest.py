@@ -245,7 +245,8 @@ class Node:
         self.datadir = os.path.join(workdir, "data")
         self.port = port or free_port()
         self.args = [os.path.join(BUILD, "cheesed"), "--network", "http",
-                     "--host", "127.0.0.1", "--port", str(self.port), "--datadir", self.datadir]
+                     "--host", "127.0.0.1", "--port", str(self.port), "--datadir", self.datadir,
+                     "--log-level", "info"]  # tests read info lines; a later one in extra wins
         if n_transactions is not None:
             self.args += ["--n-transactions", str(n_transactions)]
         self.args += list(extra)

@@ -114,6 +114,7 @@ def test_node_started_last_syncs_a_1000_block_chain(make_node):
     assert b.get("/getblocks").body.count('"nr": 1000,') == 1
     log = b.log()
     assert "sync: height " in log and "blocks/s" in log and "%)" in log, log[-3000:]
+    assert " s left" in log, log[-3000:]  # the time left, once its height is known
 
 
 def test_node_stopped_while_blocks_are_mined_catches_up_after_restart(make_node):
