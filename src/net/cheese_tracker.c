@@ -15,12 +15,13 @@
 
 #include "codec/json.h"
 #include "crypto/random.h"
+#include "net/listener.h"
 #include "util/clock.h"
 #include "util/mem.h"
+#include "util/timeval.h"
 
 #define ID_RANDOM_BYTES 10                      /* 80 bits: "PID" + 20 hex digits */
 #define ID_LEN (3 + 2 * ID_RANDOM_BYTES)
-#define HOST_MAX 253                            /* the longest DNS name */
 #define LIST_MAX 10                             /* peers per list (PROTOCOL.md B.1) */
 #define GARBAGE_MAX 16                          /* unknown messages tolerated per connection */
 #define OUTPUT_MAX (256 * 1024)                 /* unread answers before we stop reading */
@@ -205,12 +206,6 @@ static size_t pick_peers(const registry *r, const conn *skip1, const conn *skip2
 
 /* ---- sending ---- */
 
-static struct timeval timeval_of(double s)
-{
-    struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
-    return tv;
-}
-
 /* One message, one write, no terminator (PROTOCOL.md B.1). */
 static void send_msg(conn *c, cc_cheese_cmd cmd, cc_cheese_spelling spelling, const char *arg,
                      const cc_buf *payload)
@@ -221,14 +216,7 @@ static void send_msg(conn *c, cc_cheese_cmd cmd, cc_cheese_spelling spelling, co
                        .arg_len = arg ? strlen(arg) : 0,
                        .payload = payload ? payload->data : NULL,
                        .payload_len = payload ? payload->len : 0};
-    cc_buf out = CC_BUF_INIT;
-    cc_err err = {0};
-    if (cc_cheese_wire_format(&out, &m, &err))
-        bufferevent_write(c->bev, out.data, out.len);
-    else
-        cc_error(c->t->cfg.log, "not sending %s to %s: %s", cc_cheese_cmd_name(cmd, spelling),
-                 c->ip, err.msg);
-    cc_buf_free(&out);
+    cc_cheese_wire_send(c->bev, &m, c->t->cfg.log, c->ip);
     /* A client that asks without reading must not make us buffer without
      * bound: stop reading from it until it has caught up. */
     if (c->state == CONN_OPEN && evbuffer_get_length(bufferevent_get_output(c->bev)) > OUTPUT_MAX) {
@@ -310,25 +298,11 @@ static void close_after(conn *c, const char *reason, const char *why)
 
 static void arm_timer(conn *c, double s)
 {
-    struct timeval tv = timeval_of(s > 0 ? s : 0);
+    struct timeval tv = cc_timeval_of(s > 0 ? s : 0);
     evtimer_add(c->timer, &tv);
 }
 
 /* ---- requests ---- */
-
-static bool valid_host(const char *s, size_t len)
-{
-    if (len == 0 || len > HOST_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_' || ch == ':';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
 
 /* "HOST:PORT", split at the last ':' so that an IPv6 host works; the port
  * is digits only, 1 to 65535, and stored without leading zeros. */
@@ -340,7 +314,7 @@ static bool parse_join(const char *arg, size_t len, char **host, char port[6], c
     size_t host_len = (size_t)(colon - arg);
     const char *p = colon + 1;
     size_t port_len = len - host_len - 1;
-    if (!valid_host(arg, host_len))
+    if (!cc_cheese_host_valid(arg, host_len))
         return cc_fail(err, CC_ERR_BAD_REQUEST,
                        "join needs a host of letters, digits and .-_: (at most 253)");
     unsigned long value = 0;
@@ -472,7 +446,7 @@ static void arm_silence(conn *c)
 {
     bool input_left = evbuffer_get_length(bufferevent_get_input(c->bev)) > 0;
     if (c->state == CONN_OPEN && !input_left && cc_cheese_wire_flushable(c->wire)) {
-        struct timeval tv = timeval_of(c->t->cfg.silence_s);
+        struct timeval tv = cc_timeval_of(c->t->cfg.silence_s);
         evtimer_add(c->silence, &tv);
     } else {
         evtimer_del(c->silence);
@@ -491,14 +465,9 @@ static void process_input(conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     while (c->state == CONN_OPEN && !c->suspended) {
-        struct evbuffer_iovec chunk = {0};
-        bool have = evbuffer_peek(in, -1, NULL, &chunk, 1) > 0;
-        size_t used = 0;
         cc_cheese_msg m;
         cc_err err = {0};
-        cc_cheese_status st = cc_cheese_wire_feed(c->wire, have ? chunk.iov_base : NULL,
-                                                  have ? chunk.iov_len : 0, &used, &m, &err);
-        evbuffer_drain(in, used);
+        cc_cheese_status st = cc_cheese_wire_feed_evbuffer(c->wire, in, &m, &err);
         if (st == CC_CHEESE_ERROR)
             on_wire_error(c, &err);
         else if (st == CC_CHEESE_MSG)
@@ -722,27 +691,14 @@ static int bound_port(struct evconnlistener *listener)
 cc_cheese_tracker *cc_cheese_tracker_start(struct event_base *base,
                                            const cc_cheese_tracker_config *cfg, cc_err *err)
 {
-    struct sockaddr_storage addr;
-    int addr_len = sizeof addr;
-    char spec[128];
     if (!check_config(cfg, err))
         return NULL;
-    snprintf(spec, sizeof spec, strchr(cfg->host, ':') ? "[%s]:%d" : "%s:%d", cfg->host,
-             cfg->port);
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) != 0) {
-        cc_fail(err, CC_ERR_BAD_REQUEST, "cannot use host %s: not an IP address", cfg->host);
-        return NULL;
-    }
     cc_cheese_tracker *t = cc_calloc(1, sizeof *t);
     t->cfg = *cfg;
     t->base = base;
     /* A large backlog: thousands of peers may connect at once after a restart. */
-    t->listener = evconnlistener_new_bind(
-        base, on_accept, t, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-        4096, (struct sockaddr *)&addr, addr_len);
+    t->listener = cc_listener_bind(base, cfg->host, cfg->port, 4096, on_accept, t, err);
     if (!t->listener) {
-        cc_fail(err, CC_ERR_INTERNAL, "cannot listen on %s: %s", spec,
-                evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         free(t);
         return NULL;
     }

@@ -1,5 +1,7 @@
 #include "net/cheese_wire.h"
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -606,4 +608,47 @@ bool cc_cheese_wire_format(cc_buf *out, const cc_cheese_msg *m, cc_err *err)
     }
     cc_buf_append(out, m->arg ? m->arg : "", m->arg_len);
     return true;
+}
+
+#define HOST_MAX 253 /* the longest DNS name */
+
+bool cc_cheese_host_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > HOST_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_' || ch == ':';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+cc_cheese_status cc_cheese_wire_feed_evbuffer(cc_cheese_wire *w, struct evbuffer *in,
+                                              cc_cheese_msg *msg, cc_err *err)
+{
+    struct evbuffer_iovec chunk = {0};
+    bool have = evbuffer_peek(in, -1, NULL, &chunk, 1) > 0;
+    size_t used = 0;
+    cc_cheese_status st = cc_cheese_wire_feed(w, have ? chunk.iov_base : NULL,
+                                              have ? chunk.iov_len : 0, &used, msg, err);
+    evbuffer_drain(in, used);
+    return st;
+}
+
+bool cc_cheese_wire_send(struct bufferevent *bev, const cc_cheese_msg *msg, const cc_log *log,
+                         const char *peer_ip)
+{
+    cc_buf out = CC_BUF_INIT;
+    cc_err err = {0};
+    bool ok = cc_cheese_wire_format(&out, msg, &err);
+    if (ok)
+        bufferevent_write(bev, out.data, out.len);
+    else
+        cc_error(log, "not sending %s to %s: %s", cc_cheese_cmd_name(msg->cmd, msg->spelling),
+                 peer_ip, err.msg);
+    cc_buf_free(&out);
+    return ok;
 }

@@ -34,6 +34,10 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/log.h"
+
+struct bufferevent;
+struct evbuffer;
 
 typedef enum cc_cheese_cmd {
     CC_CHEESE_UNKNOWN,         /* text that starts no command: arg holds it */
@@ -130,6 +134,21 @@ bool cc_cheese_wire_format(cc_buf *out, const cc_cheese_msg *msg, cc_err *err);
 
 /* True for "PID" followed by 1 to 64 upper-case hex digits. */
 bool cc_cheese_peer_id_valid(const char *s, size_t len);
+
+/* True for a host a peer may announce or be listed with: 1 to 253 of
+ * letters, digits, '.', '-', '_' and ':' (an IPv6 address). */
+bool cc_cheese_host_valid(const char *s, size_t len);
+
+/* Feeds what `in` holds (its first contiguous chunk, or nothing) to
+ * cc_cheese_wire_feed and drains the bytes used. Call again while it returns
+ * CC_CHEESE_MSG, or on CC_CHEESE_NEED_MORE while `in` is not empty. */
+cc_cheese_status cc_cheese_wire_feed_evbuffer(cc_cheese_wire *w, struct evbuffer *in,
+                                              cc_cheese_msg *msg, cc_err *err);
+
+/* One message, one write (cc_cheese_wire_format) to `bev`. A message that
+ * cannot be formatted is logged as not sent to `peer_ip` and false returned. */
+bool cc_cheese_wire_send(struct bufferevent *bev, const cc_cheese_msg *msg, const cc_log *log,
+                         const char *peer_ip);
 
 /* The command's keyword in a spelling ("GETPEERS", "CPSS", ...), for logs;
  * "?" when that spelling has none. */

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 
 #include "codec/json.h"
+#include "net/listener.h"
 #include "util/mem.h"
+#include "util/timeval.h"
 
 /* After the last answer the connection lingers: closing a socket that still
  * has unread input (say the rest of a body we refused with 413) makes the
@@ -219,9 +221,7 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
         conn->next->prev = conn;
     server->connections = conn;
     server->n_connections++;
-    struct timeval idle = {(time_t)server->cfg.idle_timeout_s,
-                           (suseconds_t)((server->cfg.idle_timeout_s -
-                                          (double)(time_t)server->cfg.idle_timeout_s) * 1e6)};
+    struct timeval idle = cc_timeval_of(server->cfg.idle_timeout_s);
     bufferevent_set_timeouts(conn->bev, &idle, &idle);
     bufferevent_setcb(conn->bev, on_read, on_write, on_event, conn);
     bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
@@ -230,24 +230,11 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
 cc_http_server *cc_http_server_start(struct event_base *base, const cc_http_server_config *cfg,
                                      cc_err *err)
 {
-    struct sockaddr_storage addr;
-    int addr_len = sizeof addr;
-    char spec[128];
-    snprintf(spec, sizeof spec, strchr(cfg->host, ':') ? "[%s]:%d" : "%s:%d", cfg->host,
-             cfg->port);
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) != 0) {
-        cc_fail(err, CC_ERR_BAD_REQUEST, "cannot use host %s: not an IP address", cfg->host);
-        return NULL;
-    }
     cc_http_server *server = cc_calloc(1, sizeof *server);
     server->cfg = *cfg;
     server->base = base;
-    server->listener = evconnlistener_new_bind(
-        base, on_accept, server, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-        512, (struct sockaddr *)&addr, addr_len);
+    server->listener = cc_listener_bind(base, cfg->host, cfg->port, 512, on_accept, server, err);
     if (!server->listener) {
-        cc_fail(err, CC_ERR_INTERNAL, "cannot listen on %s: %s", spec,
-                evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         free(server);
         return NULL;
     }

@@ -14,6 +14,7 @@
 
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/timeval.h"
 
 #define LINGER_S 2                /* see linger() */
 #define LINGER_BYTES (64 * 1024)
@@ -46,10 +47,7 @@ struct cc_cheese_conn {
 
 static struct timeval timeval_of(double s)
 {
-    if (s < 0)
-        s = 0;
-    struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
-    return tv;
+    return cc_timeval_of(s < 0 ? 0 : s);
 }
 
 static void destroy(cc_cheese_conn *c)
@@ -166,14 +164,9 @@ static void process_input(cc_cheese_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     while (reading(c)) {
-        struct evbuffer_iovec chunk = {0};
-        bool have = evbuffer_peek(in, -1, NULL, &chunk, 1) > 0;
-        size_t used = 0;
         cc_cheese_msg m;
         cc_err err = {0};
-        cc_cheese_status st = cc_cheese_wire_feed(c->wire, have ? chunk.iov_base : NULL,
-                                                  have ? chunk.iov_len : 0, &used, &m, &err);
-        evbuffer_drain(in, used);
+        cc_cheese_status st = cc_cheese_wire_feed_evbuffer(c->wire, in, &m, &err);
         if (st == CC_CHEESE_ERROR)
             on_wire_error(c, &err);
         else if (st == CC_CHEESE_MSG)
@@ -367,15 +360,7 @@ bool cc_cheese_conn_send(cc_cheese_conn *c, cc_cheese_cmd cmd, cc_cheese_spellin
                        .arg_len = arg ? strlen(arg) : 0,
                        .payload = payload,
                        .payload_len = payload ? payload_len : 0};
-    cc_buf out = CC_BUF_INIT;
-    cc_err err = {0};
-    bool ok = cc_cheese_wire_format(&out, &m, &err);
-    if (ok)
-        bufferevent_write(c->bev, out.data, out.len);
-    else
-        cc_error(c->cfg.log, "not sending %s to %s: %s", cc_cheese_cmd_name(cmd, spelling), c->ip,
-                 err.msg);
-    cc_buf_free(&out);
+    bool ok = cc_cheese_wire_send(c->bev, &m, c->cfg.log, c->ip);
     if (ok && !c->suspended && evbuffer_get_length(bufferevent_get_output(c->bev)) >
                                    c->cfg.max_output) {
         c->suspended = true;

@@ -2,8 +2,6 @@
 
 #include <event2/dns.h>
 #include <event2/event.h>
-#include <event2/thread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +13,17 @@
 #include "crypto/random.h"
 #include "net/http_server.h"
 #include "node/api.h"
-#include "node/explorer.h"
 #include "node/cheese_peers.h"
 #include "node/cheese_serve.h"
 #include "node/cheese_tracker_client.h"
 #include "node/metrics.h"
 #include "node/miner.h"
+#include "node/node_common.h"
 #include "node/wallet_rsa.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/mem.h"
+#include "util/timeval.h"
 
 #define GREET_WAIT_S 0.15     /* a connecting peer that speaks first gets its own spelling */
 #define SILENCE_S 0.1         /* silence that ends an argument (as the tracker) */
@@ -55,6 +54,7 @@ typedef struct cheese_node {
     cc_cheese_serve *serve;
     cc_http_server *api;
     cc_api_backend backend;
+    cc_node_web web; /* /metrics, /api/ and the explorer on the API port */
     char token[65];
     char greet_id[3 + 2 * ID_RANDOM_BYTES + 1]; /* until the tracker gives us one */
     struct event *resync;
@@ -424,8 +424,7 @@ static void on_resync(evutil_socket_t fd, short what, void *arg)
      * now and then one peer's chain is compared with ours. Peers answer
      * with their whole chain, so this is kept rare. */
     cc_cheese_peers_fetch_random(node->peers);
-    double s = node->cfg->resync_interval_s;
-    struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
+    struct timeval tv = cc_timeval_of(node->cfg->resync_interval_s);
     evtimer_add(node->resync, &tv);
 }
 
@@ -490,34 +489,31 @@ static bool api_mine(void *ctx, cc_buf *out, cc_err *err)
     return true;
 }
 
+static void metrics_gauges(void *ctx, cc_metrics_gauges *gauges)
+{
+    cheese_node *node = ctx;
+    *gauges = (cc_metrics_gauges){.height = cc_chain_height(node->chain),
+                                  .peers = cc_cheese_peers_count(node->peers),
+                                  .mempool = cc_chain_mempool_size(node->chain)};
+}
+
+static void api_answer(void *ctx, const cc_http_request *req, const char *peer_ip,
+                       cc_http_response *resp)
+{
+    cheese_node *node = ctx;
+    if (!cc_node_web_answer(&node->web, req, peer_ip, resp))
+        cc_http_error(resp, CC_ERR_NOT_FOUND, "Not found: this port serves the explorer at /, "
+                                              "the JSON API under /api/ and /metrics");
+}
+
 static void api_handle(void *ctx, const cc_http_request *req, const char *peer_ip,
                        cc_http_response *resp)
 {
     cheese_node *node = ctx;
-    double started = cc_clock_mono();
-    if (cc_metrics_is_call(req)) {
-        cc_metrics_gauges gauges = {.height = cc_chain_height(node->chain),
-                                    .peers = cc_cheese_peers_count(node->peers),
-                                    .mempool = cc_chain_mempool_size(node->chain)};
-        cc_metrics_handle(&node->metrics, &gauges, req, resp);
-    } else if (cc_api_is_call(req)) {
-        cc_api_handle(&node->backend, req, peer_ip, resp);
-    } else if (!cc_explorer_handle(req, resp)) {
-        cc_http_error(resp, CC_ERR_NOT_FOUND, "Not found: this port serves the explorer at /, "
-                                              "the JSON API under /api/ and /metrics");
-    }
-    cc_metrics_request(&node->metrics, req->path, cc_clock_mono() - started);
+    cc_node_timed(&node->metrics, api_answer, node, req, peer_ip, resp);
 }
 
 /* ---- start and stop ---- */
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-    (void)what;
-    cheese_node *node = arg;
-    cc_info(node->cfg->log, "signal %d: shutting down", (int)sig);
-    event_base_loopbreak(node->base);
-}
 
 static bool open_state(cheese_node *node, cc_err *err)
 {
@@ -529,14 +525,9 @@ static bool open_state(cheese_node *node, cc_err *err)
     bool created;
     if (!cc_wallet_rsa_load_or_create(path, &node->key, &created, cfg->log, err))
         return false;
-    fprintf(stderr, "public key: %s (%s)\n", node->key.pub_hex, created ? "new wallet" : path);
-    snprintf(path, sizeof path, "%s/chain.sqlite", cfg->datadir);
-    cc_chain_config chain_cfg = {.db_path = path,
-                                 .rules = node->rules,
-                                 .log = cfg->log,
-                                 .max_orphans = cfg->max_orphans,
-                                 .max_mempool = cfg->max_mempool};
-    node->chain = cc_chain_open(&chain_cfg, err);
+    cc_node_report_key(node->key.pub_hex, created, path);
+    node->chain = cc_node_chain_open(cfg->datadir, node->rules, cfg->log, cfg->max_orphans,
+                                     cfg->max_mempool, err);
     return node->chain && cc_api_token_load(cfg->datadir, node->token, err);
 }
 
@@ -629,6 +620,10 @@ static bool start_network(cheese_node *node, cc_err *err)
                                      .mine = api_mine,
                                      .peer_count = api_peer_count,
                                      .key_valid = api_key_valid};
+    node->web = (cc_node_web){.metrics = &node->metrics,
+                              .api = &node->backend,
+                              .gauges = metrics_gauges,
+                              .ctx = node};
     cc_http_server_config api_cfg = {
         .host = cfg->host,
         .port = node->api_port,
@@ -664,8 +659,7 @@ static void close_node(cheese_node *node)
 
 bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
 {
-    signal(SIGPIPE, SIG_IGN);
-    evthread_use_pthreads();
+    cc_node_process_init();
     cheese_node node = {.cfg = cfg, .rules = cc_rules_cheese()};
     node.api_port = cfg->api_port ? cfg->api_port : cfg->port + 1000;
     if (node.api_port > 65535)
@@ -679,10 +673,8 @@ bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
         return false;
     }
     node.miner = cc_miner_new(node.base, cfg->miner_threads, on_block_found, &node);
-    struct event *sigint = evsignal_new(node.base, SIGINT, on_signal, &node);
-    struct event *sigterm = evsignal_new(node.base, SIGTERM, on_signal, &node);
-    event_add(sigint, NULL);
-    event_add(sigterm, NULL);
+    cc_node_signals signals;
+    cc_node_signals_start(&signals, node.base, cfg->log);
     node.resync = evtimer_new(node.base, on_resync, &node);
     struct timeval first = {(time_t)cfg->resync_interval_s, 0};
     evtimer_add(node.resync, &first);
@@ -694,8 +686,7 @@ bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
     cc_tracker_client_start(node.tracker);
     maybe_mine(&node);
     event_base_dispatch(node.base);
-    event_free(sigint);
-    event_free(sigterm);
+    cc_node_signals_stop(&signals);
     close_node(&node);
     return true;
 }

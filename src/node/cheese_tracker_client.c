@@ -8,10 +8,10 @@
 #include "codec/json.h"
 #include "node/cheese_conn.h"
 #include "util/mem.h"
+#include "util/timeval.h"
 
 #define MAX_CHECKS 64      /* id checks waiting at most */
 #define MAX_ID_LEN 67      /* "PID" + 64 hex digits */
-#define HOST_MAX 253
 #define OUTPUT_MAX (64 * 1024)
 
 typedef enum tc_state {
@@ -58,28 +58,11 @@ static const char *spelling_name(cc_cheese_spelling s)
 
 static void arm(struct event *ev, double s)
 {
-    if (s < 0)
-        s = 0;
-    struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
+    struct timeval tv = cc_timeval_of(s < 0 ? 0 : s);
     evtimer_add(ev, &tv);
 }
 
 /* ---- peer lists ---- */
-
-static bool valid_host(const char *s)
-{
-    size_t len = strlen(s);
-    if (len == 0 || len > HOST_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_' || ch == ':';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
 
 /* The port as a string of digits (the protocol's form) or a number. */
 static int entry_port(const json_t *v)
@@ -114,7 +97,7 @@ size_t cc_cheese_peer_list_parse(const char *payload, size_t len, cc_cheese_peer
         const char *host = json_string_value(json_object_get(item, "host"));
         int port = entry_port(json_object_get(item, "port"));
         if (!id || !host || port < 0 || !cc_cheese_peer_id_valid(id, strlen(id)) ||
-            !valid_host(host))
+            !cc_cheese_host_valid(host, strlen(host)))
             continue;
         (*entries)[n++] = (cc_cheese_peer_entry){cc_strdup(id), cc_strdup(host), port};
     }

@@ -1,8 +1,6 @@
 #include "node/http_node.h"
 
 #include <event2/event.h>
-#include <event2/thread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +11,9 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "node/api.h"
-#include "node/explorer.h"
 #include "node/metrics.h"
 #include "node/miner.h"
+#include "node/node_common.h"
 #include "node/http_peering.h"
 #include "node/http_sync.h"
 #include "node/peers.h"
@@ -47,6 +45,7 @@ typedef struct http_node {
     cc_sync *sync;
     char api_token[65];
     cc_api_backend api;
+    cc_node_web web; /* /metrics, /api/ and the explorer */
     cc_metrics metrics;
 } http_node;
 
@@ -473,21 +472,19 @@ static bool path_is(const char *path, const char *route)
     return strncmp(path, route, len) == 0 && (path[len] == '\0' || strcmp(path + len, "/") == 0);
 }
 
-static void answer(http_node *node, const cc_http_request *req, const char *peer_ip,
+static void metrics_gauges(void *ctx, cc_metrics_gauges *gauges)
+{
+    http_node *node = ctx;
+    *gauges = (cc_metrics_gauges){.height = cc_chain_height(node->chain),
+                                  .peers = cc_peers_count(node->peers),
+                                  .mempool = cc_chain_mempool_size(node->chain)};
+}
+
+static void answer(void *ctx, const cc_http_request *req, const char *peer_ip,
                    cc_http_response *resp)
 {
-    if (cc_metrics_is_call(req)) {
-        cc_metrics_gauges gauges = {.height = cc_chain_height(node->chain),
-                                    .peers = cc_peers_count(node->peers),
-                                    .mempool = cc_chain_mempool_size(node->chain)};
-        cc_metrics_handle(&node->metrics, &gauges, req, resp);
-        return;
-    }
-    if (cc_api_is_call(req)) {
-        cc_api_handle(&node->api, req, peer_ip, resp);
-        return;
-    }
-    if (cc_explorer_handle(req, resp)) /* GET / and /explorer: the page */
+    http_node *node = ctx;
+    if (cc_node_web_answer(&node->web, req, peer_ip, resp)) /* /metrics, /api/, explorer */
         return;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (!path_is(req->path, routes[i].path))
@@ -510,9 +507,7 @@ static void handle(void *ctx, const cc_http_request *req, const char *peer_ip,
                    cc_http_response *resp)
 {
     http_node *node = ctx;
-    double started = cc_clock_mono();
-    answer(node, req, peer_ip, resp);
-    cc_metrics_request(&node->metrics, req->path, cc_clock_mono() - started);
+    cc_node_timed(&node->metrics, answer, node, req, peer_ip, resp);
 }
 
 /* ---- the JSON API (node/api.h, docs/api.md) ------------------------------------ */
@@ -621,14 +616,6 @@ static void api_setup(http_node *node)
 
 /* ---- start and stop ---------------------------------------------------------- */
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-    (void)what;
-    http_node *node = arg;
-    cc_info(node->cfg->log, "signal %d: shutting down", (int)sig);
-    event_base_loopbreak(node->base);
-}
-
 static bool open_state(http_node *node, cc_err *err)
 {
     const cc_http_node_config *cfg = node->cfg;
@@ -639,16 +626,11 @@ static bool open_state(http_node *node, cc_err *err)
     bool created;
     if (!cc_wallet_load_or_create(path, &node->key, &created, cfg->log, err))
         return false;
-    fprintf(stderr, "public key: %s (%s)\n", node->key.pub_hex, created ? "new wallet" : path);
+    cc_node_report_key(node->key.pub_hex, created, path);
     if (!cc_api_token_load(cfg->datadir, node->api_token, err))
         return false;
-    snprintf(path, sizeof path, "%s/chain.sqlite", cfg->datadir);
-    cc_chain_config chain_cfg = {.db_path = path,
-                                 .rules = cc_rules_http(),
-                                 .log = cfg->log,
-                                 .max_orphans = cfg->max_orphans,
-                                 .max_mempool = cfg->max_mempool};
-    node->chain = cc_chain_open(&chain_cfg, err);
+    node->chain = cc_node_chain_open(cfg->datadir, cc_rules_http(), cfg->log, cfg->max_orphans,
+                                     cfg->max_mempool, err);
     if (!node->chain)
         return false;
     snprintf(node->self, sizeof node->self, "%s:%d", cfg->host, cfg->port);
@@ -661,6 +643,11 @@ static bool open_state(http_node *node, cc_err *err)
 static bool start_server(http_node *node, cc_err *err)
 {
     const cc_http_node_config *cfg = node->cfg;
+    /* node->api is filled by api_setup before the loop runs. */
+    node->web = (cc_node_web){.metrics = &node->metrics,
+                              .api = &node->api,
+                              .gauges = metrics_gauges,
+                              .ctx = node};
     cc_http_server_config server_cfg = {
         .host = cfg->host,
         .port = cfg->port,
@@ -694,8 +681,7 @@ static void close_node(http_node *node)
 
 bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
 {
-    signal(SIGPIPE, SIG_IGN);
-    evthread_use_pthreads();
+    cc_node_process_init();
     http_node node = {.cfg = cfg};
     node.base = event_base_new();
     node.faucet = cc_faucet_new(&cfg->faucet);
@@ -706,10 +692,8 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
         return false;
     }
     node.miner = cc_miner_new(node.base, cfg->miner_threads, on_block_found, &node);
-    struct event *sigint = evsignal_new(node.base, SIGINT, on_signal, &node);
-    struct event *sigterm = evsignal_new(node.base, SIGTERM, on_signal, &node);
-    event_add(sigint, NULL);
-    event_add(sigterm, NULL);
+    cc_node_signals signals;
+    cc_node_signals_start(&signals, node.base, cfg->log);
     cc_info(cfg->log, "http node listening on %s, height %lld, tip %s", node.self,
             (long long)cc_chain_height(node.chain), cc_chain_tip(node.chain));
     fprintf(stderr, "listening on http://%s\n", node.self);
@@ -740,8 +724,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
     api_setup(&node);
     maybe_mine(&node);
     event_base_dispatch(node.base);
-    event_free(sigint);
-    event_free(sigterm);
+    cc_node_signals_stop(&signals);
     close_node(&node);
     return true;
 }

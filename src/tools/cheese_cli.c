@@ -3,6 +3,7 @@
  * an error (or export could not write), 2 usage, 3 the node cannot be
  * reached (docs/cli.md). */
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "net/http_call.h"
 #include "node/cli.h"
 #include "util/buf.h"
+#include "util/parse.h"
 
 static const char usage_head[] =
     "usage: cheese-cli [--node HOST:PORT] [--json] [--token-file F] COMMAND [ARGS]\n"
@@ -71,7 +73,6 @@ int main(int argc, char **argv)
      * whole path: ours say cheese-cli. */
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-        char *end;
         switch (opt) {
         case 'n':
             if (!cc_parse_host_port(optarg, host, sizeof host, &cfg.port)) {
@@ -89,9 +90,8 @@ int main(int argc, char **argv)
             cfg.datadir = optarg;
             break;
         case 'T':
-            errno = 0;
-            cfg.timeout_s = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(cfg.timeout_s > 0) || cfg.timeout_s > 86400) {
+            /* above 0: DBL_MIN also turns away the underflows (ERANGE) */
+            if (!cc_parse_double(optarg, DBL_MIN, 86400, &cfg.timeout_s)) {
                 fprintf(stderr, "cheese-cli: --timeout wants seconds, not '%s'\n", optarg);
                 return CC_CLI_USAGE;
             }

@@ -2,7 +2,6 @@
  * Flags only; the work is node/devnet.c. Exit status: 0 after a clean
  * stop (SIGINT/SIGTERM), 1 when the network could not start or a process
  * did not stop cleanly, 2 for usage errors. */
-#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "node/devnet.h"
+#include "util/parse.h"
 
 static const char usage[] =
     "usage: cheese-devnet [--network http|cheese] [--nodes N] [--base-port P] [--dir DIR]\n"
@@ -31,17 +31,6 @@ static const char usage[] =
     "  --ready-timeout S  every node must answer within S seconds (60)\n"
     "  --help             show this text\n"
     "Arguments after \"--\" go to every cheesed (e.g. -- --n-transactions 1).\n";
-
-static bool parse_int(const char *text, long min, long max, int *out)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno || end == text || *end || value < min || value > max)
-        return false;
-    *out = (int)value;
-    return true;
-}
 
 /* The folder holding this program (and so cheesed and cheese-tracker). */
 static bool own_dir(const char *argv0, char *out, size_t size)
@@ -86,16 +75,16 @@ int main(int argc, char **argv)
             cfg.network = optarg;
             break;
         case 'N':
-            ok = parse_int(optarg, 1, CC_DEVNET_MAX_NODES, &cfg.nodes);
+            ok = cc_parse_int(optarg, 1, CC_DEVNET_MAX_NODES, &cfg.nodes);
             break;
         case 'p':
-            ok = parse_int(optarg, 1, 65535, &base_port);
+            ok = cc_parse_int(optarg, 1, 65535, &base_port);
             break;
         case 'd':
             dir = optarg;
             break;
         case 'r':
-            ok = parse_int(optarg, 1, 3600, &ready);
+            ok = cc_parse_int(optarg, 1, 3600, &ready);
             cfg.ready_timeout_s = ready;
             break;
         case 'h':

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 
 #include "net/cheese_tracker.h"
+#include "util/parse.h"
 
 static const char usage[] =
     "usage: cheese-tracker [options]\n"
@@ -34,25 +35,9 @@ typedef struct settings {
     cc_log log;
 } settings;
 
-static bool parse_long(const char *text, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno || end == text || *end || value < min || value > max)
-        return false;
-    *out = value;
-    return true;
-}
-
 static bool parse_seconds(const char *text, double *out)
 {
-    char *end;
-    double value = strtod(text, &end);
-    if (end == text || *end || !(value >= 0.01) || value > 86400)
-        return false;
-    *out = value;
-    return true;
+    return cc_parse_double(text, 0.01, 86400, out);
 }
 
 static bool apply(settings *s, const char *key, const char *value)
@@ -62,7 +47,7 @@ static bool apply(settings *s, const char *key, const char *value)
     if (!strcmp(key, "host"))
         return (c->host = value), true;
     if (!strcmp(key, "port"))
-        return parse_long(value, 1, 65535, &n) && ((c->port = (int)n), true);
+        return cc_parse_long(value, 1, 65535, &n) && ((c->port = (int)n), true);
     if (!strcmp(key, "health-interval"))
         return parse_seconds(value, &c->health_interval_s);
     if (!strcmp(key, "health-timeout"))
@@ -70,7 +55,7 @@ static bool apply(settings *s, const char *key, const char *value)
     if (!strcmp(key, "join-timeout"))
         return parse_seconds(value, &c->join_timeout_s);
     if (!strcmp(key, "max-connections"))
-        return parse_long(value, 1, 10000000, &n) && ((c->max_connections = (size_t)n), true);
+        return cc_parse_long(value, 1, 10000000, &n) && ((c->max_connections = (size_t)n), true);
     if (!strcmp(key, "log-level"))
         return cc_log_level_parse(value, &s->log.threshold);
     return false;

@@ -1,7 +1,6 @@
 /* cheesed: the cheesechain node. Flags and the config file set the node's
  * configuration; everything else happens in node/. Exit status: 0 after a
  * clean shutdown, 1 when the node could not start, 2 for usage errors. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "util/buf.h"
 #include "util/fileio.h"
 #include "util/mem.h"
+#include "util/parse.h"
 
 typedef struct settings {
     const char *network;
@@ -62,40 +62,16 @@ static const char usage[] =
     "  --tracker-interval S     ask the tracker for peers every S seconds (10)\n"
     "  --resync-interval S      fetch a random peer's chain every S seconds (60)\n";
 
-static bool parse_long(const char *text, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno || end == text || *end || value < min || value > max)
-        return false;
-    *out = value;
-    return true;
-}
-
+/* Flag values that are amounts or durations: at least min, at most 1e15. */
 static bool parse_double(const char *text, double min, double *out)
 {
-    char *end;
-    double value = strtod(text, &end);
-    if (end == text || *end || !(value >= min) || value > 1e15)
-        return false;
-    *out = value;
-    return true;
-}
-
-static bool parse_switch(const char *text, bool *out)
-{
-    if (!strcmp(text, "yes") || !strcmp(text, "on") || !strcmp(text, "1") || !strcmp(text, "true"))
-        return (*out = true);
-    if (!strcmp(text, "no") || !strcmp(text, "off") || !strcmp(text, "0") || !strcmp(text, "false"))
-        return !(*out = false);
-    return false;
+    return cc_parse_double(text, min, 1e15, out);
 }
 
 static bool set_size(size_t *field, const char *value, long min, long max)
 {
     long n;
-    if (!parse_long(value, min, max, &n))
+    if (!cc_parse_long(value, min, max, &n))
         return false;
     *field = (size_t)n;
     return true;
@@ -106,7 +82,7 @@ static bool parse_tracker(settings *s, const char *value)
 {
     const char *colon = strrchr(value, ':');
     long n;
-    if (!colon || colon == value || !parse_long(colon + 1, 1, 65535, &n) ||
+    if (!colon || colon == value || !cc_parse_long(colon + 1, 1, 65535, &n) ||
         s->n_owned == sizeof s->owned / sizeof s->owned[0])
         return false;
     char *host = cc_strndup(value, (size_t)(colon - value));
@@ -124,7 +100,7 @@ static bool apply_cheese(settings *s, const char *key, const char *value)
     if (!strcmp(key, "tracker"))
         return parse_tracker(s, value);
     if (!strcmp(key, "api-port"))
-        return parse_long(value, 1, 65535, &n) && ((c->api_port = (int)n), true);
+        return cc_parse_long(value, 1, 65535, &n) && ((c->api_port = (int)n), true);
     if (!strcmp(key, "tracker-interval"))
         return parse_double(value, 0.05, &c->tracker_interval_s) && c->tracker_interval_s <= 86400;
     if (!strcmp(key, "resync-interval"))
@@ -181,7 +157,7 @@ static bool apply_http(settings *s, const char *key, const char *value)
     if (!strcmp(key, "host"))
         return (c->host = value), true;
     if (!strcmp(key, "port"))
-        return parse_long(value, 1, 65535, &n) && ((c->port = (int)n), true);
+        return cc_parse_long(value, 1, 65535, &n) && ((c->port = (int)n), true);
     if (!strcmp(key, "datadir"))
         return (c->datadir = value), true;
     if (!strcmp(key, "peers-default"))
@@ -189,11 +165,11 @@ static bool apply_http(settings *s, const char *key, const char *value)
     if (!strcmp(key, "n-transactions"))
         return set_size(&c->n_transactions, value, 1, 255);
     if (!strcmp(key, "miner-threads"))
-        return parse_long(value, 0, 256, &n) && ((c->miner_threads = (unsigned)n), true);
+        return cc_parse_long(value, 0, 256, &n) && ((c->miner_threads = (unsigned)n), true);
     if (!strcmp(key, "mine-on-start"))
-        return parse_switch(value, &c->mine_on_start);
+        return cc_parse_switch(value, &c->mine_on_start);
     if (!strcmp(key, "faucet"))
-        return parse_switch(value, &c->faucet.enabled);
+        return cc_parse_switch(value, &c->faucet.enabled);
     if (!strcmp(key, "faucet-max-request"))
         return parse_double(value, 0, &c->faucet.max_per_request);
     if (!strcmp(key, "faucet-max-recipient"))
@@ -217,7 +193,7 @@ static bool apply_http(settings *s, const char *key, const char *value)
     if (!strcmp(key, "ban-time"))
         return parse_double(value, 0, &c->ban_time_s) && c->ban_time_s <= 1e9;
     if (!strcmp(key, "api-trust-loopback"))
-        return parse_switch(value, &c->api_trust_loopback);
+        return cc_parse_switch(value, &c->api_trust_loopback);
     if (!strcmp(key, "log-level"))
         return cc_log_level_parse(value, &s->log.threshold);
     return false;

@@ -2,12 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/atomic_file.h"
 #include "util/mem.h"
 
 bool cc_read_file(const char *path, size_t max_len, cc_buf *out, cc_err *err)
@@ -41,65 +41,17 @@ bool cc_read_file(const char *path, size_t max_len, cc_buf *out, cc_err *err)
     return true;
 }
 
-static bool write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return false;
-        data += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-static void fsync_parent_dir(const char *path)
-{
-    char *dir = cc_strdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        strcpy(dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 bool cc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                           cc_err *err)
 {
-    size_t tmp_len = strlen(path) + 32;
-    char *tmp = cc_malloc(tmp_len);
-    snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        cc_fail(err, CC_ERR_INTERNAL, "cannot create %s: %s", tmp, strerror(errno));
-        free(tmp);
+    cc_atomic_file f;
+    if (!cc_atomic_file_open(&f, path, mode, err))
+        return false;
+    if (!cc_atomic_file_write(&f, data, len, err)) {
+        cc_atomic_file_abort(&f);
         return false;
     }
-    bool ok = write_all(fd, data, len) && fsync(fd) == 0;
-    int saved = errno;
-    close(fd);
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        saved = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        cc_fail(err, CC_ERR_INTERNAL, "cannot write %s: %s", path, strerror(saved));
-    } else {
-        fsync_parent_dir(path);
-    }
-    free(tmp);
-    return ok;
+    return cc_atomic_file_commit(&f, err);
 }
 
 bool cc_mkdir_p(const char *path, cc_err *err)

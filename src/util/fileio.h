@@ -19,7 +19,8 @@
  * CC_ERR_NOT_FOUND when it does not exist, CC_ERR_TOO_LARGE beyond max_len. */
 bool cc_read_file(const char *path, size_t max_len, cc_buf *out, cc_err *err);
 
-/* Atomically replaces path with data, created with the given mode. */
+/* Atomically replaces path with data, created with the given mode: one
+ * cc_atomic_file (util/atomic_file.h) opened, written and committed. */
 bool cc_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                           cc_err *err);
 

@@ -24,13 +24,14 @@
 #include "util/buf.h"
 #include "util/mem.h"
 
+#include "chain_env.h"
+
 #define P192_N "ffffffffffffffffffffffff99def836146bc9b1b4d22831"
 #define N_KEYS 5
 enum { A, B, C, M, Z };
 
 typedef struct env {
-    char dir[64];
-    char path[128];
+    cc_test_db db;
     cc_chain *chain;
     cc_chain_config cfg;
     cc_p192_key keys[N_KEYS];
@@ -39,20 +40,9 @@ typedef struct env {
 
 /* ---- setup ------------------------------------------------------------- */
 
-static void key_of(unsigned scalar, cc_p192_key *out)
-{
-    uint8_t priv[CC_P192_PRIV_LEN] = {0};
-    priv[CC_P192_PRIV_LEN - 2] = (uint8_t)(scalar >> 8);
-    priv[CC_P192_PRIV_LEN - 1] = (uint8_t)scalar;
-    assert_true(cc_p192_from_private(priv, out, NULL));
-}
-
 static void open_chain(env *e)
 {
-    cc_err err = {0};
-    e->chain = cc_chain_open(&e->cfg, &err);
-    if (!e->chain)
-        fail_msg("cannot open the chain: %s", err.msg);
+    e->chain = cc_test_chain_open(&e->cfg);
 }
 
 static void reopen(env *e)
@@ -64,18 +54,16 @@ static void reopen(env *e)
 static int setup_with(void **state, size_t max_orphans, size_t max_mempool)
 {
     env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/cc-chain-XXXXXX");
-    if (!mkdtemp(e->dir))
+    if (!cc_test_db_make(&e->db, "/tmp/cc-chain-XXXXXX"))
         return -1;
-    snprintf(e->path, sizeof e->path, "%s/chain.db", e->dir);
-    e->cfg = (cc_chain_config){.db_path = e->path,
+    e->cfg = (cc_chain_config){.db_path = e->db.path,
                                .rules = cc_rules_http(),
                                .log = NULL,
                                .max_orphans = max_orphans,
                                .max_mempool = max_mempool};
     /* A, B, C are the vectors' keys (1000..1002); M and Z two more. */
     for (unsigned i = 0; i < N_KEYS; i++)
-        key_of(1000 + i, &e->keys[i]);
+        cc_test_p192_key(1000 + i, &e->keys[i]);
     open_chain(e);
     *state = e;
     return 0;
@@ -88,13 +76,7 @@ static int teardown(void **state)
 {
     env *e = *state;
     cc_chain_close(e->chain);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        char file[160];
-        snprintf(file, sizeof file, "%s%s", e->path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(e->dir);
+    cc_test_db_remove(&e->db);
     free(e);
     return 0;
 }
@@ -152,29 +134,11 @@ static mined mine(env *e, int64_t height, const char *prev, const cc_tx *txs, si
     if (reward_to >= 0)
         cc_tx_clear(&all[n]);
     free(all);
-    cc_sha256_ctx base;
-    cc_sha256_init(&base);
-    cc_sha256_update(&base, tpl.prefix.data, tpl.prefix.len);
     mined out = {0};
-    for (unsigned long i = 0;; i++) {
-        char nonce[24];
-        snprintf(nonce, sizeof nonce, "%020lu", i);
-        cc_sha256_ctx ctx = base;
-        cc_sha256_update(&ctx, nonce, strlen(nonce));
-        cc_sha256_update(&ctx, tpl.suffix.data, tpl.suffix.len);
-        uint8_t digest[CC_SHA256_LEN];
-        cc_sha256_final(&ctx, digest);
-        if (!cc_http_pow_ok_raw(digest))
-            continue;
-        cc_buf text = CC_BUF_INIT;
-        cc_http_template_finish(&tpl, nonce, &text);
-        out.len = text.len;
-        out.text = cc_buf_take(&text);
-        const char *h = strstr(out.text, "\"hash\": \"") + 9;
-        memcpy(out.hash, h, CC_HASH_HEX_LEN);
-        out.hash[CC_HASH_HEX_LEN] = '\0';
-        break;
-    }
+    cc_buf text = CC_BUF_INIT;
+    cc_test_http_mine(&tpl, &text, out.hash);
+    out.len = text.len;
+    out.text = cc_buf_take(&text);
     cc_http_template_clear(&tpl);
     return out;
 }
@@ -187,12 +151,7 @@ static mined mine_empty(env *e, int64_t height, const char *prev, int reward_to)
 
 static cc_block_result submit(env *e, const mined *m, cc_block_outcome expected)
 {
-    cc_block_result res;
-    cc_err err = {0};
-    if (!cc_chain_submit_block(e->chain, m->text, m->len, &res, &err))
-        fail_msg("block refused: %s", err.msg);
-    if (res.outcome != expected)
-        fail_msg("block outcome %d, expected %d", res.outcome, expected);
+    cc_block_result res = cc_test_submit_block(e->chain, m->text, m->len, expected);
     assert_string_equal(res.hash, m->hash);
     return res;
 }

@@ -25,11 +25,12 @@
 #include "util/buf.h"
 #include "util/hex.h"
 
+#include "chain_env.h"
+
 enum { A, B, M, N_KEYS };
 
 typedef struct env {
-    char dir[64];
-    char path[128];
+    cc_test_db db;
     cc_chain *chain;
     cc_chain_config cfg;
     cc_p192_key keys[N_KEYS];
@@ -40,10 +41,7 @@ typedef struct env {
 
 static void open_chain(env *e)
 {
-    cc_err err = {0};
-    e->chain = cc_chain_open(&e->cfg, &err);
-    if (!e->chain)
-        fail_msg("cannot open the chain: %s", err.msg);
+    e->chain = cc_test_chain_open(&e->cfg);
 }
 
 static void reopen(env *e)
@@ -55,19 +53,14 @@ static void reopen(env *e)
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/cc-chain-api-XXXXXX");
-    if (!mkdtemp(e->dir))
+    if (!cc_test_db_make(&e->db, "/tmp/cc-chain-api-XXXXXX"))
         return -1;
-    snprintf(e->path, sizeof e->path, "%s/chain.db", e->dir);
-    e->cfg = (cc_chain_config){.db_path = e->path,
+    e->cfg = (cc_chain_config){.db_path = e->db.path,
                                .rules = cc_rules_http(),
                                .max_orphans = 4,
                                .max_mempool = 100};
-    for (unsigned i = 0; i < N_KEYS; i++) {
-        uint8_t priv[CC_P192_PRIV_LEN] = {0};
-        priv[CC_P192_PRIV_LEN - 1] = (uint8_t)(40 + i);
-        assert_true(cc_p192_from_private(priv, &e->keys[i], NULL));
-    }
+    for (unsigned i = 0; i < N_KEYS; i++)
+        cc_test_p192_key(40 + i, &e->keys[i]);
     open_chain(e);
     *state = e;
     return 0;
@@ -77,13 +70,7 @@ static int teardown(void **state)
 {
     env *e = *state;
     cc_chain_close(e->chain);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        char file[160];
-        snprintf(file, sizeof file, "%s%s", e->path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(e->dir);
+    cc_test_db_remove(&e->db);
     free(e);
     return 0;
 }
@@ -130,34 +117,14 @@ static mined mine(env *e, int64_t height, const char *prev, const cc_tx *txs, si
     cc_http_template_build(&tpl, height, prev, ts, e->keys[M].pub_hex, all, n + 1);
     cc_tx_clear(&all[n]);
     free(all);
-    cc_sha256_ctx base;
-    cc_sha256_init(&base);
-    cc_sha256_update(&base, tpl.prefix.data, tpl.prefix.len);
-    for (unsigned long i = 0;; i++) {
-        char nonce[24];
-        snprintf(nonce, sizeof nonce, "%020lu", i);
-        cc_sha256_ctx ctx = base;
-        cc_sha256_update(&ctx, nonce, strlen(nonce));
-        cc_sha256_update(&ctx, tpl.suffix.data, tpl.suffix.len);
-        uint8_t digest[CC_SHA256_LEN];
-        cc_sha256_final(&ctx, digest);
-        if (!cc_http_pow_ok_raw(digest))
-            continue;
-        cc_hex_encode(digest, sizeof digest, out.hash);
-        cc_http_template_finish(&tpl, nonce, &out.text);
-        break;
-    }
+    cc_test_http_mine(&tpl, &out.text, out.hash);
     cc_http_template_clear(&tpl);
     return out;
 }
 
 static void submit(env *e, const mined *m, cc_block_outcome expected)
 {
-    cc_block_result res;
-    cc_err err = {0};
-    if (!cc_chain_submit_block(e->chain, m->text.data, m->text.len, &res, &err))
-        fail_msg("block refused: %s", err.msg);
-    assert_int_equal(res.outcome, expected);
+    cc_block_result res = cc_test_submit_block(e->chain, m->text.data, m->text.len, expected);
     assert_string_equal(res.hash, m->hash);
 }
 
@@ -358,7 +325,7 @@ static void test_reward_index_filled_for_old_database(void **state)
     e->chain = NULL;
 
     sqlite3 *db;
-    assert_int_equal(sqlite3_open(e->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(e->db.path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "DROP TABLE reward; PRAGMA user_version=0;", NULL, NULL,
                                   NULL),
                      SQLITE_OK);

@@ -22,13 +22,14 @@
 #include "crypto/p192.h"
 #include "util/buf.h"
 
+#include "chain_env.h"
+
 #define FIXTURE CC_VECTORS_DIR "/../fixtures/chain-1000.jsonl"
 #define N_MAIN 40
 #define HASH_SIZE (CC_HASH_HEX_LEN + 1)
 
 typedef struct env {
-    char dir[64];
-    char path[128];
+    cc_test_db db;
     cc_chain *chain;
     cc_p192_key key;
     char *texts[N_MAIN + 1];          /* [h]: fixture block h (h >= 1) */
@@ -60,19 +61,12 @@ static void read_fixture(env *e)
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/cc-sync-XXXXXX");
-    if (!mkdtemp(e->dir))
+    if (!cc_test_db_make(&e->db, "/tmp/cc-sync-XXXXXX"))
         return -1;
-    snprintf(e->path, sizeof e->path, "%s/chain.db", e->dir);
-    cc_chain_config cfg = {.db_path = e->path, .rules = cc_rules_http(), .max_orphans = 4,
+    cc_chain_config cfg = {.db_path = e->db.path, .rules = cc_rules_http(), .max_orphans = 4,
                            .max_mempool = 10};
-    cc_err err = {0};
-    e->chain = cc_chain_open(&cfg, &err);
-    if (!e->chain)
-        fail_msg("cannot open the chain: %s", err.msg);
-    uint8_t priv[CC_P192_PRIV_LEN] = {0};
-    priv[CC_P192_PRIV_LEN - 1] = 7;
-    assert_true(cc_p192_from_private(priv, &e->key, NULL));
+    e->chain = cc_test_chain_open(&cfg);
+    cc_test_p192_key(7, &e->key);
     read_fixture(e);
     *state = e;
     return 0;
@@ -82,13 +76,7 @@ static int teardown(void **state)
 {
     env *e = *state;
     cc_chain_close(e->chain);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        char file[160];
-        snprintf(file, sizeof file, "%s%s", e->path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(e->dir);
+    cc_test_db_remove(&e->db);
     for (int h = 1; h <= N_MAIN; h++)
         free(e->texts[h]);
     free(e);
@@ -99,12 +87,7 @@ static int teardown(void **state)
 
 static cc_block_result submit_text(env *e, const char *text, cc_block_outcome expected)
 {
-    cc_block_result res;
-    cc_err err = {0};
-    if (!cc_chain_submit_block(e->chain, text, strlen(text), &res, &err))
-        fail_msg("block refused: %s", err.msg);
-    assert_int_equal(res.outcome, expected);
-    return res;
+    return cc_test_submit_block(e->chain, text, strlen(text), expected);
 }
 
 /* Fixture blocks 1..n on the genesis. */
@@ -126,27 +109,10 @@ static char *mine_on(env *e, int64_t height, const char *prev, char hash[HASH_SI
     cc_http_template tpl;
     cc_http_template_build(&tpl, height, prev, ts, e->key.pub_hex, &reward, 1);
     cc_tx_clear(&reward);
-    cc_sha256_ctx base;
-    cc_sha256_init(&base);
-    cc_sha256_update(&base, tpl.prefix.data, tpl.prefix.len);
-    char *text = NULL;
-    for (unsigned long i = 0; !text; i++) {
-        char nonce[24];
-        snprintf(nonce, sizeof nonce, "%020lu", i);
-        cc_sha256_ctx ctx = base;
-        cc_sha256_update(&ctx, nonce, strlen(nonce));
-        cc_sha256_update(&ctx, tpl.suffix.data, tpl.suffix.len);
-        uint8_t digest[CC_SHA256_LEN];
-        cc_sha256_final(&ctx, digest);
-        if (!cc_http_pow_ok_raw(digest))
-            continue;
-        cc_buf out = CC_BUF_INIT;
-        cc_http_template_finish(&tpl, nonce, &out);
-        text = cc_buf_take(&out);
-    }
+    cc_buf out = CC_BUF_INIT;
+    cc_test_http_mine(&tpl, &out, hash);
     cc_http_template_clear(&tpl);
-    snprintf(hash, HASH_SIZE, "%.64s", strstr(text, "\"hash\": \"") + 9);
-    return text;
+    return cc_buf_take(&out);
 }
 
 /* ---- answers ------------------------------------------------------------------ */

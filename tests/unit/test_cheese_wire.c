@@ -418,15 +418,23 @@ static void test_consumed_and_state(void **state)
 
 /* ---- writing ---- */
 
+/* The message to write: cmd in spelling sp with arg and payload (either may
+ * be NULL). */
+static cc_cheese_msg msg_of(cc_cheese_cmd cmd, cc_cheese_spelling sp, const char *arg,
+                            const char *payload)
+{
+    return (cc_cheese_msg){.cmd = cmd,
+                           .spelling = sp,
+                           .arg = arg,
+                           .arg_len = arg ? strlen(arg) : 0,
+                           .payload = payload,
+                           .payload_len = payload ? strlen(payload) : 0};
+}
+
 static void round_trip(cc_cheese_cmd cmd, cc_cheese_spelling sp, const char *arg,
                        const char *payload, const char *wire)
 {
-    cc_cheese_msg m = {.cmd = cmd,
-                       .spelling = sp,
-                       .arg = arg,
-                       .arg_len = arg ? strlen(arg) : 0,
-                       .payload = payload,
-                       .payload_len = payload ? strlen(payload) : 0};
+    cc_cheese_msg m = msg_of(cmd, sp, arg, payload);
     cc_buf out = CC_BUF_INIT;
     cc_err err = {0};
     if (!cc_cheese_wire_format(&out, &m, &err))
@@ -494,12 +502,7 @@ static void test_format_round_trips(void **state)
 static void refused(cc_cheese_cmd cmd, cc_cheese_spelling sp, const char *arg,
                     const char *payload, const char *says)
 {
-    cc_cheese_msg m = {.cmd = cmd,
-                       .spelling = sp,
-                       .arg = arg,
-                       .arg_len = arg ? strlen(arg) : 0,
-                       .payload = payload,
-                       .payload_len = payload ? strlen(payload) : 0};
+    cc_cheese_msg m = msg_of(cmd, sp, arg, payload);
     cc_buf out = CC_BUF_INIT;
     cc_err err = {0};
     assert_false(cc_cheese_wire_format(&out, &m, &err));

@@ -17,6 +17,8 @@
 #include "util/buf.h"
 #include "util/err.h"
 
+#include "checks.h"
+
 /* ---- helpers ---------------------------------------------------------- */
 
 static void assert_repr(double value, const char *expected)
@@ -35,13 +37,6 @@ static void assert_int_text(int64_t value, const char *expected)
     size_t len = cc_number_format(&n, out);
     assert_string_equal(out, expected);
     assert_int_equal(len, strlen(expected));
-}
-
-static void assert_bad_request(const cc_err *err, const char *part)
-{
-    assert_int_equal(err->code, CC_ERR_BAD_REQUEST);
-    if (!strstr(err->msg, part))
-        fail_msg("error \"%s\" does not mention \"%s\"", err->msg, part);
 }
 
 static json_t *parse_ok(const char *text, int max_depth)

@@ -29,6 +29,9 @@
 #include "util/hex.h"
 #include "util/mem.h"
 
+#include "checks.h"
+#include "vectors.h"
+
 #define VECTORS CC_VECTORS_DIR "/cheese-network.json"
 #define EXTRA CC_VECTORS_DIR "/cheese-extra.json"
 #define REWARD_SENDER "CHEESECHAIN REWARD SYSTEM"
@@ -37,38 +40,14 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static json_t *load(const char *path)
-{
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root)
-        fail_msg("cannot read %s: %s", path, jerr.text);
-    return root;
-}
-
-static const char *str_at(const json_t *obj, const char *key)
-{
-    const json_t *value = json_object_get(obj, key);
-    if (!json_is_string(value))
-        fail_msg("vector field '%s' missing", key);
-    return json_string_value(value);
-}
-
 /* The vector keys 0 and 1 (PyCryptodome's, 1024 bits). */
 static void vector_key(size_t i, cc_rsa_key *out)
 {
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     const json_t *k = json_array_get(json_object_get(root, "keys"), i);
     assert_true(cc_rsa_from_private_hex(str_at(k, "private_key_der_hex"), out, NULL));
     assert_string_equal(out->pub_hex, str_at(k, "public_key_der_hex"));
     json_decref(root);
-}
-
-static void assert_err(const cc_err *err, const char *part)
-{
-    assert_int_equal(err->code, CC_ERR_BAD_REQUEST);
-    if (!strstr(err->msg, part))
-        fail_msg("error \"%s\" does not mention \"%s\"", err->msg, part);
 }
 
 static void tx_ok(const char *text, cc_tx *out)
@@ -87,7 +66,7 @@ static void assert_tx_refused(const char *text, const char *part)
         cc_tx_clear(&tx);
         fail_msg("transaction accepted: %.400s", text);
     }
-    assert_err(&err, part);
+    assert_bad_request(&err, part);
     assert_null(tx.text);
     assert_null(tx.from);
     cc_tx_clear(&tx);
@@ -109,7 +88,7 @@ static void assert_block_refused(const cc_buf *text, const char *part)
         cc_block_clear(&block);
         fail_msg("block accepted (wanted \"%s\"): %.400s", part, text->data);
     }
-    assert_err(&err, part);
+    assert_bad_request(&err, part);
     assert_null(block.text);
     assert_null(block.txs);
     cc_block_clear(&block);
@@ -255,7 +234,7 @@ static long long craft_block(long long seq, const char *parent, const ttx *txs, 
 static void test_genesis(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     const json_t *g = json_object_get(root, "genesis");
     const char *json = str_at(g, "json");
     assert_string_equal(cc_cheese_genesis_text(), json);
@@ -298,7 +277,7 @@ static void test_genesis(void **state)
 static void test_python_str_examples(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     const json_t *entries = json_object_get(root, "python_str_examples");
     assert_int_equal(json_array_size(entries), 8);
     size_t i;
@@ -323,7 +302,7 @@ static void test_python_str_examples(void **state)
 static void test_py_repr_and_json_str(void **state)
 {
     (void)state;
-    json_t *root = load(EXTRA);
+    json_t *root = load_json(EXTRA);
     const char *kinds[] = {"py_repr", "json_str"};
     for (int k = 0; k < 2; k++) {
         const json_t *entries = json_object_get(root, kinds[k]);
@@ -360,7 +339,7 @@ static void test_py_repr_and_json_str(void **state)
 static void test_transaction_vectors(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     const json_t *entries = json_object_get(root, "transactions");
     assert_int_equal(json_array_size(entries), 2);
     const char *payload = str_at(json_array_get(entries, 0), "signed_payload");
@@ -463,7 +442,7 @@ static void check_block_vectors(const json_t *entries)
 static void test_block_vectors(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     const json_t *blocks = json_object_get(root, "blocks");
     assert_int_equal(json_array_size(blocks), 2);
     check_block_vectors(blocks);
@@ -485,7 +464,7 @@ static void test_block_vectors(void **state)
 static void test_extra_block_vectors(void **state)
 {
     (void)state;
-    json_t *root = load(EXTRA);
+    json_t *root = load_json(EXTRA);
     const json_t *blocks = json_object_get(root, "blocks");
     assert_int_equal(json_array_size(blocks), 2);
     check_block_vectors(blocks);
@@ -506,7 +485,7 @@ static void test_extra_block_vectors(void **state)
 static void test_block_reprinted_canonically(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     const char *json = str_at(json_array_get(json_object_get(root, "blocks"), 1), "json");
     json_t *parsed = json_loads(json, 0, NULL);
     json_object_set_new(parsed, "smell", json_string("whatever"));
@@ -528,7 +507,7 @@ static void test_block_reprinted_canonically(void **state)
 static void test_block_from_json_list(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     const json_t *blocks = json_object_get(root, "blocks");
     cc_buf list = CC_BUF_INIT;
     cc_buf_printf(&list, "[%s, %s, %s, 7]", CC_CHEESE_GENESIS_TEXT,
@@ -551,10 +530,10 @@ static void test_block_from_json_list(void **state)
     cc_block block;
     memset(&block, 0xa5, sizeof block);
     assert_false(cc_cheese_block_from_json(json_array_get(chain, 3), &block, &err));
-    assert_err(&err, "object");
+    assert_bad_request(&err, "object");
     assert_null(block.text);
     assert_false(cc_cheese_block_from_json(NULL, &block, &err));
-    assert_err(&err, "object");
+    assert_bad_request(&err, "object");
     json_decref(chain);
     cc_buf_free(&list);
     json_decref(root);
@@ -562,18 +541,43 @@ static void test_block_from_json_list(void **state)
 
 /* ---- transactions: what must be refused ------------------------------------------ */
 
+/* What the transaction-form tests start from: vector keys 0 and 1, a
+ * payment of 1 from the first to the second, and its sender, recipient and
+ * signature quoted as JSON strings. */
+typedef struct tx_form {
+    cc_rsa_key a, b;
+    ttx t;
+    char *from, *to, *sig;
+} tx_form;
+
+static void tx_form_init(tx_form *fx)
+{
+    vector_key(0, &fx->a);
+    vector_key(1, &fx->b);
+    ttx_payment(&fx->t, &fx->a, fx->b.pub_hex, "1");
+    fx->from = quoted(fx->a.pub_hex);
+    fx->to = quoted(fx->b.pub_hex);
+    fx->sig = quoted(fx->t.signature);
+}
+
+static void tx_form_free(tx_form *fx)
+{
+    free(fx->from);
+    free(fx->to);
+    free(fx->sig);
+    ttx_free(&fx->t, 1);
+    cc_rsa_key_clear(&fx->a);
+    cc_rsa_key_clear(&fx->b);
+}
+
 static void test_tx_fields_missing_or_mistyped(void **state)
 {
     (void)state;
-    cc_rsa_key a, b;
-    vector_key(0, &a);
-    vector_key(1, &b);
-    ttx t;
-    ttx_payment(&t, &a, b.pub_hex, "1");
-    char *from = quoted(a.pub_hex), *to = quoted(b.pub_hex), *sig = quoted(t.signature);
+    tx_form fx;
+    tx_form_init(&fx);
     cc_buf text = CC_BUF_INIT;
 
-    tx_json(&text, from, to, "1", sig);
+    tx_json(&text, fx.from, fx.to, "1", fx.sig);
     cc_tx tx;
     tx_ok(text.data, &tx);
     assert_true(cc_cheese_tx_verify(&tx));
@@ -581,25 +585,25 @@ static void test_tx_fields_missing_or_mistyped(void **state)
 
     const char *wrong[] = {"12", "null", "[]", "{}", "true"};
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
-        tx_json(&text, wrong[i], to, "1", sig);
+        tx_json(&text, wrong[i], fx.to, "1", fx.sig);
         assert_tx_refused(text.data, "sender");
-        tx_json(&text, from, wrong[i], "1", sig);
+        tx_json(&text, fx.from, wrong[i], "1", fx.sig);
         assert_tx_refused(text.data, "recipient");
-        tx_json(&text, from, to, "1", wrong[i]);
+        tx_json(&text, fx.from, fx.to, "1", wrong[i]);
         assert_tx_refused(text.data, "signature");
     }
     const char *wrong_amount[] = {"\"1\"", "true", "null", "[1]", "{}"};
     for (size_t i = 0; i < sizeof wrong_amount / sizeof wrong_amount[0]; i++) {
-        tx_json(&text, from, to, wrong_amount[i], sig);
+        tx_json(&text, fx.from, fx.to, wrong_amount[i], fx.sig);
         assert_tx_refused(text.data, "amount");
     }
-    tx_json(&text, NULL, to, "1", sig);
+    tx_json(&text, NULL, fx.to, "1", fx.sig);
     assert_tx_refused(text.data, "sender");
-    tx_json(&text, from, NULL, "1", sig);
+    tx_json(&text, fx.from, NULL, "1", fx.sig);
     assert_tx_refused(text.data, "recipient");
-    tx_json(&text, from, to, NULL, sig);
+    tx_json(&text, fx.from, fx.to, NULL, fx.sig);
     assert_tx_refused(text.data, "amount");
-    tx_json(&text, from, to, "1", NULL);
+    tx_json(&text, fx.from, fx.to, "1", NULL);
     assert_tx_refused(text.data, "signature");
 
     assert_tx_refused("[]", "object");
@@ -607,41 +611,32 @@ static void test_tx_fields_missing_or_mistyped(void **state)
     assert_tx_refused("", "JSON");
     assert_tx_refused("{", "JSON");
     assert_tx_refused("{\"sender\": \"a\", \"sender\": \"b\"}", "JSON");
-    tx_json(&text, from, to, "1", sig);
+    tx_json(&text, fx.from, fx.to, "1", fx.sig);
     cc_buf_puts(&text, " {}");
     assert_tx_refused(text.data, "JSON");
     /* A wrapper around a good transaction is not one. */
     cc_buf wrapped = CC_BUF_INIT;
-    tx_json(&text, from, to, "1", sig);
+    tx_json(&text, fx.from, fx.to, "1", fx.sig);
     cc_buf_printf(&wrapped, "{\"transaction\": %s}", text.data);
     assert_tx_refused(wrapped.data, "sender");
     cc_buf_free(&wrapped);
 
     cc_buf_free(&text);
-    free(from);
-    free(to);
-    free(sig);
-    ttx_free(&t, 1);
-    cc_rsa_key_clear(&a);
-    cc_rsa_key_clear(&b);
+    tx_form_free(&fx);
 }
 
 static void test_tx_keys_and_signature_form(void **state)
 {
     (void)state;
-    cc_rsa_key a, b;
-    vector_key(0, &a);
-    vector_key(1, &b);
-    ttx t;
-    ttx_payment(&t, &a, b.pub_hex, "1");
-    char *from = quoted(a.pub_hex), *to = quoted(b.pub_hex), *sig = quoted(t.signature);
+    tx_form fx;
+    tx_form_init(&fx);
     cc_buf text = CC_BUF_INIT;
-    size_t key_len = strlen(a.pub_hex);
+    size_t key_len = strlen(fx.a.pub_hex);
     const char *what[] = {"sender", "recipient"};
     for (int side = 0; side < 2; side++) {
         for (int variant = 0; variant < 5; variant++) {
             char *key = cc_malloc(key_len + 4);
-            snprintf(key, key_len + 4, "%s", side ? b.pub_hex : a.pub_hex);
+            snprintf(key, key_len + 4, "%s", side ? fx.b.pub_hex : fx.a.pub_hex);
             if (variant == 0)
                 key[key_len - 2] = '\0'; /* one byte short */
             else if (variant == 1)
@@ -653,7 +648,7 @@ static void test_tx_keys_and_signature_form(void **state)
             else
                 key[key_len - 1] = '\0'; /* odd length */
             char *q = quoted(key);
-            tx_json(&text, side ? from : q, side ? q : to, "1", sig);
+            tx_json(&text, side ? fx.from : q, side ? q : fx.to, "1", fx.sig);
             assert_tx_refused(text.data, what[side]);
             free(q);
             free(key);
@@ -662,29 +657,29 @@ static void test_tx_keys_and_signature_form(void **state)
     /* A reward must pay a key too; a payment cannot come from a name. */
     tx_json(&text, "\"" REWARD_SENDER "\"", "\"Satoshi\"", "10", "\"" REWARD_SIG "\"");
     assert_tx_refused(text.data, "recipient");
-    tx_json(&text, "\"Satoshi\"", to, "10", sig);
+    tx_json(&text, "\"Satoshi\"", fx.to, "10", fx.sig);
     assert_tx_refused(text.data, "sender");
     /* The signature: exactly 256 lowercase hex digits for a 1024-bit key. */
     cc_buf shorter_buf = CC_BUF_INIT;
-    cc_buf_append(&shorter_buf, sig, strlen(sig) - 3);
+    cc_buf_append(&shorter_buf, fx.sig, strlen(fx.sig) - 3);
     cc_buf_putc(&shorter_buf, '"');
     char *shorter = cc_buf_take(&shorter_buf);
-    char *upper = cc_strdup(sig);
+    char *upper = cc_strdup(fx.sig);
     upper[5] = 'A';
     const char *bad_sigs[] = {"\"\"", "\"abc\"", "\"REWARDTRANSACTIONSIGNATURE\"", shorter, upper};
     for (size_t i = 0; i < sizeof bad_sigs / sizeof bad_sigs[0]; i++) {
-        tx_json(&text, from, to, "1", bad_sigs[i]);
+        tx_json(&text, fx.from, fx.to, "1", bad_sigs[i]);
         assert_tx_refused(text.data, "signature");
     }
     free(shorter);
     free(upper);
     /* Reward sender and reward signature go together. */
-    tx_json(&text, from, to, "1", "\"" REWARD_SIG "\"");
+    tx_json(&text, fx.from, fx.to, "1", "\"" REWARD_SIG "\"");
     assert_tx_refused(text.data, "reward");
-    tx_json(&text, "\"" REWARD_SENDER "\"", to, "10", sig);
+    tx_json(&text, "\"" REWARD_SENDER "\"", fx.to, "10", fx.sig);
     assert_tx_refused(text.data, "reward");
     /* The real reward: decoded as one, verifies without a signature. */
-    tx_json(&text, "\"" REWARD_SENDER "\"", to, "10", "\"" REWARD_SIG "\"");
+    tx_json(&text, "\"" REWARD_SENDER "\"", fx.to, "10", "\"" REWARD_SIG "\"");
     cc_tx tx;
     tx_ok(text.data, &tx);
     assert_true(tx.is_reward);
@@ -693,21 +688,16 @@ static void test_tx_keys_and_signature_form(void **state)
     cc_tx_clear(&tx);
     /* Well formed, signed by the other key: decodes, does not verify. */
     ttx other;
-    ttx_payment(&other, &b, b.pub_hex, "1");
+    ttx_payment(&other, &fx.b, fx.b.pub_hex, "1");
     char *other_sig = quoted(other.signature);
-    tx_json(&text, from, to, "1", other_sig);
+    tx_json(&text, fx.from, fx.to, "1", other_sig);
     tx_ok(text.data, &tx);
     assert_false(cc_cheese_tx_verify(&tx));
     cc_tx_clear(&tx);
     free(other_sig);
     ttx_free(&other, 1);
     cc_buf_free(&text);
-    free(from);
-    free(to);
-    free(sig);
-    ttx_free(&t, 1);
-    cc_rsa_key_clear(&a);
-    cc_rsa_key_clear(&b);
+    tx_form_free(&fx);
 }
 
 static void test_tx_strings_not_representable(void **state)
@@ -802,7 +792,7 @@ static void test_tx_amounts(void **state)
 static void test_tx_replay_same_ids(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     const char *json = str_at(json_array_get(json_object_get(root, "transactions"), 0), "json");
     cc_tx one, two;
     tx_ok(json, &one);
@@ -822,7 +812,7 @@ static void test_tx_replay_same_ids(void **state)
 static void test_tx_create_and_reward(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     cc_rsa_key a, b;
     vector_key(0, &a);
     vector_key(1, &b);
@@ -855,14 +845,14 @@ static void test_tx_create_and_reward(void **state)
     for (size_t i = 0; i < sizeof bad_amounts / sizeof bad_amounts[0]; i++) {
         memset(&tx, 0xa5, sizeof tx);
         assert_false(cc_cheese_tx_create(&a, b.pub_hex, &bad_amounts[i], &tx, &err));
-        assert_err(&err, "amount");
+        assert_bad_request(&err, "amount");
         assert_null(tx.text);
     }
     assert_false(cc_cheese_tx_create(&a, "Satoshi", &amount, &tx, &err));
-    assert_err(&err, "recipient");
+    assert_bad_request(&err, "recipient");
     cc_rsa_key public_only = {.priv_hex = NULL, .pub_hex = a.pub_hex};
     assert_false(cc_cheese_tx_create(&public_only, b.pub_hex, &amount, &tx, &err));
-    assert_err(&err, "sign");
+    assert_bad_request(&err, "sign");
     cc_rsa_key nothing = {0};
     assert_false(cc_cheese_tx_create(&nothing, b.pub_hex, &amount, &tx, &err));
     assert_null(tx.text);
@@ -892,7 +882,7 @@ static void fixture_open(fixture *f)
 {
     vector_key(0, &f->a);
     vector_key(1, &f->b);
-    f->vectors = load(VECTORS);
+    f->vectors = load_json(VECTORS);
     f->parent = str_at(json_array_get(json_object_get(f->vectors, "blocks"), 1), "smell");
 }
 

@@ -25,43 +25,20 @@
 #include "util/hex.h"
 #include "util/mem.h"
 
+#include "chain_env.h"
+#include "checks.h"
+#include "vectors.h"
+
 #define VECTORS CC_VECTORS_DIR "/http-network.json"
 #define P192_N "ffffffffffffffffffffffff99def836146bc9b1b4d22831"
 #define TS "2026-01-01T00:00:00.000000"
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static json_t *load_vectors(void)
-{
-    json_error_t jerr;
-    json_t *root = json_load_file(VECTORS, 0, &jerr);
-    if (!root)
-        fail_msg("cannot read %s: %s", VECTORS, jerr.text);
-    return root;
-}
-
-static const char *str_at(const json_t *obj, const char *key)
-{
-    const json_t *value = json_object_get(obj, key);
-    if (!json_is_string(value))
-        fail_msg("vector field '%s' missing", key);
-    return json_string_value(value);
-}
-
 /* The test keys of the vectors: private scalars 1000, 1001, 1002. */
 static void test_key(int index, cc_p192_key *out)
 {
-    uint8_t priv[CC_P192_PRIV_LEN] = {0};
-    priv[CC_P192_PRIV_LEN - 2] = 0x03;
-    priv[CC_P192_PRIV_LEN - 1] = (uint8_t)(0xe8 + index);
-    assert_true(cc_p192_from_private(priv, out, NULL));
-}
-
-static void assert_err(const cc_err *err, const char *part)
-{
-    assert_int_equal(err->code, CC_ERR_BAD_REQUEST);
-    if (!strstr(err->msg, part))
-        fail_msg("error \"%s\" does not mention \"%s\"", err->msg, part);
+    cc_test_p192_key(1000 + (unsigned)index, out);
 }
 
 static void tx_ok(const char *text, cc_tx *out)
@@ -80,7 +57,7 @@ static void assert_tx_refused(const char *text, const char *part)
         cc_tx_clear(&tx);
         fail_msg("transaction accepted: %s", text);
     }
-    assert_err(&err, part);
+    assert_bad_request(&err, part);
     /* A refused decode leaves nothing to free, and clearing is safe. */
     assert_null(tx.text);
     assert_null(tx.from);
@@ -103,7 +80,7 @@ static void assert_block_refused_n(const char *text, size_t len, const char *par
         cc_block_clear(&block);
         fail_msg("block accepted: %.400s", text);
     }
-    assert_err(&err, part);
+    assert_bad_request(&err, part);
     assert_null(block.text);
     assert_null(block.txs);
     cc_block_clear(&block);
@@ -252,7 +229,7 @@ static const cc_number ONE = {.is_int = true, .i = 1};
 static void test_genesis(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     const json_t *g = json_object_get(root, "genesis");
     assert_string_equal(cc_http_genesis_text(), str_at(g, "json"));
     assert_string_equal(CC_HTTP_GENESIS_HASH, str_at(g, "hash"));
@@ -295,7 +272,7 @@ static void test_genesis(void **state)
 static void test_merkle_vectors(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     const json_t *entries = json_object_get(root, "merkle");
     assert_int_equal(json_array_size(entries), 7);
     size_t i;
@@ -319,7 +296,7 @@ static void test_merkle_vectors(void **state)
 static void test_transaction_vectors(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     const json_t *entries = json_object_get(root, "transactions");
     assert_int_equal(json_array_size(entries), 8);
     size_t i;
@@ -359,7 +336,7 @@ static void test_transaction_vectors(void **state)
 static void test_block_vectors(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     const json_t *entries = json_object_get(root, "blocks");
     assert_int_equal(json_array_size(entries), 2);
     size_t i;
@@ -410,7 +387,7 @@ static void test_block_vectors(void **state)
 static void test_block_reprinted_canonically(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     const char *json = str_at(json_array_get(json_object_get(root, "blocks"), 1), "json");
     json_t *parsed = json_loads(json, 0, NULL);
     char *other = json_dumps(parsed, JSON_INDENT(3) | JSON_SORT_KEYS);
@@ -426,55 +403,72 @@ static void test_block_reprinted_canonically(void **state)
 
 /* ---- transactions: what must be refused ------------------------------------------------ */
 
+/* What the transaction-form tests start from: test keys 0 and 1, each
+ * quoted as a JSON string, a well-formed signature (96 'a's) quoted, and
+ * the timestamp quoted. */
+typedef struct tx_form {
+    cc_p192_key a, b;
+    char *from, *to, *sig;
+    char sig_text[CC_P192_SIG_HEX_LEN + 1];
+    const char *ts;
+} tx_form;
+
+static void tx_form_init(tx_form *t)
+{
+    test_key(0, &t->a);
+    test_key(1, &t->b);
+    t->from = quoted(t->a.pub_hex);
+    t->to = quoted(t->b.pub_hex);
+    memset(t->sig_text, 'a', CC_P192_SIG_HEX_LEN);
+    t->sig_text[CC_P192_SIG_HEX_LEN] = '\0';
+    t->sig = quoted(t->sig_text);
+    t->ts = "\"" TS "\"";
+}
+
+static void tx_form_free(tx_form *t)
+{
+    free(t->from);
+    free(t->to);
+    free(t->sig);
+}
+
 static void test_tx_fields_missing_or_mistyped(void **state)
 {
     (void)state;
-    cc_p192_key a, b;
-    test_key(0, &a);
-    test_key(1, &b);
-    char *from = quoted(a.pub_hex), *to = quoted(b.pub_hex);
-    char sig_text[CC_P192_SIG_HEX_LEN + 1];
-    memset(sig_text, 'a', CC_P192_SIG_HEX_LEN);
-    sig_text[CC_P192_SIG_HEX_LEN] = '\0';
-    char *sig = quoted(sig_text);
-    const char *ts = "\"" TS "\"";
+    tx_form t;
+    tx_form_init(&t);
     cc_buf text = CC_BUF_INIT;
 
-    tx_json(&text, sig, from, to, "1", ts);
+    tx_json(&text, t.sig, t.from, t.to, "1", t.ts);
     cc_tx tx;
     tx_ok(text.data, &tx);
     cc_tx_clear(&tx);
 
-    tx_json(&text, NULL, from, to, "1", ts);
-    assert_tx_refused(text.data, "signature");
-    tx_json(&text, "12", from, to, "1", ts);
-    assert_tx_refused(text.data, "signature");
-    tx_json(&text, "null", from, to, "1", ts);
-    assert_tx_refused(text.data, "signature");
-    tx_json(&text, sig, NULL, to, "1", ts);
-    assert_tx_refused(text.data, "from");
-    tx_json(&text, sig, "[]", to, "1", ts);
-    assert_tx_refused(text.data, "from");
-    tx_json(&text, sig, from, NULL, "1", ts);
-    assert_tx_refused(text.data, "to");
-    tx_json(&text, sig, from, "5", "1", ts);
-    assert_tx_refused(text.data, "to");
-    tx_json(&text, sig, from, to, NULL, ts);
-    assert_tx_refused(text.data, "sum");
-    tx_json(&text, sig, from, to, "\"1\"", ts);
-    assert_tx_refused(text.data, "sum");
-    tx_json(&text, sig, from, to, "true", ts);
-    assert_tx_refused(text.data, "sum");
-    tx_json(&text, sig, from, to, "null", ts);
-    assert_tx_refused(text.data, "sum");
-    tx_json(&text, sig, from, to, "[1]", ts);
-    assert_tx_refused(text.data, "sum");
-    tx_json(&text, sig, from, to, "1", NULL);
-    assert_tx_refused(text.data, "timestamp");
-    tx_json(&text, sig, from, to, "1", "1589447950");
-    assert_tx_refused(text.data, "timestamp");
-    tx_json(&text, sig, from, to, "1", "{}");
-    assert_tx_refused(text.data, "timestamp");
+    /* Each field missing or of the wrong type, with the field named. */
+    const struct {
+        const char *sig, *from, *to, *sum, *ts, *part;
+    } broken[] = {
+        {NULL, t.from, t.to, "1", t.ts, "signature"},
+        {"12", t.from, t.to, "1", t.ts, "signature"},
+        {"null", t.from, t.to, "1", t.ts, "signature"},
+        {t.sig, NULL, t.to, "1", t.ts, "from"},
+        {t.sig, "[]", t.to, "1", t.ts, "from"},
+        {t.sig, t.from, NULL, "1", t.ts, "to"},
+        {t.sig, t.from, "5", "1", t.ts, "to"},
+        {t.sig, t.from, t.to, NULL, t.ts, "sum"},
+        {t.sig, t.from, t.to, "\"1\"", t.ts, "sum"},
+        {t.sig, t.from, t.to, "true", t.ts, "sum"},
+        {t.sig, t.from, t.to, "null", t.ts, "sum"},
+        {t.sig, t.from, t.to, "[1]", t.ts, "sum"},
+        {t.sig, t.from, t.to, "1", NULL, "timestamp"},
+        {t.sig, t.from, t.to, "1", "1589447950", "timestamp"},
+        {t.sig, t.from, t.to, "1", "{}", "timestamp"},
+    };
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        tx_json(&text, broken[i].sig, broken[i].from, broken[i].to, broken[i].sum,
+                broken[i].ts);
+        assert_tx_refused(text.data, broken[i].part);
+    }
 
     assert_tx_refused("[]", "object");
     assert_tx_refused("\"tx\"", "object");
@@ -485,14 +479,12 @@ static void test_tx_fields_missing_or_mistyped(void **state)
     assert_tx_refused("{", "JSON");
     assert_tx_refused("{\"signature\": \"a\", \"signature\": \"b\"}", "JSON");
     /* Trailing text after the object. */
-    tx_json(&text, sig, from, to, "1", ts);
+    tx_json(&text, t.sig, t.from, t.to, "1", t.ts);
     cc_buf_puts(&text, " {}");
     assert_tx_refused(text.data, "JSON");
 
     cc_buf_free(&text);
-    free(from);
-    free(to);
-    free(sig);
+    tx_form_free(&t);
 }
 
 static void test_tx_strings_not_representable(void **state)
@@ -536,22 +528,15 @@ static void test_tx_strings_not_representable(void **state)
 static void test_tx_keys_and_signature_form(void **state)
 {
     (void)state;
-    cc_p192_key a, b;
-    test_key(0, &a);
-    test_key(1, &b);
-    char *from = quoted(a.pub_hex), *to = quoted(b.pub_hex);
-    char sig_text[CC_P192_SIG_HEX_LEN + 1];
-    memset(sig_text, 'a', CC_P192_SIG_HEX_LEN);
-    sig_text[CC_P192_SIG_HEX_LEN] = '\0';
-    char *sig = quoted(sig_text);
-    const char *ts = "\"" TS "\"";
+    tx_form t;
+    tx_form_init(&t);
     cc_buf text = CC_BUF_INIT;
 
     char key[CC_P192_PUB_HEX_LEN + 2];
     const char *what[] = {"from", "to"};
     for (int side = 0; side < 2; side++) {
         for (int variant = 0; variant < 4; variant++) {
-            snprintf(key, sizeof key, "%s", side ? b.pub_hex : a.pub_hex);
+            snprintf(key, sizeof key, "%s", side ? t.b.pub_hex : t.a.pub_hex);
             if (variant == 0)
                 key[95] = '\0'; /* 95 digits */
             else if (variant == 1)
@@ -561,52 +546,43 @@ static void test_tx_keys_and_signature_form(void **state)
             else
                 key[10] = 'g'; /* not hex */
             char *q = quoted(key);
-            tx_json(&text, sig, side ? from : q, side ? q : to, "1", ts);
+            tx_json(&text, t.sig, side ? t.from : q, side ? q : t.to, "1", t.ts);
             assert_tx_refused(text.data, what[side]);
             free(q);
         }
     }
     /* A reward must pay a key too. */
-    tx_json(&text, "\"System\"", "\"System\"", "\"Satoshi Nakamoto\"", "50", ts);
+    tx_json(&text, "\"System\"", "\"System\"", "\"Satoshi Nakamoto\"", "50", t.ts);
     assert_tx_refused(text.data, "to");
     /* The signature: 96 lowercase hex digits. */
     const char *bad_sigs[] = {"\"\"", "\"abc\"", "\"system\""};
     for (size_t i = 0; i < 3; i++) {
-        tx_json(&text, bad_sigs[i], from, to, "1", ts);
+        tx_json(&text, bad_sigs[i], t.from, t.to, "1", t.ts);
         assert_tx_refused(text.data, "signature");
     }
-    sig_text[3] = 'A';
-    char *upper = quoted(sig_text);
-    tx_json(&text, upper, from, to, "1", ts);
+    t.sig_text[3] = 'A';
+    char *upper = quoted(t.sig_text);
+    tx_json(&text, upper, t.from, t.to, "1", t.ts);
     assert_tx_refused(text.data, "signature");
     free(upper);
     cc_buf_free(&text);
-    free(from);
-    free(to);
-    free(sig);
+    tx_form_free(&t);
 }
 
 static void test_tx_system_signature_must_match(void **state)
 {
     (void)state;
-    cc_p192_key a, b;
-    test_key(0, &a);
-    test_key(1, &b);
-    char *from = quoted(a.pub_hex), *to = quoted(b.pub_hex);
-    char sig_text[CC_P192_SIG_HEX_LEN + 1];
-    memset(sig_text, 'a', CC_P192_SIG_HEX_LEN);
-    sig_text[CC_P192_SIG_HEX_LEN] = '\0';
-    char *sig = quoted(sig_text);
-    const char *ts = "\"" TS "\"";
+    tx_form t;
+    tx_form_init(&t);
     cc_buf text = CC_BUF_INIT;
     /* A key's payment signed "System", and a System payment with a hex
      * signature: both refused. */
-    tx_json(&text, "\"System\"", from, to, "1", ts);
+    tx_json(&text, "\"System\"", t.from, t.to, "1", t.ts);
     assert_tx_refused(text.data, "System");
-    tx_json(&text, sig, "\"System\"", to, "1", ts);
+    tx_json(&text, t.sig, "\"System\"", t.to, "1", t.ts);
     assert_tx_refused(text.data, "System");
     /* The real reward: decoded as one, verifies without a signature. */
-    tx_json(&text, "\"System\"", "\"System\"", to, "1", ts);
+    tx_json(&text, "\"System\"", "\"System\"", t.to, "1", t.ts);
     cc_tx tx;
     tx_ok(text.data, &tx);
     assert_true(tx.is_reward);
@@ -615,15 +591,13 @@ static void test_tx_system_signature_must_match(void **state)
     cc_tx_clear(&tx);
     /* A payment carrying some other key's valid-looking signature fails
      * verification (but decodes: signatures are verify's job). */
-    tx_json(&text, sig, from, to, "1", ts);
+    tx_json(&text, t.sig, t.from, t.to, "1", t.ts);
     tx_ok(text.data, &tx);
     assert_false(tx.is_reward);
     assert_false(cc_http_tx_verify(&tx));
     cc_tx_clear(&tx);
     cc_buf_free(&text);
-    free(from);
-    free(to);
-    free(sig);
+    tx_form_free(&t);
 }
 
 static void test_tx_sum_must_be_positive(void **state)
@@ -749,19 +723,19 @@ static void test_tx_create(void **state)
     const cc_number infinite = {.is_int = false, .d = INFINITY};
     const cc_number nan = {.is_int = false, .d = NAN};
     assert_false(cc_http_tx_create(&a, b.pub_hex, &zero, TS, &tx, &err));
-    assert_err(&err, "sum");
+    assert_bad_request(&err, "sum");
     assert_false(cc_http_tx_create(&a, b.pub_hex, &negative, TS, &tx, &err));
-    assert_err(&err, "sum");
+    assert_bad_request(&err, "sum");
     assert_false(cc_http_tx_create(&a, b.pub_hex, &infinite, TS, &tx, &err));
-    assert_err(&err, "sum");
+    assert_bad_request(&err, "sum");
     assert_false(cc_http_tx_create(&a, b.pub_hex, &nan, TS, &tx, &err));
-    assert_err(&err, "sum");
+    assert_bad_request(&err, "sum");
     assert_false(cc_http_tx_create(&a, "Satoshi", &ONE, TS, &tx, &err));
-    assert_err(&err, "to");
+    assert_bad_request(&err, "to");
     /* A timestamp the text format cannot carry would make a transaction
      * nobody (not even this node) could decode. */
     assert_false(cc_http_tx_create(&a, b.pub_hex, &ONE, "a\"b", &tx, &err));
-    assert_err(&err, "timestamp");
+    assert_bad_request(&err, "timestamp");
 }
 
 static void test_tx_reward(void **state)
@@ -814,7 +788,7 @@ static void raw_print(const raw_block *r, cc_buf *out)
 static void test_block_fields_missing_or_mistyped(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     const char *json = str_at(json_array_get(json_object_get(root, "blocks"), 0), "json");
     json_t *v = json_loads(json, 0, NULL);
     char *txs = json_dumps(json_object_get(v, "transactions"), JSON_COMPACT);
@@ -1162,7 +1136,7 @@ static void test_block_genesis_claims(void **state)
     assert_int_equal(block.height, 0);
     cc_block_clear(&block);
     /* nr 0 with any other hash is a block like any other, and refused. */
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     json_t *v = json_loads(str_at(json_array_get(json_object_get(root, "blocks"), 0), "json"), 0,
                            NULL);
     json_object_set_new(v, "nr", json_integer(0));
@@ -1265,22 +1239,8 @@ static void test_amount_to_mpq_exact(void **state)
 
 static void mine_template(const cc_http_template *tpl, cc_buf *text)
 {
-    cc_sha256_ctx base;
-    cc_sha256_init(&base);
-    cc_sha256_update(&base, tpl->prefix.data, tpl->prefix.len);
-    for (unsigned long i = 0;; i++) {
-        char nonce[24];
-        snprintf(nonce, sizeof nonce, "%020lu", i);
-        cc_sha256_ctx ctx = base;
-        cc_sha256_update(&ctx, nonce, strlen(nonce));
-        cc_sha256_update(&ctx, tpl->suffix.data, tpl->suffix.len);
-        uint8_t digest[CC_SHA256_LEN];
-        cc_sha256_final(&ctx, digest);
-        if (cc_http_pow_ok_raw(digest)) {
-            cc_http_template_finish(tpl, nonce, text);
-            return;
-        }
-    }
+    char hash[CC_HASH_HEX_LEN + 1];
+    cc_test_http_mine(tpl, text, hash);
 }
 
 static void test_template_build_and_finish(void **state)

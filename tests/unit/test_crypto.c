@@ -18,6 +18,8 @@
 #include "crypto/p192.h"
 #include "util/hex.h"
 
+#include "vectors.h"
+
 #define VECTORS CC_VECTORS_DIR "/http-network.json"
 
 /* The curve's constants (SEC 2, secp192r1). */
@@ -28,23 +30,6 @@
 #define P192_B "64210519e59c80e70fa7e9ab72243049feb8deecc146b9b1"
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static json_t *load_vectors(void)
-{
-    json_error_t jerr;
-    json_t *root = json_load_file(VECTORS, 0, &jerr);
-    if (!root)
-        fail_msg("cannot read %s: %s", VECTORS, jerr.text);
-    return root;
-}
-
-static const char *str_at(const json_t *obj, const char *key)
-{
-    const json_t *value = json_object_get(obj, key);
-    if (!json_is_string(value))
-        fail_msg("vector field '%s' missing", key);
-    return json_string_value(value);
-}
 
 static void sha256_hex_of(const char *text, size_t len, char out[CC_SHA256_HEX_LEN + 1])
 {
@@ -181,7 +166,7 @@ static void test_sha1_known_answers(void **state)
 static void test_vector_keys(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     const json_t *keys = json_object_get(root, "keys");
     assert_int_equal(json_array_size(keys), 3);
     size_t i;
@@ -266,7 +251,7 @@ static void test_generate_gives_distinct_working_keys(void **state)
 static void test_vector_signatures(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     const json_t *txs = json_object_get(root, "transactions");
     assert_true(json_array_size(txs) >= 8);
     size_t i, n_valid = 0, n_invalid = 0;
@@ -291,7 +276,7 @@ static void test_vector_signatures(void **state)
 static void test_malleated_signature_still_verifies(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     vector_tx v = vector_tx_at(json_array_get(json_object_get(root, "transactions"), 0));
     char other[CC_P192_SIG_HEX_LEN + 1];
     malleate(v.signature, other);
@@ -335,7 +320,7 @@ static void test_sign_verify_round_trip(void **state)
 static void test_malformed_inputs_invalid(void **state)
 {
     (void)state;
-    json_t *root = load_vectors();
+    json_t *root = load_json(VECTORS);
     vector_tx v = vector_tx_at(json_array_get(json_object_get(root, "transactions"), 0));
     const char *msg = v.message;
     size_t len = strlen(msg);

@@ -19,27 +19,12 @@
 #include "util/buf.h"
 #include "util/mem.h"
 
+#include "vectors.h"
+
 #define VECTORS CC_VECTORS_DIR "/cheese-network.json"
 #define EXTRA CC_VECTORS_DIR "/cheese-extra.json"
 /* The first 29 bytes of every 1024-bit SPKI with a 128-byte modulus. */
 #define SPKI_1024_HEAD "30819f300d06092a864886f70d010101050003818d0030818902818100"
-
-static json_t *load(const char *path)
-{
-    json_error_t jerr;
-    json_t *root = json_load_file(path, 0, &jerr);
-    if (!root)
-        fail_msg("cannot read %s: %s", path, jerr.text);
-    return root;
-}
-
-static const char *str_at(const json_t *obj, const char *key)
-{
-    const json_t *value = json_object_get(obj, key);
-    if (!json_is_string(value))
-        fail_msg("vector field '%s' missing", key);
-    return json_string_value(value);
-}
 
 static const char *vector_key(const json_t *root, size_t i, const char *which)
 {
@@ -83,7 +68,7 @@ static char *concat(const char *a, const char *b)
 static void test_vector_keys_round_trip(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     for (size_t i = 0; i < 2; i++) {
         const char *priv = vector_key(root, i, "private_key_der_hex");
         const char *pub = vector_key(root, i, "public_key_der_hex");
@@ -112,7 +97,7 @@ static void test_vector_keys_round_trip(void **state)
 static void test_vector_signature_reproduced(void **state)
 {
     (void)state;
-    json_t *root = load(VECTORS);
+    json_t *root = load_json(VECTORS);
     const char *payload = vector_payload(root);
     char *expected = vector_signature(root);
     cc_rsa_key key;
@@ -176,7 +161,7 @@ static void test_generate(void **state)
 static void test_other_sizes_accepted(void **state)
 {
     (void)state;
-    json_t *root = load(EXTRA);
+    json_t *root = load_json(EXTRA);
     const json_t *rsa = json_object_get(root, "rsa");
     /* A 2048-bit key from PyCryptodome: read, and its signature verifies. */
     const char *pub = str_at(rsa, "pub_2048");
@@ -201,7 +186,7 @@ static void test_other_sizes_accepted(void **state)
 static void test_signature_leading_zero(void **state)
 {
     (void)state;
-    json_t *vectors = load(VECTORS), *root = load(EXTRA);
+    json_t *vectors = load_json(VECTORS), *root = load_json(EXTRA);
     const json_t *rsa = json_object_get(root, "rsa");
     const char *pub = vector_key(vectors, 0, "public_key_der_hex");
     const char *msg = str_at(rsa, "zero_msg");
@@ -227,7 +212,7 @@ static void test_signature_leading_zero(void **state)
 static void test_malformed_public_keys(void **state)
 {
     (void)state;
-    json_t *vectors = load(VECTORS), *root = load(EXTRA);
+    json_t *vectors = load_json(VECTORS), *root = load_json(EXTRA);
     const json_t *rsa = json_object_get(root, "rsa");
     const char *pub = vector_key(vectors, 0, "public_key_der_hex");
     /* Sizes and exponents beyond the limits, then forms that are not the
@@ -275,7 +260,7 @@ static void test_malformed_public_keys(void **state)
 static void test_malformed_signatures(void **state)
 {
     (void)state;
-    json_t *vectors = load(VECTORS);
+    json_t *vectors = load_json(VECTORS);
     const char *pub = vector_key(vectors, 0, "public_key_der_hex");
     const char *payload = vector_payload(vectors);
     size_t len = strlen(payload);
@@ -310,7 +295,7 @@ static void test_malformed_signatures(void **state)
 static void test_malformed_private_keys(void **state)
 {
     (void)state;
-    json_t *vectors = load(VECTORS), *root = load(EXTRA);
+    json_t *vectors = load_json(VECTORS), *root = load_json(EXTRA);
     const json_t *rsa = json_object_get(root, "rsa");
     const char *priv = vector_key(vectors, 0, "private_key_der_hex");
     struct {

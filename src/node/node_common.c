@@ -1,0 +1,81 @@
+#include "node/node_common.h"
+
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "node/explorer.h"
+#include "util/clock.h"
+
+void cc_node_process_init(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    cc_node_signals *s = arg;
+    cc_info(s->log, "signal %d: shutting down", (int)sig);
+    event_base_loopbreak(s->base);
+}
+
+void cc_node_signals_start(cc_node_signals *s, struct event_base *base, const cc_log *log)
+{
+    s->base = base;
+    s->log = log;
+    s->sigint = evsignal_new(base, SIGINT, on_signal, s);
+    s->sigterm = evsignal_new(base, SIGTERM, on_signal, s);
+    event_add(s->sigint, NULL);
+    event_add(s->sigterm, NULL);
+}
+
+void cc_node_signals_stop(cc_node_signals *s)
+{
+    event_free(s->sigint);
+    event_free(s->sigterm);
+    s->sigint = s->sigterm = NULL;
+}
+
+cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const cc_log *log,
+                             size_t max_orphans, size_t max_mempool, cc_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/chain.sqlite", datadir);
+    cc_chain_config chain_cfg = {.db_path = path,
+                                 .rules = rules,
+                                 .log = log,
+                                 .max_orphans = max_orphans,
+                                 .max_mempool = max_mempool};
+    return cc_chain_open(&chain_cfg, err);
+}
+
+void cc_node_report_key(const char *pub_hex, bool created, const char *path)
+{
+    fprintf(stderr, "public key: %s (%s)\n", pub_hex, created ? "new wallet" : path);
+}
+
+bool cc_node_web_answer(const cc_node_web *web, const cc_http_request *req, const char *peer_ip,
+                        cc_http_response *resp)
+{
+    if (cc_metrics_is_call(req)) {
+        cc_metrics_gauges gauges = {0};
+        web->gauges(web->ctx, &gauges);
+        cc_metrics_handle(web->metrics, &gauges, req, resp);
+        return true;
+    }
+    if (cc_api_is_call(req)) {
+        cc_api_handle(web->api, req, peer_ip, resp);
+        return true;
+    }
+    return cc_explorer_handle(req, resp); /* GET / and /explorer: the page */
+}
+
+void cc_node_timed(cc_metrics *metrics, cc_http_handler handler, void *ctx,
+                   const cc_http_request *req, const char *peer_ip, cc_http_response *resp)
+{
+    double started = cc_clock_mono();
+    handler(ctx, req, peer_ip, resp);
+    cc_metrics_request(metrics, req->path, cc_clock_mono() - started);
+}

@@ -1,0 +1,63 @@
+/* What the HTTP node (http_node.c) and the cheese node (cheese_node.c) wire
+ * up the same way: process set-up, the signals that stop the loop, the chain
+ * in the data directory, and the endpoints every node serves on its HTTP
+ * port (/metrics, the JSON API under /api/, the explorer page).
+ *
+ * Thread: the event loop thread, except cc_node_process_init (call it first,
+ * from main's thread). */
+#ifndef CC_NODE_NODE_COMMON_H
+#define CC_NODE_NODE_COMMON_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "chain/chain.h"
+#include "net/http_server.h"
+#include "node/api.h"
+#include "node/metrics.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* SIGPIPE ignored (a peer closing mid-write is an error code, not a death)
+ * and libevent made thread-aware for the miner threads. */
+void cc_node_process_init(void);
+
+/* SIGINT and SIGTERM log "signal N: shutting down" and break the loop. */
+typedef struct cc_node_signals {
+    struct event_base *base;
+    const cc_log *log;
+    struct event *sigint;
+    struct event *sigterm;
+} cc_node_signals;
+
+void cc_node_signals_start(cc_node_signals *s, struct event_base *base, const cc_log *log);
+void cc_node_signals_stop(cc_node_signals *s);
+
+/* Opens (creating when new) DATADIR/chain.sqlite. */
+cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const cc_log *log,
+                             size_t max_orphans, size_t max_mempool, cc_err *err);
+
+/* Tells the operator the node's public key on stderr, and where the wallet
+ * file is (or that it was just created). */
+void cc_node_report_key(const char *pub_hex, bool created, const char *path);
+
+/* The endpoints every node serves on its HTTP port. */
+typedef struct cc_node_web {
+    cc_metrics *metrics;
+    const cc_api_backend *api;
+    /* The gauges of /metrics, read only when /metrics is asked for. */
+    void (*gauges)(void *ctx, cc_metrics_gauges *out);
+    void *ctx;
+} cc_node_web;
+
+/* Answers /metrics, /api/... and the explorer page; false (resp untouched)
+ * for any other request. */
+bool cc_node_web_answer(const cc_node_web *web, const cc_http_request *req, const char *peer_ip,
+                        cc_http_response *resp);
+
+/* Runs `handler` and records its time for the latency histogram of /metrics. */
+void cc_node_timed(cc_metrics *metrics, cc_http_handler handler, void *ctx,
+                   const cc_http_request *req, const char *peer_ip, cc_http_response *resp);
+
+#endif

@@ -1,0 +1,34 @@
+/* The key file shared by node/wallet (P-192) and node/wallet_rsa (RSA):
+ * one line of hex in a file of mode 0600, loaded when it exists (a file
+ * readable by others is warned about and tightened to 0600), otherwise a
+ * new key is generated and saved atomically. The callers supply only what
+ * differs: how the hex is read into a key and how a new key is made.
+ * Errors: cc_err (CC_ERR_INTERNAL for file problems, with the path).
+ * Thread: whatever the callbacks allow; the file part is plain. */
+#ifndef CC_NODE_WALLET_FILE_H
+#define CC_NODE_WALLET_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+typedef struct cc_wallet_file_kind {
+    size_t max_len; /* the largest file accepted, newline included */
+    /* Reads the file's text (trailing CR/LF removed, NUL-terminated, may hold
+     * NULs) into key; on failure fills err naming path. */
+    bool (*from_text)(const char *path, const char *text, size_t len, void *key, cc_err *err);
+    /* Generates a new key and appends its hex (no newline) to text. */
+    void (*generate)(void *key, cc_buf *text);
+    /* Wipes key after its file could not be saved; NULL when not needed. */
+    void (*clear)(void *key);
+} cc_wallet_file_kind;
+
+/* Loads the key at path, or creates and saves a new one when the file does
+ * not exist. *created tells which happened. */
+bool cc_wallet_file_load_or_create(const cc_wallet_file_kind *kind, const char *path, void *key,
+                                   bool *created, const cc_log *log, cc_err *err);
+
+#endif
