@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config, items):
     if BUILD:
         return
     skip = pytest.mark.skip(reason="CHEESE_BUILD is not set: point it at the build "
-                                   "directory holding cheesed and pyrepr (e.g. build/helper-func)")
+                                   "directory holding cheesed and pyrepr (e.g. build/test)")
     here = os.path.dirname(__file__)
     for item in items:
         if str(item.fspath).startswith(here):

@@ -19,7 +19,7 @@ import pytest
 BUILD = os.environ.get("CHEESE_BUILD")
 pytestmark = pytest.mark.skipif(
     not BUILD, reason="CHEESE_BUILD is not set: point it at the build directory holding "
-                      "cheese-tracker (e.g. build/helper-tracker)")
+                      "cheese-tracker (e.g. build/test)")
 
 WAIT_S = 30  # generous: the test build runs under ASan
 QUIET_S = 0.3  # an answer of unknown length is complete after this much silence
