@@ -25,15 +25,11 @@
 #include "util/err.h"
 #include "util/hex.h"
 
+#include "fuzz_support.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(bool ok, const char *what)
-{
-    if (ok)
-        return;
-    fprintf(stderr, "fuzz_cheese_block: %s\n", what);
-    abort();
-}
+static void check(bool ok, const char *what) { fuzz_check("fuzz_cheese_block", ok, what); }
 
 /* Reads the header back from the canonical text with plain jansson. */
 static void read_header(const cc_block *block, json_t **root, cc_cheese_header *h)
@@ -96,17 +92,6 @@ static void check_payments(const cc_block *block)
     check(r->is_int ? r->i == CC_CHEESE_REWARD : r->d == CC_CHEESE_REWARD, "reward is not 10");
 }
 
-static void check_same(const cc_block *a, const cc_block *b)
-{
-    check(a->text_len == b->text_len && memcmp(a->text, b->text, a->text_len) == 0,
-          "canonical text changes when decoded again");
-    check(strcmp(a->hash, b->hash) == 0, "smell changes when decoded again");
-    check(strcmp(a->prev, b->prev) == 0 && a->height == b->height, "header changes");
-    check(a->n_txs == b->n_txs, "transaction count changes");
-    for (size_t i = 0; i < a->n_txs; i++)
-        check(strcmp(a->txs[i].txid, b->txs[i].txid) == 0, "a txid changes");
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cc_block block;
@@ -119,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(block.text_len == strlen(block.text), "text length");
     cc_block again;
     check(cc_cheese_block_decode(block.text, block.text_len, &again, &err), "canonical text refused");
-    check_same(&block, &again);
+    fuzz_same_block("fuzz_cheese_block", &block, &again);
     json_t *root;
     cc_cheese_header h;
     read_header(&block, &root, &h);

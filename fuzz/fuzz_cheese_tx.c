@@ -27,22 +27,11 @@
 #include "util/err.h"
 #include "util/hex.h"
 
+#include "fuzz_support.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(bool ok, const char *what)
-{
-    if (ok)
-        return;
-    fprintf(stderr, "fuzz_cheese_tx: %s\n", what);
-    abort();
-}
-
-static bool same_number(const cc_number *a, const cc_number *b)
-{
-    if (a->is_int != b->is_int)
-        return false;
-    return a->is_int ? a->i == b->i : memcmp(&a->d, &b->d, sizeof a->d) == 0;
-}
+static void check(bool ok, const char *what) { fuzz_check("fuzz_cheese_tx", ok, what); }
 
 /* The text, read by plain jansson, holds the four decoded fields. */
 static void check_text_fields(const cc_tx *tx)
@@ -116,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           "canonical text changes when decoded again");
     check(strcmp(again.txid, tx.txid) == 0 && strcmp(again.msgid, tx.msgid) == 0,
           "hashes change when decoded again");
-    check(same_number(&again.amount, &tx.amount), "amount changes when decoded again");
+    check(fuzz_same_number(&again.amount, &tx.amount), "amount changes when decoded again");
     check(again.is_reward == tx.is_reward, "kind changes when decoded again");
     bool valid = cc_cheese_tx_verify(&tx);
     check(valid == cc_cheese_tx_verify(&again), "verify differs on the same text");

@@ -23,15 +23,11 @@
 #include "util/hex.h"
 #include "util/mem.h"
 
+#include "fuzz_support.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(bool ok, const char *what)
-{
-    if (ok)
-        return;
-    fprintf(stderr, "fuzz_http_block: %s\n", what);
-    abort();
-}
+static void check(bool ok, const char *what) { fuzz_check("fuzz_http_block", ok, what); }
 
 /* The text without `,"hash": "<64 hex>"`, which is what the hash covers. */
 static void check_hash(const cc_block *block)
@@ -88,17 +84,6 @@ static void check_payments(const cc_block *block)
     mpq_clears(total, amount, one, NULL);
 }
 
-static void check_same(const cc_block *a, const cc_block *b)
-{
-    check(a->text_len == b->text_len && memcmp(a->text, b->text, a->text_len) == 0,
-          "canonical text changes when decoded again");
-    check(strcmp(a->hash, b->hash) == 0, "hash changes when decoded again");
-    check(strcmp(a->prev, b->prev) == 0 && a->height == b->height, "header changes");
-    check(a->n_txs == b->n_txs, "transaction count changes");
-    for (size_t i = 0; i < a->n_txs; i++)
-        check(strcmp(a->txs[i].txid, b->txs[i].txid) == 0, "a txid changes");
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cc_block block;
@@ -112,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cc_block again;
     check(cc_http_block_decode(block.text, block.text_len, &again, &err),
           "canonical text refused");
-    check_same(&block, &again);
+    fuzz_same_block("fuzz_http_block", &block, &again);
     check_hash(&block);
     if (block.height == 0) {
         /* A genesis claim is answered with the fixed genesis. */

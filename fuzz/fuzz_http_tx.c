@@ -22,22 +22,11 @@
 #include "util/err.h"
 #include "util/hex.h"
 
+#include "fuzz_support.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(bool ok, const char *what)
-{
-    if (ok)
-        return;
-    fprintf(stderr, "fuzz_http_tx: %s\n", what);
-    abort();
-}
-
-static bool same_number(const cc_number *a, const cc_number *b)
-{
-    if (a->is_int != b->is_int)
-        return false;
-    return a->is_int ? a->i == b->i : memcmp(&a->d, &b->d, sizeof a->d) == 0;
-}
+static void check(bool ok, const char *what) { fuzz_check("fuzz_http_tx", ok, what); }
 
 static void check_form(const cc_tx *tx)
 {
@@ -84,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(strcmp(again.txid, tx.txid) == 0 && strcmp(again.msgid, tx.msgid) == 0,
           "hashes change when decoded again");
     check(again.msg_off == tx.msg_off && again.msg_len == tx.msg_len, "message moves");
-    check(same_number(&again.amount, &tx.amount), "sum changes when decoded again");
+    check(fuzz_same_number(&again.amount, &tx.amount), "sum changes when decoded again");
     check(again.is_reward == tx.is_reward, "kind changes when decoded again");
     bool valid = cc_http_tx_verify(&tx);
     check(valid == cc_http_tx_verify(&again), "verify differs on the same text");

@@ -1,0 +1,42 @@
+/* What every decoding fuzz target checks the same way: a failed check
+ * aborts with the target's name (so libFuzzer keeps the input), numbers are
+ * compared bit for bit, and a block decoded again from its own canonical
+ * text must come out identical. Header-only: each target is one program. */
+#ifndef CC_FUZZ_SUPPORT_H
+#define CC_FUZZ_SUPPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/block.h"
+
+static inline void fuzz_check(const char *target, bool ok, const char *what)
+{
+    if (ok)
+        return;
+    fprintf(stderr, "%s: %s\n", target, what);
+    abort();
+}
+
+static inline bool fuzz_same_number(const cc_number *a, const cc_number *b)
+{
+    if (a->is_int != b->is_int)
+        return false;
+    return a->is_int ? a->i == b->i : memcmp(&a->d, &b->d, sizeof a->d) == 0;
+}
+
+static inline void fuzz_same_block(const char *target, const cc_block *a, const cc_block *b)
+{
+    fuzz_check(target, a->text_len == b->text_len && memcmp(a->text, b->text, a->text_len) == 0,
+               "canonical text changes when decoded again");
+    fuzz_check(target, strcmp(a->hash, b->hash) == 0, "hash changes when decoded again");
+    fuzz_check(target, strcmp(a->prev, b->prev) == 0 && a->height == b->height,
+               "header changes");
+    fuzz_check(target, a->n_txs == b->n_txs, "transaction count changes");
+    for (size_t i = 0; i < a->n_txs; i++)
+        fuzz_check(target, strcmp(a->txs[i].txid, b->txs[i].txid) == 0, "a txid changes");
+}
+
+#endif
