@@ -8,7 +8,7 @@ TEST_DIR := build/test
 PYTHON := /usr/bin/python3
 JOBS := $(shell nproc)
 
-.PHONY: all deps build run test test-build unit functional fuzz clean
+.PHONY: all deps build run test test-build unit functional clean
 
 all: build
 
@@ -32,23 +32,14 @@ unit: test-build
 functional: test-build
 	CHEESE_BUILD=$(CURDIR)/$(TEST_DIR) $(PYTHON) -m pytest -q -p no:cacheprovider tests/functional
 
+# More targets (fuzzing, benchmarks, ...) live in mk/*.mk; a fragment that
+# belongs in `make test` adds its target to TEST_EXTRA.
+TEST_EXTRA :=
+include $(sort $(wildcard mk/*.mk))
+
 # The release build is part of the test: -O2 finds warnings (maybe-uninitialized
 # and the like) that the sanitizer build does not.
-test: build unit functional
-
-# libFuzzer targets (clang, ASan + UBSan), each run for FUZZ_SECONDS on the
-# seed corpus in fuzz/corpus/<target> (copied, so the repository stays clean).
-FUZZ_DIR := build/fuzz
-FUZZ_SECONDS ?= 60
-fuzz: deps
-	@CC=clang cmake -S . -B $(FUZZ_DIR) -DCC_FUZZ=ON -DCC_TESTS=OFF >/dev/null
-	@cmake --build $(FUZZ_DIR) -j $(JOBS)
-	@for target in $(FUZZ_DIR)/fuzz_*; do \
-	  name=$$(basename $$target); work=$(FUZZ_DIR)/corpus/$$name; mkdir -p $$work; \
-	  seeds=fuzz/corpus/$${name#fuzz_}; [ -d $$seeds ] && cp -n $$seeds/* $$work/ 2>/dev/null; \
-	  echo "== $$name for $(FUZZ_SECONDS) s"; \
-	  $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$work 2>&1 | tail -n 4 || exit 1; \
-	done
+test: build unit functional $(TEST_EXTRA)
 
 clean:
 	rm -rf build

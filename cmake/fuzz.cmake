@@ -1,0 +1,10 @@
+# libFuzzer targets, one per fuzz/fuzz_*.c (configure with -DCC_FUZZ=ON and clang).
+if(CC_FUZZ)
+  file(GLOB fuzz_targets CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/fuzz/fuzz_*.c)
+  foreach(fuzz_source ${fuzz_targets})
+    get_filename_component(fuzz_name ${fuzz_source} NAME_WE)
+    add_executable(${fuzz_name} ${fuzz_source})
+    target_link_libraries(${fuzz_name} PRIVATE cc_node)
+    target_link_options(${fuzz_name} PRIVATE -fsanitize=fuzzer)
+  endforeach()
+endif()
