@@ -7,6 +7,10 @@
 #include "chain/store.h"
 #include "util/mem.h"
 
+/* Transactions per generation of the signature cache (chain/sig_cache.h):
+ * a few pages of blocks being caught up with plus a full mempool. */
+#define SIG_CACHE_CAPACITY (1u << 15)
+
 /* ---- small store queries ----------------------------------------------- */
 
 typedef struct stored_block {
@@ -371,11 +375,11 @@ static bool insert_block(cc_chain *chain, const cc_block *block, cc_err *err)
  * redoing the reorganisation. */
 static void remember_invalid(cc_chain *chain, const cc_block *block, const char *bad)
 {
-    if (!store_exec(chain, "BEGIN IMMEDIATE", NULL))
+    if (!store_begin(chain, NULL))
         return;
     bool ok = insert_block(chain, block, NULL) && mark_invalid(chain, bad, NULL);
-    if (!ok || !store_exec(chain, "COMMIT", NULL))
-        store_exec(chain, "ROLLBACK", NULL);
+    if (!ok || !store_commit(chain, NULL))
+        store_rollback(chain);
 }
 
 /* ---- orphans -------------------------------------------------------------- */
@@ -419,10 +423,20 @@ static bool orphan_take_child(cc_chain *chain, const char *hash, orphan *out)
 
 /* ---- submitting blocks ----------------------------------------------------- */
 
-static bool verify_signatures(const cc_chain *chain, const cc_block *block, cc_err *err)
+bool chain_tx_signature_ok(cc_chain *chain, const cc_tx *tx)
+{
+    if (cc_sig_cache_has(chain->verified, tx->txid))
+        return true;
+    if (!chain->rules->tx_verify(tx))
+        return false;
+    cc_sig_cache_add(chain->verified, tx->txid);
+    return true;
+}
+
+static bool verify_signatures(cc_chain *chain, const cc_block *block, cc_err *err)
 {
     for (size_t i = 0; i < block->n_txs; i++)
-        if (!chain->rules->tx_verify(&block->txs[i]))
+        if (!chain_tx_signature_ok(chain, &block->txs[i]))
             return cc_fail(err, CC_ERR_BAD_REQUEST, "transaction %zu: invalid signature", i);
     return true;
 }
@@ -447,14 +461,14 @@ static bool check_parent(cc_chain *chain, const cc_block *block, bool *parent_kn
 static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result *res,
                         cc_err *err)
 {
-    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+    if (!store_begin(chain, err))
         return false;
     bool ok = insert_block(chain, block, err);
     char bad[CC_HASH_HEX_LEN + 1] = "";
     bool extends = block->height > chain->height;
     if (ok && extends)
         ok = activate(chain, block->hash, &res->reorg_depth, bad, err);
-    if (ok && store_exec(chain, "COMMIT", err)) {
+    if (ok && store_commit(chain, err)) {
         res->outcome = extends ? CC_BLOCK_NEW_TIP : CC_BLOCK_SIDE;
         if (extends) {
             res->tip_changed = true;
@@ -462,7 +476,7 @@ static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result 
         }
         return refresh_state(chain, err);
     }
-    store_exec(chain, "ROLLBACK", NULL);
+    store_rollback(chain);
     if (bad[0])
         remember_invalid(chain, block, bad);
     res->reorg_depth = 0;
@@ -537,6 +551,13 @@ bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_blo
     return ok;
 }
 
+bool cc_chain_submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *res,
+                             cc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    return submit_decoded(chain, block, res, err);
+}
+
 /* ---- opening ----------------------------------------------------------------- */
 
 static bool store_genesis(cc_chain *chain, cc_err *err)
@@ -547,7 +568,7 @@ static bool store_genesis(cc_chain *chain, cc_err *err)
         return strcmp(best, rules->genesis_hash) == 0
                    ? true
                    : cc_fail(err, CC_ERR_INTERNAL, "database belongs to another network");
-    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+    if (!store_begin(chain, err))
         return false;
     sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_INSERT);
     store_bind_text(stmt, 1, rules->genesis_hash);
@@ -560,9 +581,9 @@ static bool store_genesis(cc_chain *chain, cc_err *err)
     stmt = store_stmt(chain, SQL_BEST_SET);
     sqlite3_bind_int64(stmt, 1, 0);
     store_bind_text(stmt, 2, rules->genesis_hash);
-    ok = ok && store_run(chain, stmt, err) && store_exec(chain, "COMMIT", err);
+    ok = ok && store_run(chain, stmt, err) && store_commit(chain, err);
     if (!ok)
-        store_exec(chain, "ROLLBACK", NULL);
+        store_rollback(chain);
     return ok;
 }
 
@@ -577,7 +598,7 @@ static bool backfill_reward_index(cc_chain *chain, cc_err *err)
         return true;
     if (chain->height > 0)
         cc_info(chain->log, "indexing the rewards of %lld blocks", (long long)chain->height);
-    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+    if (!store_begin(chain, err))
         return false;
     bool ok = true;
     for (int64_t h = 1; ok && h <= chain->height; h++) {
@@ -595,11 +616,11 @@ static bool backfill_reward_index(cc_chain *chain, cc_err *err)
     }
     char version[40];
     snprintf(version, sizeof version, "PRAGMA user_version=%d", STORE_VERSION_REWARDS);
-    if (ok && store_exec(chain, version, err) && store_exec(chain, "COMMIT", err)) {
+    if (ok && store_exec(chain, version, err) && store_commit(chain, err)) {
         chain->reward_index_new = false;
         return true;
     }
-    store_exec(chain, "ROLLBACK", NULL);
+    store_rollback(chain);
     return false;
 }
 
@@ -611,6 +632,7 @@ cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
     chain->max_orphans = config->max_orphans;
     chain->max_mempool = config->max_mempool;
     chain->orphans = cc_calloc(config->max_orphans ? config->max_orphans : 1, sizeof(orphan));
+    chain->verified = cc_sig_cache_new(SIG_CACHE_CAPACITY);
     if (!store_open(chain, config->db_path, err) || !store_genesis(chain, err) ||
         !load_tip(chain, err) || !backfill_reward_index(chain, err)) {
         cc_chain_close(chain);
@@ -630,7 +652,42 @@ void cc_chain_close(cc_chain *chain)
     for (size_t i = 0; i < chain->n_orphans; i++)
         free(chain->orphans[i].text);
     free(chain->orphans);
+    cc_sig_cache_free(chain->verified);
     free(chain);
+}
+
+bool cc_chain_batch_begin(cc_chain *chain, cc_err *err)
+{
+    if (chain->in_batch)
+        return cc_fail(err, CC_ERR_INTERNAL, "a batch is already open");
+    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+        return false;
+    chain->in_batch = true;
+    return true;
+}
+
+bool cc_chain_batch_end(cc_chain *chain, cc_err *err)
+{
+    if (!chain->in_batch)
+        return true;
+    chain->in_batch = false;
+    if (store_exec(chain, "COMMIT", err))
+        return true;
+    /* Nothing of the batch is kept: the state in memory follows the
+     * database back. */
+    store_exec(chain, "ROLLBACK", NULL);
+    refresh_state(chain, NULL);
+    return false;
+}
+
+bool cc_chain_signature_known(const cc_chain *chain, const cc_tx *tx)
+{
+    return tx->is_reward || cc_sig_cache_has(chain->verified, tx->txid);
+}
+
+void cc_chain_note_verified(cc_chain *chain, const cc_tx *tx)
+{
+    cc_sig_cache_add(chain->verified, tx->txid);
 }
 
 /* ---- reading ---------------------------------------------------------------------- */

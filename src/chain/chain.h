@@ -71,6 +71,32 @@ typedef struct cc_block_result {
 bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_block_result *res,
                            cc_err *err);
 
+/* The same for a block the caller decoded with the chain's rules (on a
+ * worker, say); the block stays the caller's. */
+bool cc_chain_submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *res,
+                             cc_err *err);
+
+/* A batch makes the changes between begin and end one SQLite transaction
+ * (each change a savepoint of it, still refused alone): catching up with a
+ * page of blocks commits once instead of once per block. Nothing in a
+ * batch is durable before cc_chain_batch_end, so a caller acknowledges
+ * nothing inside one; when the final commit fails, the whole batch is
+ * undone and the chain's state follows the database back. */
+bool cc_chain_batch_begin(cc_chain *chain, cc_err *err);
+bool cc_chain_batch_end(cc_chain *chain, cc_err *err);
+
+/* Records that tx's signature was checked and is valid (a worker thread
+ * checked it with the chain's rules), so that the chain does not check it
+ * again: see chain/sig_cache.h. */
+void cc_chain_note_verified(cc_chain *chain, const cc_tx *tx);
+/* True when tx needs no signature check: a reward, or one noted above. */
+bool cc_chain_signature_known(const cc_chain *chain, const cc_tx *tx);
+
+/* The cheap refusals of cc_chain_accept_tx, without the signature check or
+ * the funds: a reward, or a payment the chain or the mempool holds. A
+ * caller checks these before spending a worker on the signature. */
+bool cc_chain_check_new_tx(cc_chain *chain, const cc_tx *tx, cc_err *err);
+
 /* Validates a transaction received as wire text and puts it in the mempool;
  * writes its txid. A transaction seen before (in the mempool or on the best
  * chain, under any signature) fails with "Transaction already exists". */

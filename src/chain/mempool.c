@@ -173,6 +173,11 @@ bool mempool_restore(cc_chain *chain, const cc_tx *abandoned, size_t n, cc_err *
     return ok && trim_all_senders(chain, err);
 }
 
+bool cc_chain_check_new_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
+{
+    return check_new_payment(chain, tx, err);
+}
+
 bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
 {
     /* The cheap refusals before the costly signature check. The node's own
@@ -180,14 +185,14 @@ bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
      * a wallet bug cannot put an unspendable payment in the mempool. */
     if (!check_new_payment(chain, tx, err))
         return false;
-    if (!chain->rules->tx_verify(tx))
+    if (!chain_tx_signature_ok(chain, tx))
         return cc_fail(err, CC_ERR_BAD_REQUEST, "Invalid signature");
-    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+    if (!store_begin(chain, err))
         return false;
     size_t count_before = chain->mempool_count;
-    if (mempool_insert(chain, tx, err) && store_exec(chain, "COMMIT", err))
+    if (mempool_insert(chain, tx, err) && store_commit(chain, err))
         return true;
-    store_exec(chain, "ROLLBACK", NULL);
+    store_rollback(chain);
     chain->mempool_count = count_before;
     return false;
 }

@@ -91,6 +91,23 @@ bool store_exec(cc_chain *chain, const char *sql, cc_err *err)
     return true;
 }
 
+/* Inside a batch each change is a savepoint of the batch's transaction:
+ * a refused block is undone alone, and the batch commits once. */
+bool store_begin(cc_chain *chain, cc_err *err)
+{
+    return store_exec(chain, chain->in_batch ? "SAVEPOINT change" : "BEGIN IMMEDIATE", err);
+}
+
+bool store_commit(cc_chain *chain, cc_err *err)
+{
+    return store_exec(chain, chain->in_batch ? "RELEASE change" : "COMMIT", err);
+}
+
+void store_rollback(cc_chain *chain)
+{
+    store_exec(chain, chain->in_batch ? "ROLLBACK TO change; RELEASE change" : "ROLLBACK", NULL);
+}
+
 bool store_open(cc_chain *chain, const char *path, cc_err *err)
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "chain/chain.h"
+#include "chain/sig_cache.h"
 
 /* PRAGMA user_version from which the reward index holds every reward of
  * the best chain. */
@@ -73,7 +74,13 @@ struct cc_chain {
     orphan *orphans;
     size_t n_orphans;
     bool reward_index_new; /* the reward index is not filled yet (user_version < 1) */
+    cc_sig_cache *verified; /* transactions whose signature was checked */
+    bool in_batch;          /* changes are savepoints of one open transaction */
 };
+
+/* A signature check that is made at most once per transaction: a hit in
+ * chain->verified, else the rules' check, remembered when it passes. */
+bool chain_tx_signature_ok(cc_chain *chain, const cc_tx *tx);
 
 bool store_open(cc_chain *chain, const char *path, cc_err *err);
 void store_close(cc_chain *chain);
@@ -83,6 +90,11 @@ sqlite3_stmt *store_stmt(cc_chain *chain, store_sql id);
 /* Runs a statement that returns no rows; false (with err) on failure. */
 bool store_run(cc_chain *chain, sqlite3_stmt *stmt, cc_err *err);
 bool store_exec(cc_chain *chain, const char *sql, cc_err *err);
+/* One change (a block, a payment): a transaction of its own, or a
+ * savepoint when a batch (cc_chain_batch_begin) is open. */
+bool store_begin(cc_chain *chain, cc_err *err);
+bool store_commit(cc_chain *chain, cc_err *err);
+void store_rollback(cc_chain *chain);
 bool store_db_fail(cc_chain *chain, cc_err *err);
 
 void store_bind_text(sqlite3_stmt *stmt, int index, const char *text);

@@ -41,7 +41,15 @@ struct connection {
     bool closing;   /* answer sent, close once it is written */
     bool lingering; /* answer written and our side shut: discarding input until EOF */
     size_t discarded;
+    cc_http_pending *pending; /* an answer being worked on: read nothing meanwhile */
+    cc_http_stream stream;    /* a body being streamed (stream.next set): read nothing */
+    bool stream_keep_alive;
     connection *prev, *next;
+};
+
+struct cc_http_pending {
+    connection *conn; /* NULL once the connection is gone */
+    bool keep_alive;
 };
 
 static const char *status_text(int status)
@@ -70,6 +78,21 @@ void cc_http_error(cc_http_response *resp, int status, const char *message)
     cc_buf_putc(&resp->body, '}');
 }
 
+/* Streamed bodies are written in pieces of about this size, and the next
+ * piece is made when the socket's queue falls under STREAM_LOW: memory per
+ * connection stays near the sum of the two. */
+#define STREAM_PIECE (256u << 10)
+#define STREAM_LOW (64u << 10)
+
+static void end_stream(connection *conn)
+{
+    if (!conn->stream.next)
+        return;
+    if (conn->stream.free_ctx)
+        conn->stream.free_ctx(conn->stream.ctx);
+    conn->stream = (cc_http_stream){0};
+}
+
 static void connection_free(connection *conn)
 {
     cc_http_server *server = conn->server;
@@ -80,27 +103,82 @@ static void connection_free(connection *conn)
     if (conn->next)
         conn->next->prev = conn->prev;
     server->n_connections--;
+    if (conn->pending)
+        conn->pending->conn = NULL;
+    end_stream(conn);
     bufferevent_free(conn->bev);
     cc_http_parser_free(conn->parser);
     free(conn);
 }
 
+static void after_answer(connection *conn, bool keep_alive)
+{
+    if (!keep_alive) {
+        conn->closing = true;
+        bufferevent_disable(conn->bev, EV_READ);
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg);
+
+/* Writes the next pieces of a streamed body until the socket's queue is
+ * full enough; after the last, the connection goes on as after any answer.
+ * False when the connection was freed. */
+static bool pump_stream(connection *conn)
+{
+    struct evbuffer *output = bufferevent_get_output(conn->bev);
+    bool done = false;
+    while (!done && evbuffer_get_length(output) < STREAM_LOW) {
+        cc_buf piece = CC_BUF_INIT;
+        bool ok = conn->stream.next(conn->stream.ctx, &piece, &done);
+        if (ok)
+            bufferevent_write(conn->bev, piece.data, piece.len);
+        cc_buf_free(&piece);
+        if (!ok) {
+            cc_warn(conn->server->cfg.log, "answer to %s cut short", conn->peer_ip);
+            connection_free(conn);
+            return false;
+        }
+    }
+    if (!done)
+        return true;
+    end_stream(conn);
+    bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
+    after_answer(conn, conn->stream_keep_alive);
+    if (!conn->closing && !conn->pending) {
+        bufferevent_enable(conn->bev, EV_READ);
+        if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+            on_read(conn->bev, conn);
+    }
+    return true;
+}
+
 static void send_response(connection *conn, const cc_http_response *resp, bool keep_alive)
 {
+    const cc_http_stream *stream = &resp->stream;
     cc_buf out = CC_BUF_INIT;
     cc_buf_printf(&out,
                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                   "Connection: %s\r\n%s\r\n",
                   resp->status, status_text(resp->status),
-                  resp->content_type ? resp->content_type : "application/json", resp->body.len,
+                  resp->content_type ? resp->content_type : "application/json",
+                  stream->next ? stream->length : resp->body.len,
                   keep_alive ? "keep-alive" : "close", cc_buf_str(&resp->headers));
-    cc_buf_append(&out, resp->body.data, resp->body.len);
+    if (!stream->next)
+        cc_buf_append(&out, resp->body.data, resp->body.len);
     bufferevent_write(conn->bev, out.data, out.len);
     cc_buf_free(&out);
-    if (!keep_alive) {
-        conn->closing = true;
-        bufferevent_disable(conn->bev, EV_READ);
+    if (!stream->next) {
+        after_answer(conn, keep_alive);
+        return;
     }
+    /* The first piece goes with the headers when it is small: a short
+     * chain is still answered in one write. */
+    conn->stream = *stream;
+    conn->stream_keep_alive = keep_alive;
+    bufferevent_disable(conn->bev, EV_READ);
+    bufferevent_setwatermark(conn->bev, EV_WRITE, STREAM_LOW, 0);
+    pump_stream(conn);
 }
 
 static void send_error(connection *conn, const cc_err *err)
@@ -114,13 +192,44 @@ static void send_error(connection *conn, const cc_err *err)
 static void dispatch(connection *conn)
 {
     const cc_http_request *req = cc_http_parser_request(conn->parser);
-    cc_http_response resp = {.status = 200};
+    cc_http_response resp = {.status = 200, .server_private = conn};
     conn->server->cfg.handler(conn->server->cfg.handler_ctx, req, conn->peer_ip, &resp);
     bool keep_alive = req->keep_alive && !req->body_until_close;
-    send_response(conn, &resp, keep_alive);
+    if (conn->pending)
+        conn->pending->keep_alive = keep_alive;
+    else
+        send_response(conn, &resp, keep_alive);
     cc_buf_free(&resp.body);
     cc_buf_free(&resp.headers);
     cc_http_parser_reset(conn->parser);
+}
+
+cc_http_pending *cc_http_defer(cc_http_response *resp)
+{
+    connection *conn = resp->server_private;
+    cc_http_pending *pending = cc_calloc(1, sizeof *pending);
+    pending->conn = conn;
+    conn->pending = pending;
+    bufferevent_disable(conn->bev, EV_READ);
+    return pending;
+}
+
+void cc_http_answer(cc_http_pending *pending, const cc_http_response *resp)
+{
+    connection *conn = pending->conn;
+    bool keep_alive = pending->keep_alive;
+    free(pending);
+    if (!conn)
+        return;
+    conn->pending = NULL;
+    send_response(conn, resp, keep_alive && !conn->closing);
+    if (conn->closing)
+        return;
+    bufferevent_enable(conn->bev, EV_READ);
+    /* Requests that arrived meanwhile wait in the input buffer: no new
+     * bytes need come to have them answered. */
+    if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+        on_read(conn->bev, conn);
 }
 
 /* Feeds what has arrived to the parser, answering every complete request
@@ -136,7 +245,8 @@ static void on_read(struct bufferevent *bev, void *arg)
             connection_free(conn);
         return;
     }
-    while (!conn->closing && evbuffer_get_length(input) > 0) {
+    while (!conn->closing && !conn->pending && !conn->stream.next &&
+           evbuffer_get_length(input) > 0) {
         struct evbuffer_iovec chunk;
         if (evbuffer_peek(input, -1, NULL, &chunk, 1) < 1)
             break;
@@ -155,6 +265,10 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
     connection *conn = arg;
+    if (conn->stream.next) {
+        pump_stream(conn);
+        return;
+    }
     if (!conn->closing || conn->lingering || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
         return;
     conn->lingering = true;

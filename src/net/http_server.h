@@ -22,12 +22,29 @@
 #include "util/err.h"
 #include "util/log.h"
 
+/* A body written piece by piece as the socket drains, for answers too
+ * large to hold (the whole chain). `length` is announced as Content-Length
+ * and must be exactly what the pieces add up to; next appends the next
+ * piece to out and sets *done after the last one; false (an error) cuts
+ * the connection. free_ctx(ctx) runs once, whatever happens. */
+typedef struct cc_http_stream {
+    size_t length;
+    bool (*next)(void *ctx, cc_buf *out, bool *done);
+    void (*free_ctx)(void *ctx);
+    void *ctx;
+} cc_http_stream;
+
 typedef struct cc_http_response {
     int status;
     const char *content_type; /* default "application/json" */
     cc_buf body;
     cc_buf headers; /* extra header lines, each ending in "\r\n" (usually empty) */
+    cc_http_stream stream; /* when stream.next is set, body is not used */
+    void *server_private;  /* the server's own; handlers leave it alone */
 } cc_http_response;
+
+/* A request whose answer comes later (cc_http_defer). */
+typedef struct cc_http_pending cc_http_pending;
 
 /* Called for each complete request; peer_ip is the client's address. */
 typedef void (*cc_http_handler)(void *ctx, const cc_http_request *req, const char *peer_ip,
@@ -53,6 +70,19 @@ cc_http_server *cc_http_server_start(struct event_base *base, const cc_http_serv
                                      cc_err *err);
 /* Closes the listener and every connection. */
 void cc_http_server_free(cc_http_server *server);
+
+/* For a handler whose answer needs work off the loop thread (signature
+ * checks): instead of filling resp it takes a pending answer, and gives it
+ * later to cc_http_answer. Until then the connection reads nothing more,
+ * so that pipelined requests are still answered in order. The request
+ * (and resp) are only valid during the handler: copy what the answer
+ * needs. Call at most once per request. */
+cc_http_pending *cc_http_defer(cc_http_response *resp);
+
+/* Sends the answer to a deferred request (one write, as always) and frees
+ * pending; when the client has gone meanwhile, it only frees. resp stays
+ * the caller's. Loop thread. */
+void cc_http_answer(cc_http_pending *pending, const cc_http_response *resp);
 
 /* Fills resp with {"errcode": status, "errmsg": message}. */
 void cc_http_error(cc_http_response *resp, int status, const char *message);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "chain/chain.h"
+#include "chain/chain_reader.h"
 #include "codec/json.h"
 #include "consensus/http.h"
 #include "net/http_client.h"
@@ -17,6 +18,7 @@
 #include "node/http_peering.h"
 #include "node/http_sync.h"
 #include "node/peers.h"
+#include "node/verifier.h"
 #include "node/wallet.h"
 #include "util/clock.h"
 #include "util/fileio.h"
@@ -33,6 +35,7 @@ typedef struct http_node {
     cc_http_server *server;
     cc_http_client *client;
     cc_miner *miner;
+    cc_verifier *verifier; /* signature checks off the loop */
     cc_faucet *faucet;
     cc_peers *peers;
     cc_p192_key key;
@@ -135,10 +138,9 @@ static void on_fetched_block(void *ctx, const char *peer, int status, const char
 
 /* Every block and transaction offered to the chain goes through these
  * two, so that /metrics counts each outcome once. */
-static bool submit_block(http_node *node, const char *text, size_t len, cc_block_result *res,
-                         cc_err *err)
+static bool submit_decoded(http_node *node, cc_block *block, cc_block_result *res, cc_err *err)
 {
-    bool ok = cc_chain_submit_block(node->chain, text, len, res, err);
+    bool ok = cc_chain_submit_decoded(node->chain, block, res, err);
     cc_metrics_block(&node->metrics, ok, res, err);
     return ok;
 }
@@ -165,10 +167,10 @@ static void relay_tip(http_node *node, const char *source)
  * relays it to every other peer when it is new and valid. For an orphan,
  * a short gap is filled by asking every peer for the parent at once; the
  * sync (which pages) takes on whatever a longer gap or a fork needs. */
-static bool accept_block(http_node *node, const char *text, size_t len, const char *source,
-                         cc_block_result *res, cc_err *err)
+static bool accept_decoded(http_node *node, cc_block *block, const char *source,
+                           cc_block_result *res, cc_err *err)
 {
-    if (!submit_block(node, text, len, res, err))
+    if (!submit_decoded(node, block, res, err))
         return false;
     if (res->outcome == CC_BLOCK_ORPHAN) {
         cc_sync_orphan(node->sync, source, res->height);
@@ -178,7 +180,8 @@ static bool accept_block(http_node *node, const char *text, size_t len, const ch
             cc_peering_broadcast(node->peering, "GET", path, NULL, 0, NULL, on_fetched_block,
                                  node);
     } else {
-        cc_peering_broadcast(node->peering, "POST", "/block", text, len, source, NULL, NULL);
+        cc_peering_broadcast(node->peering, "POST", "/block", block->text, block->text_len,
+                             source, NULL, NULL);
     }
     /* Orphans waiting for this block were connected on top of it: peers get
      * the new tip too, and fetch what they lack in between. */
@@ -186,6 +189,134 @@ static bool accept_block(http_node *node, const char *text, size_t len, const ch
         relay_tip(node, NULL);
     maybe_mine(node);
     return true;
+}
+
+static bool decode_block(http_node *node, const char *text, size_t len, cc_block *block,
+                         cc_err *err)
+{
+    if (cc_rules_http()->block_decode(text, len, block, err))
+        return true;
+    cc_block_result none = {0};
+    cc_metrics_block(&node->metrics, false, &none, err);
+    return false;
+}
+
+/* ---- signatures checked off the loop ------------------------------------------
+ *
+ * A block or payment whose signatures the chain has not seen verified waits
+ * for the worker pool (node/verifier.h) before it is offered to the chain;
+ * one whose signatures are all known (our miner's blocks, a block of
+ * payments already in our mempool, a duplicate) is offered at once. */
+
+/* A block from POST /block (pending set) or one we fetched (pending NULL). */
+typedef struct block_check {
+    http_node *node;
+    cc_http_pending *pending;
+    cc_block block;
+    char source[96]; /* the listed peer it came from, not relayed back to ("" none) */
+    char sender[96]; /* who is scored when it breaks the rules ("" nobody) */
+    char peer_ip[64];
+    const cc_tx **txs; /* those to check, in block order */
+    size_t *place;     /* their index in the block */
+    bool *ok;
+    size_t n;
+} block_check;
+
+static void block_check_free(block_check *bc)
+{
+    cc_block_clear(&bc->block);
+    free(bc->txs);
+    free(bc->place);
+    free(bc->ok);
+    free(bc);
+}
+
+/* Takes the workers' verdicts to the chain; the first bad signature in the
+ * block's order is the reason given, as the chain itself would give it. */
+static bool take_verdicts(http_node *node, const block_check *bc, cc_err *err)
+{
+    for (size_t i = 0; i < bc->n; i++) {
+        if (!bc->ok[i])
+            return cc_fail(err, CC_ERR_BAD_REQUEST, "transaction %zu: invalid signature",
+                           bc->place[i]);
+        cc_chain_note_verified(node->chain, bc->txs[i]);
+    }
+    return true;
+}
+
+static void answer_block(http_node *node, cc_http_response *resp, const cc_block_result *res,
+                         const char *peer_ip)
+{
+    static const char *const outcome[] = {"Block accepted", "Block stored on a side branch",
+                                          "Block held until its parent arrives"};
+    cc_buf_printf(&resp->body, "{\"message\": \"%s\", \"hash\": \"%s\", \"height\": %lld}",
+                  outcome[res->outcome], res->hash, (long long)cc_chain_height(node->chain));
+    cc_info(node->cfg->log, "block %s from %s: %s", res->hash, peer_ip, outcome[res->outcome]);
+}
+
+static void reply_error(cc_http_response *resp, const cc_err *err)
+{
+    cc_http_error(resp, err->code ? err->code : CC_ERR_BAD_REQUEST, err->msg);
+}
+
+/* The end of every block check, on the loop thread: the answer goes into
+ * direct (a request answered at once), to the deferred request, or, for a
+ * block we fetched, nowhere. */
+static void finish_block(block_check *bc, bool cancelled, cc_http_response *direct)
+{
+    http_node *node = bc->node;
+    cc_err err = {0};
+    cc_block_result res = {0};
+    bool ok = cancelled ? cc_fail(&err, CC_ERR_UNAVAILABLE, "the node is shutting down")
+                        : take_verdicts(node, bc, &err) &&
+                              accept_decoded(node, &bc->block, bc->source[0] ? bc->source : NULL,
+                                             &res, &err);
+    if (!ok && !cancelled) {
+        cc_info(node->cfg->log, "block from %s refused: %s", bc->peer_ip, err.msg);
+        if (bc->sender[0] && cc_peering_is_invalid_block(&err))
+            cc_peering_misbehaved(node->peering, bc->sender, CC_MISBEHAVE_INVALID_BLOCK,
+                                  err.msg);
+    }
+    cc_http_response deferred = {.status = 200};
+    cc_http_response *resp = direct ? direct : bc->pending ? &deferred : NULL;
+    if (resp && ok)
+        answer_block(node, resp, &res, bc->peer_ip);
+    else if (resp)
+        reply_error(resp, &err);
+    else if (ok)
+        cc_info(node->cfg->log, "fetched block %s from %s", res.hash, bc->peer_ip);
+    if (bc->pending) {
+        cc_http_answer(bc->pending, &deferred);
+        cc_buf_free(&deferred.body);
+        cc_buf_free(&deferred.headers);
+    }
+    block_check_free(bc);
+}
+
+static void on_block_verified(void *ctx, bool cancelled) { finish_block(ctx, cancelled, NULL); }
+
+/* Checks bc's unknown signatures on the workers, or finishes at once when
+ * there are none. */
+static void check_block(block_check *bc, cc_http_response *resp)
+{
+    http_node *node = bc->node;
+    cc_block *block = &bc->block;
+    bc->txs = cc_calloc(block->n_txs + 1, sizeof *bc->txs);
+    bc->place = cc_calloc(block->n_txs + 1, sizeof *bc->place);
+    bc->ok = cc_calloc(block->n_txs + 1, sizeof *bc->ok);
+    for (size_t i = 0; i < block->n_txs; i++) {
+        if (cc_chain_signature_known(node->chain, &block->txs[i]))
+            continue;
+        bc->txs[bc->n] = &block->txs[i];
+        bc->place[bc->n++] = i;
+    }
+    if (bc->n == 0) {
+        finish_block(bc, false, resp);
+        return;
+    }
+    if (resp)
+        bc->pending = cc_http_defer(resp);
+    cc_verifier_check(node->verifier, bc->txs, bc->n, bc->ok, on_block_verified, bc);
 }
 
 static void on_new_peer(void *ctx, const char *address)
@@ -197,11 +328,10 @@ static void on_new_peer(void *ctx, const char *address)
 
 /* A block of a sync page: stored only. A catch-up of thousands of blocks
  * is not relayed block by block; sync_advanced relays the tip once a page. */
-static bool sync_submit(void *ctx, const char *text, size_t len, cc_block_result *res,
-                        cc_err *err)
+static bool sync_submit(void *ctx, cc_block *block, cc_block_result *res, cc_err *err)
 {
     http_node *node = ctx;
-    return submit_block(node, text, len, res, err);
+    return submit_decoded(node, block, res, err);
 }
 
 static void sync_advanced(void *ctx, const char *peer)
@@ -212,16 +342,44 @@ static void sync_advanced(void *ctx, const char *peer)
 }
 
 /* A block a peer sent us when we asked for a missing parent. */
+static block_check *new_block_check(http_node *node, const char *peer_ip)
+{
+    block_check *bc = cc_calloc(1, sizeof *bc);
+    bc->node = node;
+    snprintf(bc->peer_ip, sizeof bc->peer_ip, "%s", peer_ip);
+    return bc;
+}
+
 static void on_fetched_block(void *ctx, const char *peer, int status, const char *body,
                              size_t len)
 {
     http_node *node = ctx;
-    cc_block_result res;
+    if (status != 200)
+        return;
+    block_check *bc = new_block_check(node, peer);
     cc_err err = {0};
-    if (status == 200 && accept_block(node, body, len, peer, &res, &err))
-        cc_info(node->cfg->log, "fetched block %s from %s", res.hash, peer);
-    else if (status == 200)
+    if (!decode_block(node, body, len, &bc->block, &err)) {
         cc_peering_served_block_refused(node->peering, peer, body, len, &err);
+        block_check_free(bc);
+        return;
+    }
+    snprintf(bc->source, sizeof bc->source, "%s", peer);
+    snprintf(bc->sender, sizeof bc->sender, "%s", peer);
+    check_block(bc, NULL);
+}
+
+/* Our miner's block: every payment in it came through our mempool, so
+ * its signatures are known and nothing waits for the workers. */
+static bool accept_mined(http_node *node, const char *text, size_t len, cc_block_result *res,
+                         cc_err *err)
+{
+    cc_block block;
+    memset(res, 0, sizeof *res);
+    if (!decode_block(node, text, len, &block, err))
+        return false;
+    bool ok = accept_decoded(node, &block, NULL, res, err);
+    cc_block_clear(&block);
+    return ok;
 }
 
 static void on_block_found(void *ctx, uint64_t job_id, const char *nonce)
@@ -233,7 +391,7 @@ static void on_block_found(void *ctx, uint64_t job_id, const char *nonce)
     cc_http_template_finish(&node->tpl, nonce, &text);
     cc_block_result res;
     cc_err err = {0};
-    if (accept_block(node, text.data, text.len, NULL, &res, &err)) {
+    if (accept_mined(node, text.data, text.len, &res, &err)) {
         cc_info(node->cfg->log, "mined block %lld %s", (long long)node->tpl.height, res.hash);
     } else {
         cc_warn(node->cfg->log, "mined block refused: %s", err.msg);
@@ -244,10 +402,6 @@ static void on_block_found(void *ctx, uint64_t job_id, const char *nonce)
 
 /* ---- endpoints ------------------------------------------------------------- */
 
-static void reply_error(cc_http_response *resp, const cc_err *err)
-{
-    cc_http_error(resp, err->code ? err->code : CC_ERR_BAD_REQUEST, err->msg);
-}
 
 static bool block_id_param(const cc_http_request *req, char id[CC_HASH_HEX_LEN + 1], cc_err *err)
 {
@@ -306,6 +460,36 @@ static bool locator_param(const cc_http_request *req,
     return true;
 }
 
+/* A long whole chain is streamed from a snapshot of the database
+ * (chain/chain_reader.h): its size grows with the chain, the node's memory
+ * must not. */
+#define CHAIN_PIECE_BYTES (256u << 10)
+
+static bool chain_piece(void *ctx, cc_buf *out, bool *done)
+{
+    cc_err err = {0};
+    return cc_chain_reader_next(ctx, CHAIN_PIECE_BYTES, out, done, &err);
+}
+
+static void chain_reader_done(void *ctx) { cc_chain_reader_free(ctx); }
+
+static bool stream_whole_chain(http_node *node, cc_http_response *resp, cc_err *err)
+{
+    size_t length;
+    if (!cc_chain_whole_length(node->chain, &length, err))
+        return false;
+    if (length <= CHAIN_PIECE_BYTES) /* the common short chain: no snapshot needed */
+        return cc_chain_write_all(node->chain, &resp->body, err);
+    cc_chain_reader *reader = cc_chain_reader_all(node->chain, err);
+    if (!reader)
+        return false;
+    resp->stream = (cc_http_stream){.length = cc_chain_reader_length(reader),
+                                    .next = chain_piece,
+                                    .free_ctx = chain_reader_done,
+                                    .ctx = reader};
+    return true;
+}
+
 /* The seed's two forms, plus two for nodes that catch up (docs/http-network.md):
  * ?id=H&limit=N pages the flat list, and ?locator=... answers from the
  * newest of the asker's blocks that is on our best chain. Without them the
@@ -331,7 +515,7 @@ static void get_blocks(http_node *node, const cc_http_request *req, const char *
                         cc_chain_write_from_page(node->chain, id, &page, &resp->body, &err)
                   : cc_chain_write_from(node->chain, id, &resp->body, &err));
     } else {
-        ok = cc_chain_write_all(node->chain, &resp->body, &err);
+        ok = stream_whole_chain(node, resp, &err);
     }
     if (!ok)
         reply_error(resp, &err);
@@ -366,45 +550,104 @@ static void post_block(http_node *node, const cc_http_request *req, const char *
                        cc_http_response *resp)
 {
     cc_err err = {0};
-    cc_block_result res;
     if (!cc_peering_admit(node->peering, req, peer_ip, &err)) {
         reply_error(resp, &err);
         return;
     }
-    const char *source = cc_peering_source(node->peering, req, peer_ip);
-    if (!accept_block(node, req->body.data, req->body.len, source, &res, &err)) {
+    block_check *bc = new_block_check(node, peer_ip);
+    if (!decode_block(node, req->body.data, req->body.len, &bc->block, &err)) {
         cc_info(node->cfg->log, "block from %s refused: %s", peer_ip, err.msg);
         cc_peering_block_refused(node->peering, req, peer_ip, &err);
         reply_error(resp, &err);
+        block_check_free(bc);
         return;
     }
-    static const char *const outcome[] = {"Block accepted", "Block stored on a side branch",
-                                          "Block held until its parent arrives"};
-    cc_buf_printf(&resp->body, "{\"message\": \"%s\", \"hash\": \"%s\", \"height\": %lld}",
-                  outcome[res.outcome], res.hash, (long long)cc_chain_height(node->chain));
-    cc_info(node->cfg->log, "block %s from %s: %s", res.hash, peer_ip, outcome[res.outcome]);
+    const char *source = cc_peering_source(node->peering, req, peer_ip);
+    snprintf(bc->source, sizeof bc->source, "%s", source ? source : "");
+    if (!cc_peering_sender(node->peering, req, peer_ip, bc->sender))
+        bc->sender[0] = '\0';
+    check_block(bc, resp);
 }
 
+/* A payment from POST /inv waiting for its signature check. */
+typedef struct inv_check {
+    http_node *node;
+    cc_http_pending *pending;
+    cc_tx tx;
+    const cc_tx *txp; /* &tx, as the verifier takes a list */
+    bool ok;
+    char source[96];
+    char peer_ip[64];
+} inv_check;
+
+static void finish_inv(inv_check *ic, bool cancelled, cc_http_response *direct)
+{
+    http_node *node = ic->node;
+    cc_err err = {0};
+    bool accepted = false;
+    if (cancelled) {
+        cc_fail(&err, CC_ERR_UNAVAILABLE, "the node is shutting down");
+    } else if (!ic->ok) {
+        cc_fail(&err, CC_ERR_BAD_REQUEST, "Invalid signature");
+        cc_metrics_tx(&node->metrics, false, &err);
+    } else {
+        cc_chain_note_verified(node->chain, &ic->tx);
+        accepted = accept_tx(node, &ic->tx, &err);
+    }
+    cc_http_response deferred = {.status = 200};
+    cc_http_response *resp = direct ? direct : &deferred;
+    if (accepted) {
+        cc_buf_printf(&resp->body, "{\"message\": \"Transaction accepted\", \"txid\": \"%s\"}",
+                      ic->tx.txid);
+        cc_peering_broadcast(node->peering, "POST", "/inv", ic->tx.text, ic->tx.text_len,
+                             ic->source[0] ? ic->source : NULL, NULL, NULL);
+        maybe_mine(node);
+    } else {
+        cc_info(node->cfg->log, "transaction from %s refused: %s", ic->peer_ip, err.msg);
+        reply_error(resp, &err);
+    }
+    if (!direct) {
+        cc_http_answer(ic->pending, &deferred);
+        cc_buf_free(&deferred.body);
+        cc_buf_free(&deferred.headers);
+    }
+    cc_tx_clear(&ic->tx);
+    free(ic);
+}
+
+static void on_inv_verified(void *ctx, bool cancelled) { finish_inv(ctx, cancelled, NULL); }
+
+/* The cheap refusals (malformed, a reward, a payment we hold) come back at
+ * once; only then is a worker spent on the signature. */
 static void post_inv(http_node *node, const cc_http_request *req, const char *peer_ip,
                      cc_http_response *resp)
 {
     cc_err err = {0};
-    char txid[CC_HASH_HEX_LEN + 1];
-    if (!cc_peering_admit(node->peering, req, peer_ip, &err)) {
-        reply_error(resp, &err);
-        return;
-    }
-    bool accepted = cc_chain_submit_tx(node->chain, req->body.data, req->body.len, txid, &err);
-    cc_metrics_tx(&node->metrics, accepted, &err);
-    if (!accepted) {
+    inv_check *ic = cc_calloc(1, sizeof *ic);
+    bool ok = cc_peering_admit(node->peering, req, peer_ip, &err) &&
+              cc_rules_http()->tx_decode(req->body.data, req->body.len, &ic->tx, &err) &&
+              cc_chain_check_new_tx(node->chain, &ic->tx, &err);
+    if (!ok) {
+        if (err.code != CC_ERR_FORBIDDEN)
+            cc_metrics_tx(&node->metrics, false, &err);
         cc_info(node->cfg->log, "transaction from %s refused: %s", peer_ip, err.msg);
         reply_error(resp, &err);
+        cc_tx_clear(&ic->tx);
+        free(ic);
         return;
     }
-    cc_buf_printf(&resp->body, "{\"message\": \"Transaction accepted\", \"txid\": \"%s\"}", txid);
-    cc_peering_broadcast(node->peering, "POST", "/inv", req->body.data, req->body.len,
-                         cc_peering_source(node->peering, req, peer_ip), NULL, NULL);
-    maybe_mine(node);
+    ic->node = node;
+    ic->txp = &ic->tx;
+    const char *source = cc_peering_source(node->peering, req, peer_ip);
+    snprintf(ic->source, sizeof ic->source, "%s", source ? source : "");
+    snprintf(ic->peer_ip, sizeof ic->peer_ip, "%s", peer_ip);
+    if (cc_chain_signature_known(node->chain, &ic->tx)) {
+        ic->ok = true;
+        finish_inv(ic, false, resp);
+        return;
+    }
+    ic->pending = cc_http_defer(resp);
+    cc_verifier_check(node->verifier, &ic->txp, 1, &ic->ok, on_inv_verified, ic);
 }
 
 static bool read_money_request(const cc_http_request *req, const char **to, cc_number *sum,
@@ -664,6 +907,9 @@ static bool start_server(http_node *node, cc_err *err)
 
 static void close_node(http_node *node)
 {
+    /* Checks still under way end first (answered "shutting down"), while
+     * everything they use is still there. */
+    cc_verifier_free(node->verifier);
     /* The client reports dropped requests to their callbacks, which still
      * use the peering object and the chain: it goes first. */
     cc_http_client_free(node->client);
@@ -692,6 +938,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
         return false;
     }
     node.miner = cc_miner_new(node.base, cfg->miner_threads, on_block_found, &node);
+    node.verifier = cc_verifier_new(node.base, cc_rules_http(), cfg->verify_threads);
     cc_node_signals signals;
     cc_node_signals_start(&signals, node.base, cfg->log);
     cc_info(cfg->log, "http node listening on %s, height %lld, tip %s", node.self,
@@ -713,6 +960,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
                                .peering = node.peering,
                                .peers = node.peers,
                                .chain = node.chain,
+                               .verifier = node.verifier,
                                .submit = sync_submit,
                                .advanced = sync_advanced,
                                .ctx = &node,

@@ -8,6 +8,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/mem.h"
+#include "consensus/http.h"
 
 #define MAX_PEER_STATES 256    /* peers whose ways we remember */
 #define LOCATOR_HASHES 32      /* ours (enough for 2^30 blocks); plus a cursor, under the cap */
@@ -19,6 +20,8 @@ _Static_assert(LOCATOR_HASHES + 1 <= CC_SYNC_MAX_LOCATOR, "a locator must fit wh
 
 /* How we ask a peer for blocks, from ours to the seed's. */
 typedef enum ask { ASK_LOCATOR, ASK_BY_ID, ASK_FULL } ask;
+
+typedef struct page_job page_job;
 
 typedef struct peer_state {
     char address[96];
@@ -44,6 +47,12 @@ struct cc_sync {
     double started;
     size_t stored;
     double last_loud;          /* when progress last went out at warn (0 never) */
+    bool in_flight;            /* a request for a page is under way */
+    page_job *job;             /* a page being checked by the workers (NULL none) */
+    int held_status;           /* an answer that came while a page was checked */
+    char *held_body;
+    size_t held_len;
+    bool drop_next;            /* the page asked ahead is not wanted: end the round on it */
 };
 
 /* ---- peers and timing ------------------------------------------------------ */
@@ -224,7 +233,13 @@ static bool items_next(items *it, const char **value, size_t *len)
     return true;
 }
 
-/* ---- feeding a page to the chain ---------------------------------------------- */
+/* ---- feeding a page to the chain ----------------------------------------------
+ *
+ * A page goes to the chain in three steps: its blocks are decoded (loop),
+ * the signatures the chain has not seen verified are checked by the
+ * workers (node/verifier.h), then the blocks are submitted in order as one
+ * batch (one SQLite commit a page). While the workers check one page, the
+ * next one is already being fetched (see ask_ahead). */
 
 typedef struct page {
     bool nested;      /* the seed's whole chain: [[b0], [b1, b1'], ...] */
@@ -234,12 +249,118 @@ typedef struct page {
     int64_t last_height;
 } page;
 
-/* Feeds one block; false when the rest of the page is no use. */
-static bool feed_block(cc_sync *sync, const char *text, size_t len, page *pg)
+typedef struct page_block {
+    cc_block block;
+    bool decoded;
+    cc_err err; /* why it could not be decoded */
+} page_block;
+
+struct page_job {
+    cc_sync *sync;
+    char *body; /* a copy of the answer: env points into it */
+    envelope env;
+    page pg;
+    bool well_formed;
+    page_block *blocks;
+    size_t n_blocks;
+    /* the signatures the workers check, and the block of each */
+    const cc_tx **txs;
+    size_t *block_of;
+    bool *ok;
+    size_t n_txs;
+};
+
+static void page_job_free(page_job *job)
 {
-    cc_block_result res;
-    cc_err err = {0};
-    if (!sync->cfg.submit(sync->cfg.ctx, text, len, &res, &err)) {
+    for (size_t i = 0; i < job->n_blocks; i++)
+        cc_block_clear(&job->blocks[i].block);
+    free(job->blocks);
+    free(job->txs);
+    free(job->block_of);
+    free(job->ok);
+    free(job->body);
+    free(job);
+}
+
+/* Decodes one block of the page; after a block that cannot be decoded,
+ * the rest of the page builds on it and is of no use. */
+static bool collect_block(page_job *job, const char *text, size_t len)
+{
+    job->blocks = cc_realloc(job->blocks, (job->n_blocks + 1) * sizeof *job->blocks);
+    page_block *pb = &job->blocks[job->n_blocks++];
+    *pb = (page_block){0};
+    pb->decoded = cc_rules_http()->block_decode(text, len, &pb->block, &pb->err);
+    return pb->decoded;
+}
+
+/* The blocks of "chain": a flat list (ours, or the seed's ?id=) from its
+ * second block on, since the first is the one we named and hold; or the
+ * best block of each height of a whole chain. False when malformed. */
+static bool collect_page(page_job *job)
+{
+    items it = items_of(job->env.chain, job->env.chain_end);
+    const char *value;
+    size_t len;
+    bool go = true;
+    while (items_next(&it, &value, &len)) {
+        bool first = job->pg.items++ == 0;
+        if (*value == '[') {
+            job->pg.nested = true;
+            items height = items_of(value, value + len);
+            if (go && items_next(&height, &value, &len))
+                go = collect_block(job, value, len);
+        } else if (go && !first) {
+            go = collect_block(job, value, len);
+        }
+    }
+    return !it.bad;
+}
+
+/* Lists the signatures of decoded blocks that the chain has not seen
+ * verified. */
+static void list_signatures(page_job *job, const cc_chain *chain)
+{
+    size_t total = 0;
+    for (size_t b = 0; b < job->n_blocks; b++)
+        total += job->blocks[b].decoded ? job->blocks[b].block.n_txs : 0;
+    job->txs = cc_calloc(total + 1, sizeof *job->txs);
+    job->block_of = cc_calloc(total + 1, sizeof *job->block_of);
+    job->ok = cc_calloc(total + 1, sizeof *job->ok);
+    for (size_t b = 0; b < job->n_blocks; b++) {
+        const cc_block *block = &job->blocks[b].block;
+        for (size_t i = 0; job->blocks[b].decoded && i < block->n_txs; i++) {
+            if (cc_chain_signature_known(chain, &block->txs[i]))
+                continue;
+            job->txs[job->n_txs] = &block->txs[i];
+            job->block_of[job->n_txs++] = b;
+        }
+    }
+}
+
+/* Hands the workers' verdicts on block b to the chain: false (with the
+ * reason the chain would give) at the first bad signature. */
+static bool take_verdicts(page_job *job, size_t b, size_t *next, cc_err *err)
+{
+    const cc_block *block = &job->blocks[b].block;
+    for (; *next < job->n_txs && job->block_of[*next] == b; (*next)++) {
+        if (!job->ok[*next])
+            return cc_fail(err, CC_ERR_BAD_REQUEST, "transaction %zu: invalid signature",
+                           (size_t)(job->txs[*next] - block->txs));
+        cc_chain_note_verified(job->sync->cfg.chain, job->txs[*next]);
+    }
+    return true;
+}
+
+/* Feeds block b; false when the rest of the page is no use. */
+static bool feed_block(page_job *job, size_t b, size_t *next_tx)
+{
+    cc_sync *sync = job->sync;
+    page_block *pb = &job->blocks[b];
+    cc_block_result res = {0};
+    cc_err err = pb->err;
+    bool ok = pb->decoded && take_verdicts(job, b, next_tx, &err) &&
+              sync->cfg.submit(sync->cfg.ctx, &pb->block, &res, &err);
+    if (!ok) {
         /* Blocks we hold already (a whole chain starts at the genesis) are
          * passed over; after any other refusal, the rest of the page
          * builds on the block refused. */
@@ -253,33 +374,26 @@ static bool feed_block(cc_sync *sync, const char *text, size_t len, page *pg)
     }
     if (res.outcome == CC_BLOCK_ORPHAN)
         return false; /* not connected to what we have: the rest would only fill the pool */
-    pg->stored++;
-    memcpy(pg->last, res.hash, sizeof pg->last);
-    pg->last_height = res.height;
+    job->pg.stored++;
+    memcpy(job->pg.last, res.hash, sizeof job->pg.last);
+    job->pg.last_height = res.height;
     return true;
 }
 
-/* Feeds the blocks of "chain": a flat list (ours, or the seed's ?id=) from
- * its second block on, since the first is the one we named and hold; or
- * the best block of each height of a whole chain. False when malformed. */
-static bool feed_page(cc_sync *sync, const envelope *env, page *pg)
+/* All of a page's blocks in one batch: a crash loses at most the page,
+ * which is fetched again. */
+static void feed_page(page_job *job)
 {
-    items it = items_of(env->chain, env->chain_end);
-    const char *value;
-    size_t len;
-    bool go = true;
-    while (items_next(&it, &value, &len)) {
-        bool first = pg->items++ == 0;
-        if (*value == '[') {
-            pg->nested = true;
-            items height = items_of(value, value + len);
-            if (go && items_next(&height, &value, &len))
-                go = feed_block(sync, value, len, pg);
-        } else if (go && !first) {
-            go = feed_block(sync, value, len, pg);
-        }
+    cc_chain *chain = job->sync->cfg.chain;
+    cc_err err = {0};
+    bool batch = cc_chain_batch_begin(chain, &err);
+    size_t next_tx = 0;
+    for (size_t b = 0; b < job->n_blocks && feed_block(job, b, &next_tx); b++)
+        ;
+    if (batch && !cc_chain_batch_end(chain, &err)) {
+        cc_error(job->sync->cfg.log, "sync: cannot store a page: %s", err.msg);
+        job->pg.stored = 0;
     }
-    return !it.bad;
 }
 
 /* ---- rounds -------------------------------------------------------------------- */
@@ -311,24 +425,25 @@ static void end_round(cc_sync *sync)
 /* /getblocks?locator=<cursor>,<our locator>&limit=N: the cursor (the last
  * block this peer sent us) comes first, so that a peer whose branch we
  * stored on the side goes on from there instead of sending it again. */
-static void locator_path(cc_sync *sync, const peer_state *ps, cc_buf *path)
+static void locator_path(cc_sync *sync, const char *cursor, cc_buf *path)
 {
     char hashes[LOCATOR_HASHES][CC_HASH_HEX_LEN + 1];
     size_t n = cc_chain_locator(sync->cfg.chain, hashes, LOCATOR_HASHES);
     cc_buf_puts(path, "/getblocks?locator=");
-    if (ps->cursor[0] && strcmp(ps->cursor, hashes[0]) != 0)
-        cc_buf_printf(path, "%s,", ps->cursor);
+    if (cursor[0] && strcmp(cursor, hashes[0]) != 0)
+        cc_buf_printf(path, "%s,", cursor);
     for (size_t i = 0; i < n; i++)
         cc_buf_printf(path, i ? ",%s" : "%s", hashes[i]);
     cc_buf_printf(path, "&limit=%zu", sync->cfg.page_blocks);
 }
 
-static void ask_peer(cc_sync *sync, ask how)
+/* cursor: the block to go on from (ASK_LOCATOR); NULL for the peer's. */
+static void request_page(cc_sync *sync, ask how, const char *cursor)
 {
     sync->asked = how;
     cc_buf path = CC_BUF_INIT;
     if (how == ASK_LOCATOR)
-        locator_path(sync, state_of(sync, sync->peer), &path);
+        locator_path(sync, cursor ? cursor : state_of(sync, sync->peer)->cursor, &path);
     else if (how == ASK_BY_ID)
         cc_buf_printf(&path, "/getblocks?id=%s", cc_chain_tip(sync->cfg.chain));
     else
@@ -336,9 +451,12 @@ static void ask_peer(cc_sync *sync, ask how)
     bool sent = cc_peering_send(sync->cfg.peering, sync->peer, "GET", path.data, NULL, 0,
                                 on_answer, sync);
     cc_buf_free(&path);
-    if (!sent)
+    sync->in_flight = sent;
+    if (!sent && !sync->job)
         end_round(sync);
 }
+
+static void ask_peer(cc_sync *sync, ask how) { request_page(sync, how, NULL); }
 
 static bool pick_peer(cc_sync *sync)
 {
@@ -452,8 +570,10 @@ static void log_progress(cc_sync *sync, const peer_state *ps)
     }
 }
 
-/* What a page taught us about the peer, and whether to ask for the next. */
-static void after_page(cc_sync *sync, const envelope *env, const page *pg)
+/* What a page taught us about the peer, and what to do next. */
+typedef enum next_step { STEP_NEXT_PAGE, STEP_WHOLE_CHAIN, STEP_END } next_step;
+
+static next_step after_page(cc_sync *sync, const envelope *env, const page *pg)
 {
     peer_state *ps = state_of(sync, sync->peer);
     if (pg->nested) {
@@ -469,20 +589,112 @@ static void after_page(cc_sync *sync, const envelope *env, const page *pg)
         memcpy(ps->cursor, pg->last, sizeof ps->cursor);
         log_progress(sync, ps);
     }
-    bool more = pg->stored && !pg->nested && (env->height < 0 || pg->last_height < env->height);
-    if (more)
-        ask_peer(sync, seed_only(ps) ? ASK_BY_ID : ASK_LOCATOR);
-    else if (sync->asked == ASK_BY_ID && !pg->stored &&
-             ps->claimed > cc_chain_height(sync->cfg.chain))
-        ask_peer(sync, ASK_FULL); /* our tip is only on a side branch of theirs */
+    if (pg->stored && !pg->nested && (env->height < 0 || pg->last_height < env->height))
+        return STEP_NEXT_PAGE;
+    if (sync->asked == ASK_BY_ID && !pg->stored &&
+        ps->claimed > cc_chain_height(sync->cfg.chain))
+        return STEP_WHOLE_CHAIN; /* our tip is only on a side branch of theirs */
+    return STEP_END;
+}
+
+/* A full page of our locator form: the next one is asked for now, from
+ * the page's last block, so that it travels while this one is checked. */
+static void ask_ahead(page_job *job)
+{
+    cc_sync *sync = job->sync;
+    const page_block *last = job->n_blocks ? &job->blocks[job->n_blocks - 1] : NULL;
+    bool full = !job->pg.nested && job->n_blocks >= sync->cfg.page_blocks;
+    if (sync->asked != ASK_LOCATOR || !full || !last->decoded ||
+        (job->env.height >= 0 && last->block.height >= job->env.height))
+        return;
+    request_page(sync, ASK_LOCATOR, last->block.hash);
+}
+
+static void handle_answer(cc_sync *sync, int status, const char *body, size_t len);
+
+/* A held answer (it came while a page was being checked) is handled now. */
+static bool take_held(cc_sync *sync)
+{
+    if (!sync->held_status && !sync->held_body)
+        return false;
+    int status = sync->held_status;
+    char *body = sync->held_body;
+    size_t len = sync->held_len;
+    sync->held_status = 0;
+    sync->held_body = NULL;
+    handle_answer(sync, status, body ? body : "", len);
+    free(body);
+    return true;
+}
+
+static void drop_held(cc_sync *sync)
+{
+    free(sync->held_body);
+    sync->held_body = NULL;
+    sync->held_status = 0;
+}
+
+static void on_page_checked(void *ctx, bool cancelled)
+{
+    page_job *job = ctx;
+    cc_sync *sync = job->sync;
+    sync->job = NULL;
+    if (cancelled) {
+        page_job_free(job);
+        drop_held(sync);
+        end_round(sync);
+        return;
+    }
+    uint64_t generation = cc_chain_tip_generation(sync->cfg.chain);
+    feed_page(job);
+    sync->stored += job->pg.stored;
+    if (cc_chain_tip_generation(sync->cfg.chain) != generation)
+        sync->cfg.advanced(sync->cfg.ctx, sync->peer);
+    next_step step = STEP_END;
+    if (job->well_formed)
+        step = after_page(sync, &job->env, &job->pg);
+    else
+        cc_info(sync->cfg.log, "sync: malformed answer from %s", sync->peer);
+    page_job_free(job);
+    if (step == STEP_NEXT_PAGE) {
+        if (!take_held(sync) && !sync->in_flight)
+            ask_peer(sync, seed_only(state_of(sync, sync->peer)) ? ASK_BY_ID : ASK_LOCATOR);
+        return;
+    }
+    drop_held(sync);
+    if (step == STEP_WHOLE_CHAIN && !sync->in_flight)
+        ask_peer(sync, ASK_FULL);
+    else if (sync->in_flight)
+        sync->drop_next = true; /* a page asked ahead is no longer wanted */
     else
         end_round(sync);
 }
 
-static void on_answer(void *ctx, const char *peer, int status, const char *body, size_t len)
+static void start_page(cc_sync *sync, const envelope *env, const char *body, size_t len)
 {
-    (void)peer;
-    cc_sync *sync = ctx;
+    page_job *job = cc_calloc(1, sizeof *job);
+    job->sync = sync;
+    job->body = cc_malloc(len + 1);
+    memcpy(job->body, body, len);
+    job->body[len] = '\0';
+    job->env = *env;
+    job->env.chain = job->body + (env->chain - body);
+    job->env.chain_end = job->body + (env->chain_end - body);
+    job->well_formed = collect_page(job);
+    list_signatures(job, sync->cfg.chain);
+    sync->job = job;
+    if (job->well_formed)
+        ask_ahead(job);
+    cc_verifier_check(sync->cfg.verifier, job->txs, job->n_txs, job->ok, on_page_checked, job);
+}
+
+static void handle_answer(cc_sync *sync, int status, const char *body, size_t len)
+{
+    if (sync->drop_next) {
+        sync->drop_next = false;
+        end_round(sync);
+        return;
+    }
     if (status == 0) {
         /* No answer, one over the size limit, or the node is stopping. */
         cc_debug(sync->cfg.log, "sync: no answer from %s", sync->peer);
@@ -494,18 +706,24 @@ static void on_answer(void *ctx, const char *peer, int status, const char *body,
         fall_back(sync, status);
         return;
     }
-    uint64_t generation = cc_chain_tip_generation(sync->cfg.chain);
-    page pg = {0};
-    bool well_formed = feed_page(sync, &env, &pg);
-    sync->stored += pg.stored;
-    if (cc_chain_tip_generation(sync->cfg.chain) != generation)
-        sync->cfg.advanced(sync->cfg.ctx, sync->peer);
-    if (well_formed) {
-        after_page(sync, &env, &pg);
-    } else {
-        cc_info(sync->cfg.log, "sync: malformed answer from %s", sync->peer);
-        end_round(sync);
+    start_page(sync, &env, body, len);
+}
+
+static void on_answer(void *ctx, const char *peer, int status, const char *body, size_t len)
+{
+    (void)peer;
+    cc_sync *sync = ctx;
+    sync->in_flight = false;
+    if (sync->job) {
+        /* The answer to a page asked ahead: it waits for the page before
+         * it (the client's buffer is only ours during this call). */
+        sync->held_status = status;
+        sync->held_body = cc_malloc(len + 1);
+        memcpy(sync->held_body, body ? body : "", len);
+        sync->held_len = len;
+        return;
     }
+    handle_answer(sync, status, body, len);
 }
 
 /* ---- life ------------------------------------------------------------------------ */
@@ -524,6 +742,7 @@ void cc_sync_free(cc_sync *sync)
     if (!sync)
         return;
     event_free(sync->timer);
+    drop_held(sync);
     free(sync);
 }
 

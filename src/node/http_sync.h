@@ -36,6 +36,7 @@
 #include "chain/chain.h"
 #include "node/http_peering.h"
 #include "node/peers.h"
+#include "node/verifier.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -46,10 +47,10 @@
 #define CC_SYNC_PAGE_MAX_BYTES (1u << 20)
 #define CC_SYNC_MAX_LOCATOR 64
 
-/* Stores one block of a page (no relaying); the result and err of
- * cc_chain_submit_block. */
-typedef bool (*cc_sync_submit_fn)(void *ctx, const char *text, size_t len,
-                                  cc_block_result *res, cc_err *err);
+/* Stores one decoded block of a page (no relaying), its signatures
+ * already checked; the result and err of cc_chain_submit_decoded. */
+typedef bool (*cc_sync_submit_fn)(void *ctx, cc_block *block, cc_block_result *res,
+                                  cc_err *err);
 /* A page moved our best tip; peer is where it came from. */
 typedef void (*cc_sync_advanced_fn)(void *ctx, const char *peer);
 
@@ -58,6 +59,7 @@ typedef struct cc_sync_config {
     cc_peering *peering;
     const cc_peers *peers;
     cc_chain *chain;            /* read here (tip, height, locator), written through submit */
+    cc_verifier *verifier;      /* checks a page's signatures; freed before the sync */
     cc_sync_submit_fn submit;
     cc_sync_advanced_fn advanced;
     void *ctx;                  /* for submit and advanced */

@@ -37,6 +37,7 @@ static const char usage[] =
     "                           ./peers-default.json when it exists)\n"
     "  --n-transactions N       waiting transactions that trigger mining (2)\n"
     "  --miner-threads N        mining threads, 0 = one per core (0)\n"
+    "  --verify-threads N       signature-checking threads (http), 0 = one per core (0)\n"
     "  --mine-on-start yes|no   mine block 1 when the chain is only the genesis (yes)\n"
     "  --faucet on|off          pay from the node's wallet on POST /money (on)\n"
     "  --faucet-max-request X   most paid per request (5)\n"
@@ -166,6 +167,8 @@ static bool apply_http(settings *s, const char *key, const char *value)
         return set_size(&c->n_transactions, value, 1, 255);
     if (!strcmp(key, "miner-threads"))
         return cc_parse_long(value, 0, 256, &n) && ((c->miner_threads = (unsigned)n), true);
+    if (!strcmp(key, "verify-threads"))
+        return cc_parse_long(value, 0, 256, &n) && ((c->verify_threads = (unsigned)n), true);
     if (!strcmp(key, "mine-on-start"))
         return cc_parse_switch(value, &c->mine_on_start);
     if (!strcmp(key, "faucet"))
@@ -250,6 +253,7 @@ static const struct option long_options[] = {
     {"port", required_argument, 0, 0},          {"datadir", required_argument, 0, 0},
     {"peers-default", required_argument, 0, 0}, {"n-transactions", required_argument, 0, 0},
     {"miner-threads", required_argument, 0, 0}, {"mine-on-start", required_argument, 0, 0},
+    {"verify-threads", required_argument, 0, 0},
     {"faucet", required_argument, 0, 0},        {"faucet-max-request", required_argument, 0, 0},
     {"faucet-max-recipient", required_argument, 0, 0},
     {"faucet-max-total", required_argument, 0, 0},
