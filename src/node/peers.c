@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec/json.h"
+#include "util/atomic_file.h"
 #include "util/fileio.h"
 #include "util/mem.h"
 
@@ -154,6 +155,7 @@ cc_peers *cc_peers_open(const char *path, const char *default_path, const char *
     peers->port = port;
     peers->max = max;
     peers->log = log;
+    cc_atomic_file_sweep(path); /* what a crash mid-write left */
     cc_err why = {0};
     bool ok = load_list(peers, path, &peers->items, &peers->n, &why);
     if (!ok && why.code == CC_ERR_NOT_FOUND)

@@ -1,7 +1,10 @@
 #include "util/atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,4 +104,36 @@ void cc_atomic_file_abort(cc_atomic_file *f)
     if (f->tmp && f->fd >= 0)
         unlink(f->tmp);
     release(f);
+}
+
+/* "<base>.tmp.<pid>.<n>": the pid, or 0 when name is not such a file. */
+static long writer_of(const char *name, const char *base)
+{
+    size_t len = strlen(base);
+    if (strncmp(name, base, len) != 0 || strncmp(name + len, ".tmp.", 5) != 0)
+        return 0;
+    char *end;
+    long pid = strtol(name + len + 5, &end, 10);
+    return *end == '.' && pid > 0 ? pid : 0;
+}
+
+void cc_atomic_file_sweep(const char *path)
+{
+    char *copy_dir = cc_strdup(path), *copy_base = cc_strdup(path);
+    const char *dir = dirname(copy_dir), *base = basename(copy_base);
+    DIR *d = opendir(dir);
+    struct dirent *entry;
+    while (d && (entry = readdir(d)) != NULL) {
+        long pid = writer_of(entry->d_name, base);
+        if (pid == 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *stale = cc_malloc(strlen(dir) + strlen(entry->d_name) + 2);
+        sprintf(stale, "%s/%s", dir, entry->d_name);
+        unlink(stale);
+        free(stale);
+    }
+    if (d)
+        closedir(d);
+    free(copy_dir);
+    free(copy_base);
 }

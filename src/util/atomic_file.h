@@ -33,4 +33,9 @@ bool cc_atomic_file_commit(cc_atomic_file *f, cc_err *err);
 /* Removes the temporary file and frees f; harmless on a freed or zeroed f. */
 void cc_atomic_file_abort(cc_atomic_file *f);
 
+/* Removes the temporary files of path left by writers that died before
+ * their commit (a kill -9 mid-write): those whose process is gone. A live
+ * writer's file is left alone. Best effort: errors are ignored. */
+void cc_atomic_file_sweep(const char *path);
+
 #endif

@@ -1,5 +1,5 @@
 /* node/cli_format (cheese-cli's readable output) and util/atomic_file
- * (export's streamed file). */
+ * (export's streamed file, the peers file's writes and their clean-up). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "node/cli_format.h"
@@ -229,6 +230,37 @@ static void test_atomic_file(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A writer killed before its commit leaves its temporary file: the sweep
+ * removes it, while a live writer's file (ours here) and other files stay. */
+static void test_atomic_file_sweep(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cc-sweep-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    assert_true(dead > 0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
+    char path[128], stale[192], live[192], other[192], cmd[256];
+    snprintf(path, sizeof path, "%s/peers-6000.json", dir);
+    snprintf(stale, sizeof stale, "%s.tmp.%ld.0", path, (long)dead);
+    snprintf(live, sizeof live, "%s.tmp.%ld.3", path, (long)getpid());
+    snprintf(other, sizeof other, "%s/peers-6001.json.tmp.%ld.0", dir, (long)dead);
+    cc_err err = {0};
+    const char *files[] = {path, stale, live, other};
+    for (size_t i = 0; i < 4; i++)
+        assert_true(cc_write_file_atomic(files[i], "{}", 2, 0644, &err));
+    cc_atomic_file_sweep(path);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(live, F_OK), 0);
+    assert_int_equal(access(other, F_OK), 0); /* another target's */
+    assert_int_equal(access(path, F_OK), 0);
+    cc_atomic_file_sweep("/nonexistent-dir/x.json"); /* harmless */
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_tx_send_mempool_peers_mine),
         cmocka_unit_test(test_not_an_object),
         cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_atomic_file_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
