@@ -97,7 +97,8 @@ bool cc_chain_reader_next(cc_chain_reader *reader, size_t max_bytes, cc_buf *out
         cc_buf_puts(out, "{\"chain\": [");
     size_t start = out->len;
     int rc = SQLITE_DONE;
-    while (!reader->finished && out->len - start < max_bytes) {
+    /* out->len == start: at least one block per piece, even for max_bytes 0 */
+    while (!reader->finished && (out->len - start < max_bytes || out->len == start)) {
         rc = sqlite3_step(reader->rows);
         if (rc != SQLITE_ROW)
             break;

@@ -46,6 +46,7 @@ typedef struct http_node {
     cc_http_template tpl;
     cc_peering *peering;
     cc_sync *sync;
+    bool sync_reorged; /* a page being fed reorganised the chain */
     char api_token[65];
     cc_api_backend api;
     cc_node_web web; /* /metrics, /api/ and the explorer */
@@ -163,6 +164,28 @@ static void relay_tip(http_node *node, const char *source)
     cc_buf_free(&tip);
 }
 
+/* After a reorganisation the payments of the abandoned blocks are back in
+ * our mempool, but the peers that were on the winning branch never had
+ * them (they may have been cut off from us): they are offered again, so
+ * that whoever mines next can mine them. Peers drop what they hold. */
+#define REORG_RELAY_MAX 256
+
+static void relay_mempool(http_node *node)
+{
+    cc_tx *txs = NULL;
+    size_t n = 0;
+    if (!cc_chain_mempool_take(node->chain, REORG_RELAY_MAX, &txs, &n, NULL))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        cc_peering_broadcast(node->peering, "POST", "/inv", txs[i].text, txs[i].text_len, NULL,
+                             NULL, NULL);
+        cc_tx_clear(&txs[i]);
+    }
+    free(txs);
+    if (n)
+        cc_info(node->cfg->log, "offered %zu waiting payments to peers after a reorganisation", n);
+}
+
 /* Stores a block from a client, a peer (source) or our miner (NULL);
  * relays it to every other peer when it is new and valid. For an orphan,
  * a short gap is filled by asking every peer for the parent at once; the
@@ -187,6 +210,8 @@ static bool accept_decoded(http_node *node, cc_block *block, const char *source,
      * the new tip too, and fetch what they lack in between. */
     if (res->tip_changed && strcmp(cc_chain_tip(node->chain), res->hash) != 0)
         relay_tip(node, NULL);
+    if (res->reorg_depth > 0)
+        relay_mempool(node);
     maybe_mine(node);
     return true;
 }
@@ -331,13 +356,18 @@ static void on_new_peer(void *ctx, const char *address)
 static bool sync_submit(void *ctx, cc_block *block, cc_block_result *res, cc_err *err)
 {
     http_node *node = ctx;
-    return submit_decoded(node, block, res, err);
+    bool ok = submit_decoded(node, block, res, err);
+    node->sync_reorged = node->sync_reorged || (ok && res->reorg_depth > 0);
+    return ok;
 }
 
 static void sync_advanced(void *ctx, const char *peer)
 {
     http_node *node = ctx;
     relay_tip(node, peer);
+    if (node->sync_reorged)
+        relay_mempool(node);
+    node->sync_reorged = false;
     maybe_mine(node);
 }
 

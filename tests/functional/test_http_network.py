@@ -536,3 +536,31 @@ def test_peer_serving_invalid_blocks_is_banned(make_node, fake_peer):
                "the peer that serves invalid blocks to be banned")
     assert peers_of(node) == []
     assert_error(post_from(node, liar.address, "/inv", payment(key, Key().pub, 1)), 403)
+
+
+def test_payments_of_abandoned_blocks_are_offered_to_peers_again(make_node, fake_peer):
+    """A payment mined only on a branch that loses is back in the mempool
+    after the reorganisation; the peers, which were on the winning branch,
+    may never have seen it, so the node offers it again."""
+    node = make_node(n_transactions=NEVER, extra=QUIET + GOSSIP)
+    sink = fake_peer("node")
+    sink.register_with(node)
+    wait_until(lambda: sink.address in peers_of(node), "the sink to be listed")
+    key = Key()
+    funded = block_on(GENESIS_HASH, 1, key.pub)
+    node.post_ok("/block", funded.text)
+    pay = payment(key, Key().pub, 0.5)
+    losing = block_on(funded.hash, 2, Key().pub, [pay])
+    node.post_ok("/block", losing.text)
+    assert node.get("/api/mempool").json()["count"] == 0
+    before = [r for r in sink.posts() if r[3] == pay]
+    # a longer branch without the payment: 2' and 3'
+    other2 = block_on(funded.hash, 2, Key().pub)
+    other3 = block_on(other2.hash, 3, Key().pub)
+    node.post_ok("/block", other2.text)
+    node.post_ok("/block", other3.text)
+    assert node.tip()["hash"] == other3.hash
+    wait_until(lambda: len([r for r in sink.posts() if r[3] == pay and r[1] == "/inv"]) >
+               len([r for r in before if r[1] == "/inv"]),
+               "the abandoned payment to be offered to the peer again")
+    assert "offered 1 waiting payments to peers after a reorganisation" in node.log()
