@@ -280,7 +280,6 @@ static void on_write(struct bufferevent *bev, void *arg)
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
     connection *conn = arg;
     /* A body without a length ends when the client closes; a client that
      * instead falls silent is taken to have finished, as the reference
@@ -299,6 +298,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
             send_error(conn, &err);
             return;
         }
+    }
+    /* A client that half-closed after its request still gets the answer
+     * queued for it (a deferred one is queued just before reading resumes
+     * and meets the end of input at once): close once it is written. */
+    if ((what & BEV_EVENT_EOF) && !conn->closing &&
+        evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+        conn->closing = true;
+        bufferevent_disable(bev, EV_READ);
+        return;
     }
     if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING))
         cc_debug(conn->server->cfg.log, "closing idle connection from %s", conn->peer_ip);
