@@ -16,6 +16,11 @@ static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=OFF;"
+    /* A page of blocks caught up with is one transaction that dirties
+     * index pages all over (hashes are random): with SQLite's default 2 MB
+     * it spills to the WAL mid-transaction and reads pages back. */
+    "PRAGMA cache_size=-8192;"
+    "PRAGMA temp_store=MEMORY;"
     "CREATE TABLE IF NOT EXISTS block(hash TEXT PRIMARY KEY, prev TEXT NOT NULL,"
     " height INTEGER NOT NULL, seq INTEGER NOT NULL, status INTEGER NOT NULL,"
     " text BLOB NOT NULL) WITHOUT ROWID;"
