@@ -7,14 +7,14 @@ keeps at most 4 peers (--max-peers 4) and starts with those 4 already in its
 peer list file (data/peers-PORT.json, as after an earlier run), so the graph
 is the same in every run instead of depending on which node answered first.
 The lists are read back from /getpeers before the rounds, and the graph must
-reach every node from every node. Blocks are mined here beforehand, each with 2 signed payments and the
-reward (the default --n-transactions); round r posts block r to node 7r mod
-32. A node has a block when its log says so (milliseconds): "Block accepted"
-for a relayed one, "fetched block" for a parent it asked for, or a sync round
-ending at or above the block's height (nodes also ask a peer for what follows
-their tip every few seconds, and may get the block that way just before the
-relays arrive). The round's time is the
-last node's line minus the time just before the first POST."""
+reach every node from every node. Blocks are mined here beforehand, each with
+2 signed payments and the reward (the default --n-transactions); round r
+posts block r to node 7r mod 32. A node has a block when its log says so
+(milliseconds): "Block accepted" for a relayed one, "fetched block" for a
+parent it asked for, or a sync round ending at or above the block's height
+(nodes also ask a peer for what follows their tip every few seconds, and may
+get the block that way just before the relays arrive). The round's time is
+the last node's line minus the time just before the block was posted."""
 import datetime
 import json
 import math
