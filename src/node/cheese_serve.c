@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "net/listener.h"
 #include "node/cheese_conn.h"
 #include "util/mem.h"
 
@@ -254,15 +255,11 @@ static void on_greet_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- accepting ---- */
 
-static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
-                      int addr_len, void *arg)
+bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    (void)listener;
-    (void)addr_len;
-    cc_cheese_serve *s = arg;
     if (s->n_conns >= s->cfg.max_connections) {
         evutil_closesocket(fd);
-        return;
+        return false;
     }
     inbound *in = cc_calloc(1, sizeof *in);
     in->s = s;
@@ -286,6 +283,15 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     double w = s->cfg.greet_wait_s;
     struct timeval tv = {(time_t)w, (suseconds_t)((w - (double)(time_t)w) * 1e6)};
     evtimer_add(in->greet_timer, &tv);
+    return true;
+}
+
+static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
+                      int addr_len, void *arg)
+{
+    (void)listener;
+    (void)addr_len;
+    cc_cheese_serve_adopt(arg, fd, addr);
 }
 
 static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
@@ -312,23 +318,10 @@ static void on_accept_error(struct evconnlistener *listener, void *arg)
 
 cc_cheese_serve *cc_cheese_serve_start(const cc_cheese_serve_config *cfg, cc_err *err)
 {
-    struct sockaddr_storage addr;
-    int addr_len = sizeof addr;
-    char spec[300];
-    snprintf(spec, sizeof spec, strchr(cfg->host, ':') ? "[%s]:%d" : "%s:%d", cfg->host,
-             cfg->port);
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) != 0) {
-        cc_fail(err, CC_ERR_BAD_REQUEST, "cannot listen on %s: not an IP address", cfg->host);
-        return NULL;
-    }
     cc_cheese_serve *s = cc_calloc(1, sizeof *s);
     s->cfg = *cfg;
-    s->listener = evconnlistener_new_bind(
-        cfg->base, on_accept, s, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-        512, (struct sockaddr *)&addr, addr_len);
+    s->listener = cc_listener_bind(cfg->base, cfg->host, cfg->port, 512, on_accept, s, err);
     if (!s->listener) {
-        cc_fail(err, CC_ERR_INTERNAL, "cannot listen on %s: %s", spec,
-                evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         free(s);
         return NULL;
     }
