@@ -15,9 +15,10 @@ node B sends it on to node A. What went over the wire becomes seeds:
 requests for fuzz_http_request; blocks and transactions as sent (bodies of
 POST /block and /inv, BRCHEESE and BRTRANSACTION payloads, the blocks of
 CHAIN answers) for the decoding targets; each direction of each cheese
-connection, silences marked, for fuzz_cheese_wire; and what each node said
-to the tracker, as a script with its own id replaced by the placeholder
-byte, for fuzz_tracker.
+connection, silences marked, for fuzz_cheese_wire; what each node said to
+the tracker, as a script with its own id replaced by the placeholder byte,
+for fuzz_tracker; and what node B said to the recording peer, the same
+way, for fuzz_cheese_serve.
 
 Seeds are named after their kind and a hash of their bytes, so running this
 again adds only what is new. Keep the corpus small: review what it writes.
@@ -359,8 +360,12 @@ def cheese_seeds(tracker_streams, peer_streams):
         if ids:
             script = script.replace(ids[0], b"\xc0")
         scripts.append(script)
+    served = []
     for sent, answers in peer_streams:
         wire += [wire_seed(sent), wire_seed(answers)]
+        # fuzz_cheese_serve: byte 0 = the widest limits, 0xE0 a pause, 0xC0
+        # the one id the node knows
+        served.append(re.sub(rb"PID[0-9A-F]{20}", b"\xc0", b"\x03" + b"\xe0".join(sent)))
         stream = b"".join(sent + answers)
         for opener in ("BRCHEESE", "NEW_CHEESE"):
             blocks += [v.encode("latin-1") for v in json_values(stream, opener)]
@@ -370,6 +375,7 @@ def cheese_seeds(tracker_streams, peer_streams):
                 blocks += [b.encode("latin-1") for b in list_items(chain)]
     write_some("cheese_wire", "traffic", wire, first_word(2))
     write_some("tracker", "traffic", scripts)
+    write_some("cheese_serve", "traffic", served)
     write_some("cheese_block", "traffic", [b for b in blocks if b.startswith(b"{")])
     write_some("cheese_tx", "traffic", txs)
 

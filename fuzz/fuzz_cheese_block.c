@@ -112,7 +112,8 @@ static void check_txs_alone(const cc_block *block)
     }
 }
 
-static void check_rules_table(const uint8_t *data, size_t size, bool accepted, const cc_block *block)
+static void check_rules_table(const uint8_t *data, size_t size, bool accepted,
+                              const cc_block *block)
 {
     const cc_rules *rules = cc_rules_find("cheese");
     cc_block via;

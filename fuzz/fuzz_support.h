@@ -1,7 +1,8 @@
-/* What every decoding fuzz target checks the same way: a failed check
- * aborts with the target's name (so libFuzzer keeps the input), numbers are
- * compared bit for bit, and a block decoded again from its own canonical
- * text must come out identical. Header-only: each target is one program. */
+/* What the fuzz targets share: a failed check aborts with the target's
+ * name (so libFuzzer keeps the input), numbers are compared bit for bit, a
+ * block decoded again from its own canonical text must come out identical,
+ * and fields are drawn from the input by the targets that build values.
+ * Header-only: each target is one program. */
 #ifndef CC_FUZZ_SUPPORT_H
 #define CC_FUZZ_SUPPORT_H
 

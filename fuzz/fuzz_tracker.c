@@ -25,21 +25,14 @@
  * client k's last peer id (so that a request can name a real one),
  * 0xD0 + k makes client k current (connecting it), 0xE0 + k closes client
  * k, and 0xF0..0xFF is a pause. Each control byte ends a burst. */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <event2/event.h>
 #include <jansson.h>
-#include <linux/sockios.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "net/cheese_tracker.h"
@@ -50,6 +43,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#include "fuzz_loop.h"
 #include "fuzz_support.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -254,15 +248,6 @@ static void expect_ok(const client *c, bool ok, const char *what)
     check(ok, what);
 }
 
-static bool take(const cc_buf *in, size_t *pos, const char *text)
-{
-    size_t n = strlen(text);
-    if (in->len - *pos < n || memcmp(in->data + *pos, text, n) != 0)
-        return false;
-    *pos += n;
-    return true;
-}
-
 static const char *joined_prefix(cc_cheese_spelling s)
 {
     return s == CC_CHEESE_SEED ? "PID" : "TCONNECTRESP:PID";
@@ -295,21 +280,24 @@ static const char *start_of(const expect *next)
 
 static void match_joined(run *r, int k, const expect *e, size_t *pos)
 {
-    client *c = &r->c[k], *C = c;
+    client *c = &r->c[k];
     const cc_buf *in = &c->in;
-    expect_ok(C, take(in, pos, joined_prefix(e->spelling)), "JOINED expected, in the spelling asked");
-    expect_ok(C, in->len - *pos >= ID_LEN - 3, "peer id cut short");
+    expect_ok(c, fuzz_take(in, pos, joined_prefix(e->spelling)),
+              "JOINED expected, in the spelling asked");
+    expect_ok(c, in->len - *pos >= ID_LEN - 3, "peer id cut short");
     char id[ID_LEN + 1] = "PID";
     memcpy(id + 3, in->data + *pos, ID_LEN - 3);
     id[ID_LEN] = '\0';
     *pos += ID_LEN - 3;
-    expect_ok(C, strspn(id + 3, "0123456789ABCDEF") == ID_LEN - 3, "peer id is not 20 upper-case hex");
+    expect_ok(c, strspn(id + 3, "0123456789ABCDEF") == ID_LEN - 3,
+              "peer id is not 20 upper-case hex");
     if (!e->first_join) {
-        expect_ok(C, c->id_current && strcmp(id, c->id) == 0, "a second join changed the peer id");
+        expect_ok(c, c->id_current && strcmp(id, c->id) == 0, "a second join changed the peer id");
         return;
     }
     for (int j = 0; j < CLIENTS; j++)
-        expect_ok(C, !r->c[j].id_known || strcmp(r->c[j].id, id) != 0, "a peer id was handed out twice");
+        expect_ok(c, !r->c[j].id_known || strcmp(r->c[j].id, id) != 0,
+                  "a peer id was handed out twice");
     memcpy(c->id, id, sizeof id);
     c->id_known = c->id_current = true;
 }
@@ -327,7 +315,7 @@ static int slot_listed(const run *r, const char *id)
 static void check_entries(const run *r, int k, const expect *e, const json_t *list,
                           cc_buf *printed)
 {
-    const client *C = &r->c[k];
+    const client *c = &r->c[k];
     uint32_t seen = 0;
     size_t i;
     const json_t *entry;
@@ -335,13 +323,13 @@ static void check_entries(const run *r, int k, const expect *e, const json_t *li
         const char *id = json_string_value(json_object_get(entry, "peer_id"));
         const char *host = json_string_value(json_object_get(entry, "host"));
         const char *port = json_string_value(json_object_get(entry, "port"));
-        expect_ok(C, json_object_size(entry) == 3 && id && host && port, "entry of a peer list");
+        expect_ok(c, json_object_size(entry) == 3 && id && host && port, "entry of a peer list");
         int j = slot_listed(r, id);
-        expect_ok(C, j >= 0 && (e->joined >> j & 1), "listed a peer that is not in the table");
-        expect_ok(C, j != e->named && j != e->asker, "listed the peer named or the asker");
-        expect_ok(C, !(seen >> j & 1), "listed a peer twice");
+        expect_ok(c, j >= 0 && (e->joined >> j & 1), "listed a peer that is not in the table");
+        expect_ok(c, j != e->named && j != e->asker, "listed the peer named or the asker");
+        expect_ok(c, !(seen >> j & 1), "listed a peer twice");
         seen |= 1u << j;
-        expect_ok(C, strcmp(host, r->c[j].host) == 0 && strcmp(port, r->c[j].port) == 0,
+        expect_ok(c, strcmp(host, r->c[j].host) == 0 && strcmp(port, r->c[j].port) == 0,
               "listed a peer with another address");
         cc_buf_printf(printed, "%s{\"peer_id\": \"%s\", \"host\": \"%s\", \"port\": \"%s\"}",
                       i ? ", " : "", id, host, port);
@@ -350,13 +338,14 @@ static void check_entries(const run *r, int k, const expect *e, const json_t *li
 
 static void match_peers(run *r, int k, const expect *e, size_t *pos)
 {
-    const client *C = &r->c[k];
-    const cc_buf *in = &r->c[k].in;
-    expect_ok(C, take(in, pos, peers_prefix(e->spelling)), "peer list expected, in the spelling asked");
+    const client *c = &r->c[k];
+    const cc_buf *in = &c->in;
+    expect_ok(c, fuzz_take(in, pos, peers_prefix(e->spelling)),
+              "peer list expected, in the spelling asked");
     json_error_t jerr;
     json_t *list = json_loadb(in->data + *pos, in->len - *pos,
                               JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
-    expect_ok(C, json_is_array(list), "a peer list is not a JSON list");
+    expect_ok(c, json_is_array(list), "a peer list is not a JSON list");
     const char *payload = in->data + *pos;
     size_t len = (size_t)jerr.position;
     *pos += len;
@@ -364,16 +353,16 @@ static void match_peers(run *r, int k, const expect *e, size_t *pos)
     if (e->asker >= 0)
         candidates &= ~(1u << e->asker);
     size_t want = (size_t)__builtin_popcount(candidates);
-    expect_ok(C, json_array_size(list) == (want < LIST_MAX ? want : LIST_MAX), "peer list length");
+    expect_ok(c, json_array_size(list) == (want < LIST_MAX ? want : LIST_MAX), "peer list length");
     cc_buf printed = CC_BUF_INIT;
     cc_buf_putc(&printed, '[');
     check_entries(r, k, e, list, &printed);
     cc_buf_putc(&printed, ']');
-    expect_ok(C, printed.len == len && memcmp(printed.data, payload, len) == 0,
+    expect_ok(c, printed.len == len && memcmp(printed.data, payload, len) == 0,
           "peer list not printed as reference nodes print it");
     cc_cheese_peer_entry *entries = NULL;
     size_t n = cc_cheese_peer_list_parse(payload, len, &entries);
-    expect_ok(C, n == json_array_size(list), "the node's parser drops entries of a tracker's list");
+    expect_ok(c, n == json_array_size(list), "the node's parser drops entries of a tracker's list");
     cc_cheese_peer_entries_free(entries, n);
     cc_buf_free(&printed);
     json_decref(list);
@@ -381,23 +370,22 @@ static void match_peers(run *r, int k, const expect *e, size_t *pos)
 
 static void match_refused(const client *c, const expect *e, const expect *next, size_t *pos)
 {
-    const client *C = c;
     const cc_buf *in = &c->in;
-    expect_ok(C, take(in, pos, "REFUSED:"), "REFUSED expected");
+    expect_ok(c, fuzz_take(in, pos, "REFUSED:"), "REFUSED expected");
     if (e->reason[0]) {
-        expect_ok(C, take(in, pos, e->reason), "REFUSED with another reason");
+        expect_ok(c, fuzz_take(in, pos, e->reason), "REFUSED with another reason");
         return;
     }
     size_t end = in->len;
     if (next) {
         const char *start = start_of(next);
         const char *at = memmem(in->data + *pos, in->len - *pos, start, strlen(start));
-        expect_ok(C, at != NULL, "the answer after a REFUSED is missing");
+        expect_ok(c, at != NULL, "the answer after a REFUSED is missing");
         end = (size_t)(at - in->data);
     }
-    expect_ok(C, end > *pos, "REFUSED without a reason");
+    expect_ok(c, end > *pos, "REFUSED without a reason");
     for (size_t i = *pos; i < end; i++)
-        expect_ok(C, in->data[i] >= 0x20 && in->data[i] < 0x7f, "REFUSED reason not printable");
+        expect_ok(c, in->data[i] >= 0x20 && in->data[i] < 0x7f, "REFUSED reason not printable");
     *pos = end;
 }
 
@@ -413,9 +401,9 @@ static void match(run *r, int k)
     for (size_t i = 0; i < c->n_exp; i++) {
         const expect *e = &c->exp[i];
         if (e->kind == E_GREETING)
-            expect_ok(c, take(&c->in, &pos, "Connection Successful"), "greeting expected");
+            expect_ok(c, fuzz_take(&c->in, &pos, "Connection Successful"), "greeting expected");
         if (e->kind == E_INVALID)
-            expect_ok(c, take(&c->in, &pos, invalid_text(e->spelling)),
+            expect_ok(c, fuzz_take(&c->in, &pos, invalid_text(e->spelling)),
                       "INVALID_PEER_ID expected, in the spelling asked");
         if (e->kind == E_JOINED)
             match_joined(r, k, e, &pos);
@@ -478,14 +466,12 @@ static void connect_client(run *r, int k)
 {
     client *c = &r->c[k];
     int sv[2];
-    check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0,
-          "socketpair");
+    check(fuzz_socketpair(sv), "socketpair");
     client_reset(c);
     c->fd = sv[0];
     cc_cheese_wire_free(c->model);
     c->model = cc_cheese_wire_new(&r->cfg.limits);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(40000 + (unsigned)k)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in addr = fuzz_loopback(40000 + (unsigned)k);
     if (!cc_cheese_tracker_adopt(r->t, sv[1], (const struct sockaddr *)&addr)) {
         c->turned_away = c->doomed = true;
         return;
@@ -501,29 +487,21 @@ static void close_client(client *c)
     c->joined = c->id_current = false;
 }
 
-/* Reads what each client was sent; true when anything arrived. */
+/* Reads what each client was sent; true when anything arrived. At the end
+ * of a stream the tracker has let go, and so do we, so that it can free
+ * its side. */
 static bool receive(run *r)
 {
     bool news = false;
     for (int k = 0; k < CLIENTS; k++) {
         client *c = &r->c[k];
-        while (c->fd >= 0) {
-            char chunk[4096];
-            ssize_t n = recv(c->fd, chunk, sizeof chunk, 0);
-            if (n > 0) {
-                cc_buf_append(&c->in, chunk, (size_t)n);
-                news = true;
-                continue;
-            }
-            if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                break;
-            /* end of stream (or reset): the tracker let go; so do we, so
-             * that it can free its side */
-            c->eof = true;
+        if (c->fd < 0 || !fuzz_receive(c->fd, &c->in, &c->eof))
+            continue;
+        news = true;
+        if (c->eof) {
             close(c->fd);
             c->fd = -1;
             c->joined = false;
-            news = true;
         }
     }
     return news;
@@ -538,8 +516,7 @@ static bool settled(const run *r)
         const client *c = &r->c[k];
         if (c->fd < 0)
             continue;
-        int queued = 0;
-        if (ioctl(c->fd, SIOCOUTQ, &queued) != 0 || queued != 0)
+        if (!fuzz_all_read(c->fd))
             return false;
         if (r->model && c->doomed)
             return false;
@@ -639,19 +616,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > INPUT_MAX)
         return 0;
     static const cc_log quiet_log = {CC_LOG_WARN, "fuzz-tracker"};
-    /* The tracker may write to a client that has just closed. */
-    signal(SIGPIPE, SIG_IGN);
     run r = {0};
     configure(&r, data[0]);
     r.cfg.log = &quiet_log;
     for (int k = 0; k < CLIENTS; k++)
         r.c[k].fd = -1;
-    /* The default clock ticks every few ms; the silence timer of a
-     * microsecond must fall due within the next round. */
-    struct event_config *ec = event_config_new();
-    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-    r.base = event_base_new_with_config(ec);
-    event_config_free(ec);
+    r.base = fuzz_base_new();
     cc_err err = {0};
     r.t = cc_cheese_tracker_start(r.base, &r.cfg, &err);
     check(r.t != NULL, err.msg);

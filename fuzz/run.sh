@@ -24,7 +24,9 @@ for target in $targets; do
     name=$(basename "$target"); name=${name#fuzz_}
     mkdir -p "$build/corpus/$name" "$build/artifacts/$name" "$build/logs"
     for seeds in "$here/corpus/$name" "$here/regressions/$name"; do
-        [ -d "$seeds" ] && find "$seeds" -maxdepth 1 -type f -exec cp -n {} "$build/corpus/$name/" \;
+        if [ -d "$seeds" ]; then
+            find "$seeds" -maxdepth 1 -type f -exec cp -n {} "$build/corpus/$name/" \;
+        fi
     done
     rm -f "$build/logs/$name.rc"
 done
