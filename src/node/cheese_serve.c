@@ -11,6 +11,7 @@
 
 #include "net/listener.h"
 #include "node/cheese_conn.h"
+#include "util/clock.h"
 #include "util/mem.h"
 
 #define GARBAGE_MAX 16              /* messages we do not serve, per connection */
@@ -33,6 +34,7 @@ struct inbound {
     struct event *greet_timer;
     bool greeted;
     unsigned garbage;
+    double last_active; /* monotonic time of its last message (or of accept) */
     /* a request waiting for the tracker's word on its id */
     bool checking;
     cc_cheese_cmd pending_cmd;
@@ -198,6 +200,7 @@ static bool count_garbage(inbound *in, const char *reason)
 static void on_message(void *ctx, const cc_cheese_msg *m)
 {
     inbound *in = ctx;
+    in->last_active = cc_clock_mono();
     greet(in, m->spelling);
     switch (m->cmd) {
     case CC_CHEESE_GET_CHAIN:
@@ -255,14 +258,34 @@ static void on_greet_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- accepting ---- */
 
+/* Closes the connection whose last message is oldest, to make room for a
+ * new one: refusing newcomers instead would let anyone holding
+ * max_connections silent connections lock every peer out, while a peer
+ * that just connected is the last one chosen. False when there is none. */
+static bool evict_quietest(cc_cheese_serve *s, const char *why)
+{
+    inbound *quietest = NULL;
+    for (inbound *in = s->conns; in; in = in->next)
+        if (!quietest || in->last_active < quietest->last_active)
+            quietest = in;
+    if (!quietest)
+        return false;
+    cc_debug(s->cfg.log, "%s: closing the connection from %s, silent for %.1f s", why,
+             cc_cheese_conn_ip(quietest->conn), cc_clock_mono() - quietest->last_active);
+    cc_cheese_conn_close(quietest->conn);
+    inbound_free(quietest);
+    return true;
+}
+
 bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    if (s->n_conns >= s->cfg.max_connections) {
+    if (s->n_conns >= s->cfg.max_connections && !evict_quietest(s, "connection limit reached")) {
         evutil_closesocket(fd);
         return false;
     }
     inbound *in = cc_calloc(1, sizeof *in);
     in->s = s;
+    in->last_active = cc_clock_mono();
     in->greet_timer = evtimer_new(s->cfg.base, on_greet_timer, in);
     if (!in->greet_timer) {
         fputs("cheesechain: out of memory\n", stderr);
@@ -303,13 +326,18 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Out of file descriptors, the pending connection stays in the backlog and
- * the listener would fire again at once: pause accepting for a second. */
+ * the listener would fire again at once: closing the quietest connection
+ * frees a descriptor for it; with none to close, accepting pauses for a
+ * second. */
 static void on_accept_error(struct evconnlistener *listener, void *arg)
 {
     cc_cheese_serve *s = arg;
     int e = EVUTIL_SOCKET_ERROR();
+    bool out_of_descriptors = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+    if (out_of_descriptors && evict_quietest(s, "out of file descriptors"))
+        return;
     cc_warn(s->cfg.log, "accept failed: %s", evutil_socket_error_to_string(e));
-    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+    if (out_of_descriptors) {
         evconnlistener_disable(listener);
         struct timeval second = {1, 0};
         evtimer_add(s->accept_retry, &second);

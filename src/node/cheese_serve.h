@@ -73,7 +73,9 @@ void cc_cheese_serve_free(cc_cheese_serve *s);
 /* Serves a connected socket as if the listener had accepted it from addr:
  * the listener's own path, open so that a caller holding one end of a
  * socketpair (the fuzz target) can drive the message handling without TCP.
- * Takes fd over; false, and fd closed, when max_connections are open. */
+ * Takes fd over. With max_connections open, the connection whose last
+ * message is oldest is closed to make room; false, and fd closed, only
+ * when there is none (max_connections 0). */
 bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct sockaddr *addr);
 
 size_t cc_cheese_serve_connections(const cc_cheese_serve *s);
