@@ -45,7 +45,7 @@ def measure_size(ctx, c, h, src, hashes, keys):
     }
     expect = {"balance": '"balance"', "getdata": '"nr"', "near_tip": '"chain"'}
     node, _ = chains.node_on(ctx, f"node-{h}", src)
-    out = {}
+    out = {"db_kb_per_block": os.path.getsize(os.path.join(src, "chain.sqlite")) / 1024 / (h + 1)}
     try:
         for name, path in files.items():
             r = chains.post_lines(ctx, node.port, "", path, expect[name], method="GET")
@@ -78,6 +78,7 @@ OPS = [
     ("full_us_per_block", "full GET /getblocks, per block", "µs", 1),
     ("full_ms", "full GET /getblocks, whole", "ms", 1),
     ("hwm_after_mb", "node peak RSS after full GET /getblocks", "MB", 1),
+    ("db_kb_per_block", "database (chain.sqlite) per block", "KB", 1),
 ]
 
 

@@ -125,8 +125,9 @@ class Chain:
 
     def describe(self):
         m = self.meta
+        cpu = f", {m['cpu_seconds']:.0f} CPU s" if "cpu_seconds" in m else ""
         return (f"{m['blocks']:,} blocks, {m['payments']:,} signed payments, "
-                f"{m['bytes'] / 1e6:.1f} MB; generated in {m['seconds']:.0f} s "
+                f"{m['bytes'] / 1e6:.1f} MB; generated once in {m['seconds']:.0f} s{cpu} "
                 f"({m['blocks_per_s']:.1f} blocks/s, {m['attempts'] / m['seconds'] / 1e6:.2f} M "
                 f"attempts/s on {m.get('cores', '?')} cores)")
 
