@@ -21,9 +21,9 @@
  * abort through the sanitizers.
  *
  * Input: byte 0 picks the limits and whether the greeting timer is a
- * microsecond; then bytes below 0xC0 are data, 0xC0 stands for the id the
- * node knows and 0xC1 for a well-formed id it does not, 0xD0..0xDF
- * reconnects, 0xE0..0xFF is a pause. Each control byte ends a burst. */
+ * microsecond; then 0xC0 stands for the id the node knows and 0xC1 for a
+ * well-formed id it does not, 0xD0..0xDF reconnects, 0xE0..0xFF is a
+ * pause, and every other byte is data. Each control byte ends a burst. */
 #include <ctype.h>
 #include <event2/event.h>
 #include <jansson.h>

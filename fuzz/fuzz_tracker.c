@@ -16,9 +16,10 @@
  * id; REFUSED and a close after the 17th message a tracker does not serve
  * or a message over the limits; nothing else, and no close otherwise. The
  * peer and connection counts must match the model after every burst.
- * With timers of a microsecond (joins and liveness checks failing at once)
- * only the form of what arrives is checked. Memory errors, leaks and
- * undefined behaviour abort through the sanitizers.
+ * With liveness checks every microsecond (and, as byte 0 says, joins and
+ * HCKACKs due within one too) only the form of what arrives is checked.
+ * Memory errors, leaks and undefined behaviour abort through the
+ * sanitizers.
  *
  * Input: byte 0 picks the limits, the timers and the connection cap; then
  * bytes below 0xC0 are data for the current client, 0xC0 + k stands for
@@ -606,7 +607,7 @@ static void configure(run *r, uint8_t b)
     r->model = !(b & 4);
     double fast = 1e-6, slow = 1e6;
     r->cfg.health_interval_s = r->model ? slow : fast;
-    r->cfg.health_timeout_s = r->model ? slow : fast;
+    r->cfg.health_timeout_s = r->model || (b & 0x40) ? slow : fast;
     r->cfg.join_timeout_s = r->model || !(b & 8) ? slow : fast;
     r->cfg.max_connections = ((b >> 4) & 3) == 1 ? 2 : 1000;
 }

@@ -2,18 +2,26 @@
 # Runs every libFuzzer target of a build directory for a set time, a few at
 # a time, and prints one line per target: runs, coverage, result.
 #
-#     fuzz/run.sh BUILD_DIR SECONDS [JOBS]
+#     fuzz/run.sh [--fresh] BUILD_DIR SECONDS [JOBS]
 #
 # Each target starts from its seeds (fuzz/corpus/<name>/) and its
 # regressions (fuzz/regressions/<name>/), copied into BUILD_DIR/corpus/<name>/
-# where new inputs accumulate from run to run; its log goes to
-# BUILD_DIR/logs/<name>.log and an input that makes it fail to
+# where new inputs accumulate from run to run. With --fresh that working
+# corpus starts again from the seeds, so that a short run spends its time
+# fuzzing rather than replaying what earlier runs found. A target's log
+# goes to BUILD_DIR/logs/<name>.log and an input that makes it fail to
 # BUILD_DIR/artifacts/<name>/. Nothing is written in the repository.
 # Exit status 1 when any target failed.
 set -eu
 
-build=${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [JOBS]}
-seconds=${2:?usage: fuzz/run.sh BUILD_DIR SECONDS [JOBS]}
+usage="usage: fuzz/run.sh [--fresh] BUILD_DIR SECONDS [JOBS]"
+fresh=no
+if [ "${1:-}" = --fresh ]; then
+    fresh=yes
+    shift
+fi
+build=${1:?$usage}
+seconds=${2:?$usage}
 jobs=${3:-2}
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -22,6 +30,9 @@ targets=$(find "$build" -maxdepth 1 -name 'fuzz_*' -type f -perm -u+x | sort)
 
 for target in $targets; do
     name=$(basename "$target"); name=${name#fuzz_}
+    if [ "$fresh" = yes ]; then
+        rm -rf "$build/corpus/$name"
+    fi
     mkdir -p "$build/corpus/$name" "$build/artifacts/$name" "$build/logs"
     for seeds in "$here/corpus/$name" "$here/regressions/$name"; do
         if [ -d "$seeds" ]; then
