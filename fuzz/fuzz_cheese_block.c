@@ -6,10 +6,14 @@
  * the proof of work over every transaction but the reward, the parent smell
  * and the nonce starts with "00"; a block numbered 0 is the fixed genesis;
  * any other has a 64-hex parent, 1 to 256 transactions, exactly one reward
- * of 10, last, and no payment twice. Every transaction is verified (the
- * verdict must not change on the re-decoded copy). Refusals must carry a
- * 400 and a message and leave nothing allocated. Any failed property
- * aborts. */
+ * of 10, last, and no payment twice; each transaction's text decodes on
+ * its own as the same transaction. Every transaction is verified (the
+ * verdict must not change on the re-decoded copy), and the network's rule
+ * table (consensus/rules.h) gives the same verdicts. When the input is a
+ * JSON list, as in CHAIN[...] answers, each element goes through
+ * cc_cheese_block_from_json, which must agree with decoding that element's
+ * text. Refusals must carry a 400 and a message and leave nothing
+ * allocated. Any failed property aborts. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +24,8 @@
 
 #include "consensus/block.h"
 #include "consensus/cheese.h"
+#include "consensus/rules.h"
+#include "codec/json.h"
 #include "crypto/hash.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -92,11 +98,67 @@ static void check_payments(const cc_block *block)
     check(r->is_int ? r->i == CC_CHEESE_REWARD : r->d == CC_CHEESE_REWARD, "reward is not 10");
 }
 
+static void check_txs_alone(const cc_block *block)
+{
+    for (size_t i = 0; i < block->n_txs; i++) {
+        const cc_tx *tx = &block->txs[i];
+        cc_tx alone;
+        check(cc_cheese_tx_decode(tx->text, tx->text_len, &alone, NULL),
+              "a transaction of the block is refused on its own");
+        check(strcmp(alone.txid, tx->txid) == 0 && strcmp(alone.msgid, tx->msgid) == 0 &&
+                  alone.is_reward == tx->is_reward && fuzz_same_number(&alone.amount, &tx->amount),
+              "a transaction of the block decodes as another on its own");
+        cc_tx_clear(&alone);
+    }
+}
+
+static void check_rules_table(const uint8_t *data, size_t size, bool accepted,
+                              const cc_block *block)
+{
+    const cc_rules *rules = cc_rules_find("cheese");
+    cc_block via;
+    bool ok = rules->block_decode((const char *)data, size, &via, NULL);
+    check(ok == accepted, "the rule table's block reader gives another verdict");
+    if (ok) {
+        fuzz_same_block("fuzz_cheese_block", block, &via);
+        for (size_t i = 0; i < via.n_txs; i++)
+            check(rules->tx_verify(&via.txs[i]) == cc_cheese_tx_verify(&block->txs[i]),
+                  "the rule table verifies otherwise");
+    }
+    cc_block_clear(&via);
+}
+
+/* A list of blocks, as a peer's chain arrives: each element read from the
+ * parsed list must fare as its own text does. */
+static void check_list(const uint8_t *data, size_t size)
+{
+    json_t *list = cc_json_parse((const char *)data, size, CC_CHEESE_MAX_JSON_DEPTH + 1, NULL);
+    size_t i;
+    json_t *element;
+    json_array_foreach(list, i, element) {
+        cc_block from_list, from_text;
+        cc_err err = {0};
+        bool ok = cc_cheese_block_from_json(element, &from_list, &err);
+        check(ok || (err.code == CC_ERR_BAD_REQUEST && err.msg[0]), "refusal not reported");
+        char *text = json_dumps(element, JSON_ENCODE_ANY);
+        check(cc_cheese_block_decode(text, strlen(text), &from_text, NULL) == ok,
+              "a block of a list fares otherwise than its text");
+        if (ok)
+            fuzz_same_block("fuzz_cheese_block", &from_list, &from_text);
+        free(text);
+        cc_block_clear(&from_list);
+        cc_block_clear(&from_text);
+    }
+    json_decref(list);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_list(data, size);
     cc_block block;
     cc_err err = {0};
     if (!cc_cheese_block_decode((const char *)data, size, &block, &err)) {
+        check_rules_table(data, size, false, NULL);
         check(err.code == CC_ERR_BAD_REQUEST && err.msg[0] != '\0', "refusal not reported");
         check(block.text == NULL && block.txs == NULL, "refusal left something allocated");
         return 0;
@@ -112,10 +174,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(root);
     if (block.height != 0) {
         check_payments(&block);
+        check_txs_alone(&block);
         for (size_t i = 0; i < block.n_txs; i++)
             check(cc_cheese_tx_verify(&block.txs[i]) == cc_cheese_tx_verify(&again.txs[i]),
                   "verify differs on the same text");
     }
+    check_rules_table(data, size, true, &block);
     cc_block_clear(&again);
     cc_block_clear(&block);
     return 0;

@@ -6,7 +6,8 @@
  * is the SHA-256 of the text and the msgid that of the signed payload
  * sender + recipient + str(amount); keys are valid RSA keys and signatures
  * have the sender key's length; amounts are positive; verification gives
- * the same verdict on the re-decoded copy and a reward always verifies.
+ * the same verdict on the re-decoded copy and a reward always verifies;
+ * the network's rule table (consensus/rules.h) reads and verifies alike.
  * Refusals must carry a 400 and a message and leave nothing allocated. Any
  * failed property aborts. */
 #include <jansson.h>
@@ -21,6 +22,7 @@
 #include "codec/json.h"
 #include "consensus/block.h"
 #include "consensus/cheese.h"
+#include "consensus/rules.h"
 #include "crypto/hash.h"
 #include "crypto/rsa.h"
 #include "util/buf.h"
@@ -89,6 +91,18 @@ static void check_form(const cc_tx *tx)
     check_text_fields(tx);
 }
 
+static void check_rules_table(const uint8_t *data, size_t size, bool accepted, const cc_tx *tx)
+{
+    const cc_rules *rules = cc_rules_find("cheese");
+    cc_tx via;
+    bool ok = rules->tx_decode((const char *)data, size, &via, NULL);
+    check(ok == accepted, "the rule table's reader gives another verdict");
+    if (ok)
+        check(strcmp(via.txid, tx->txid) == 0 && rules->tx_verify(&via) == cc_cheese_tx_verify(tx),
+              "the rule table reads or verifies otherwise");
+    cc_tx_clear(&via);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cc_tx tx;
@@ -96,9 +110,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!cc_cheese_tx_decode((const char *)data, size, &tx, &err)) {
         check(err.code == CC_ERR_BAD_REQUEST && err.msg[0] != '\0', "refusal not reported");
         check(tx.text == NULL && tx.from == NULL, "refusal left something allocated");
+        check_rules_table(data, size, false, NULL);
         return 0;
     }
     check_form(&tx);
+    check_rules_table(data, size, true, &tx);
     cc_tx again;
     check(cc_cheese_tx_decode(tx.text, tx.text_len, &again, &err), "canonical text refused");
     check(again.text_len == tx.text_len && memcmp(again.text, tx.text, tx.text_len) == 0,

@@ -3,7 +3,9 @@
  * when the two transcripts differ: the messages read must never depend on
  * how the network splits the stream. Every message read must also keep the
  * reader's promises (limits, NUL-terminated texts, balanced payloads) and,
- * when the writer accepts it, read back as itself.
+ * when the writer accepts it, read back as itself. A peer list goes on
+ * through the node's parser (cc_cheese_peer_list_parse), which may skip
+ * entries but must return only valid ids, hosts and ports.
  *
  * Input layout: byte 0 picks the piece sizes, byte 1 the limits (small, so
  * that every limit is reachable) and, in its top bit, whether 0xFE bytes in
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "net/cheese_wire.h"
+#include "node/cheese_tracker_client.h"
 #include "util/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -82,9 +85,27 @@ static void check_round_trip(const cc_cheese_msg *m, const cc_cheese_wire_limits
     cc_buf_free(&out);
 }
 
+static void check_peer_list(const cc_cheese_msg *m)
+{
+    if (m->cmd != CC_CHEESE_PEERS || !m->payload)
+        return;
+    cc_cheese_peer_entry *entries;
+    size_t n = cc_cheese_peer_list_parse(m->payload, m->payload_len, &entries);
+    check(n == 0 || entries != NULL, "entries returned");
+    for (size_t i = 0; i < n; i++) {
+        const cc_cheese_peer_entry *e = &entries[i];
+        check(cc_cheese_peer_id_valid(e->id, strlen(e->id)) &&
+                  cc_cheese_host_valid(e->host, strlen(e->host)) && e->port >= 1 &&
+                  e->port <= 65535,
+              "the peer-list parser returned an invalid entry");
+    }
+    cc_cheese_peer_entries_free(entries, n);
+}
+
 static void record(cc_buf *log, const cc_cheese_msg *m, const cc_cheese_wire_limits *lim)
 {
     check_msg(m, lim);
+    check_peer_list(m);
     check_round_trip(m, lim);
     cc_buf_printf(log, "MSG %d %d arg=%zu:", (int)m->cmd, (int)m->spelling, m->arg_len);
     cc_buf_append(log, m->arg, m->arg_len);

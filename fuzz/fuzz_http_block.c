@@ -4,10 +4,15 @@
  * again to itself with the same hash, the hash meets the proof of work and
  * is the SHA-256 of the text without its hash member, the merkle root in
  * the text is the one over the transactions, counts and limits hold,
- * rewards stay within 1, no payment appears twice. Every transaction is
- * verified (the verdict must not change on the re-decoded copy). Refusals
- * must carry a 400 and a message. Any failed property aborts. */
+ * rewards stay within 1, no payment appears twice; the text read by plain
+ * jansson holds the decoded height, parent and count; each transaction's
+ * text decodes on its own as the same transaction. Every transaction is
+ * verified (the verdict must not change on the re-decoded copy), and the
+ * network's rule table (consensus/rules.h) gives the same verdicts.
+ * Refusals must carry a 400 and a message and leave nothing allocated.
+ * Any failed property aborts. */
 #include <gmp.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +22,7 @@
 
 #include "consensus/block.h"
 #include "consensus/http.h"
+#include "consensus/rules.h"
 #include "crypto/hash.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -84,11 +90,57 @@ static void check_payments(const cc_block *block)
     mpq_clears(total, amount, one, NULL);
 }
 
+/* What a reader that shares nothing with ours sees in the text. */
+static void check_header(const cc_block *block)
+{
+    json_t *v = json_loadb(block->text, block->text_len, JSON_REJECT_DUPLICATES, NULL);
+    check(json_is_object(v) && json_object_size(v) == 9, "text is not a nine-member object");
+    const char *prev = json_string_value(json_object_get(v, "previous_hash"));
+    check(json_integer_value(json_object_get(v, "nr")) == block->height && prev &&
+              strcmp(prev, block->prev) == 0,
+          "nr and previous_hash differ from the decoded header");
+    check(json_integer_value(json_object_get(v, "count")) == (json_int_t)block->n_txs &&
+              json_array_size(json_object_get(v, "transactions")) == block->n_txs,
+          "count differs from the decoded transactions");
+    json_decref(v);
+}
+
+static void check_txs_alone(const cc_block *block)
+{
+    for (size_t i = 0; i < block->n_txs; i++) {
+        const cc_tx *tx = &block->txs[i];
+        cc_tx alone;
+        check(cc_http_tx_decode(tx->text, tx->text_len, &alone, NULL),
+              "a transaction of the block is refused on its own");
+        check(strcmp(alone.txid, tx->txid) == 0 && strcmp(alone.msgid, tx->msgid) == 0 &&
+                  alone.is_reward == tx->is_reward && fuzz_same_number(&alone.amount, &tx->amount),
+              "a transaction of the block decodes as another on its own");
+        cc_tx_clear(&alone);
+    }
+}
+
+static void check_rules_table(const uint8_t *data, size_t size, bool accepted,
+                              const cc_block *block)
+{
+    const cc_rules *rules = cc_rules_find("http");
+    cc_block via;
+    bool ok = rules->block_decode((const char *)data, size, &via, NULL);
+    check(ok == accepted, "the rule table's block reader gives another verdict");
+    if (ok) {
+        fuzz_same_block("fuzz_http_block", block, &via);
+        for (size_t i = 0; i < via.n_txs; i++)
+            check(rules->tx_verify(&via.txs[i]) == cc_http_tx_verify(&block->txs[i]),
+                  "the rule table verifies otherwise");
+    }
+    cc_block_clear(&via);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cc_block block;
     cc_err err = {0};
     if (!cc_http_block_decode((const char *)data, size, &block, &err)) {
+        check_rules_table(data, size, false, NULL);
         check(err.code == CC_ERR_BAD_REQUEST && err.msg[0] != '\0', "refusal not reported");
         check(block.text == NULL && block.txs == NULL, "refusal left something allocated");
         return 0;
@@ -108,10 +160,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(block.n_txs >= 1 && block.n_txs <= CC_HTTP_MAX_BLOCK_TXS, "transaction count");
         check_merkle(&block);
         check_payments(&block);
+        check_header(&block);
+        check_txs_alone(&block);
         for (size_t i = 0; i < block.n_txs; i++)
             check(cc_http_tx_verify(&block.txs[i]) == cc_http_tx_verify(&again.txs[i]),
                   "verify differs on the same text");
     }
+    check_rules_table(data, size, true, &block);
     cc_block_clear(&again);
     cc_block_clear(&block);
     return 0;

@@ -4,9 +4,12 @@
  * ASCII JSON that decodes again to itself (same text, txid, msgid, amount,
  * kind), the txid and msgid are the SHA-256 of the text and of the signed
  * message inside it, keys and signatures have their fixed forms, sums are
- * positive, and verification gives the same verdict on the re-decoded
- * copy. Refusals must carry a 400 and a message. Any failed property
- * aborts. */
+ * positive; the text read by plain jansson holds exactly the decoded
+ * fields; verification gives the same verdict on the re-decoded copy and
+ * through the network's rule table (consensus/rules.h), whose reader gives
+ * the same verdict. Refusals must carry a 400 and a message and leave
+ * nothing allocated. Any failed property aborts. */
+#include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +21,7 @@
 #include "codec/json.h"
 #include "consensus/block.h"
 #include "consensus/http.h"
+#include "consensus/rules.h"
 #include "crypto/hash.h"
 #include "util/err.h"
 #include "util/hex.h"
@@ -56,6 +60,41 @@ static void check_form(const cc_tx *tx)
     }
 }
 
+/* The text, read by plain jansson, holds the five decoded fields. */
+static void check_text_fields(const cc_tx *tx)
+{
+    json_t *v = json_loadb(tx->text, tx->text_len, JSON_REJECT_DUPLICATES, NULL);
+    const json_t *body = json_object_get(v, "transaction");
+    check(json_object_size(v) == 2 && json_object_size(body) == 4,
+          "text is not a signature and a four-member transaction");
+    const char *names[] = {"from", "to", "timestamp"};
+    const char *fields[] = {tx->from, tx->to, tx->timestamp};
+    for (int i = 0; i < 3; i++) {
+        const char *got = json_string_value(json_object_get(body, names[i]));
+        check(got && strcmp(got, fields[i]) == 0, "a string member differs from the decoded field");
+    }
+    const char *signature = json_string_value(json_object_get(v, "signature"));
+    check(signature && strcmp(signature, tx->signature) == 0, "signature member differs");
+    const json_t *sum = json_object_get(body, "sum");
+    double d = json_real_value(sum);
+    check(tx->amount.is_int ? json_is_integer(sum) && json_integer_value(sum) == tx->amount.i
+                            : json_is_real(sum) && memcmp(&d, &tx->amount.d, sizeof d) == 0,
+          "sum member differs from the decoded sum");
+    json_decref(v);
+}
+
+static void check_rules_table(const uint8_t *data, size_t size, bool accepted, const cc_tx *tx)
+{
+    const cc_rules *rules = cc_rules_find("http");
+    cc_tx via;
+    bool ok = rules->tx_decode((const char *)data, size, &via, NULL);
+    check(ok == accepted, "the rule table's reader gives another verdict");
+    if (ok)
+        check(strcmp(via.txid, tx->txid) == 0 && rules->tx_verify(&via) == cc_http_tx_verify(tx),
+              "the rule table reads or verifies otherwise");
+    cc_tx_clear(&via);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cc_tx tx;
@@ -63,9 +102,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!cc_http_tx_decode((const char *)data, size, &tx, &err)) {
         check(err.code == CC_ERR_BAD_REQUEST && err.msg[0] != '\0', "refusal not reported");
         check(tx.text == NULL && tx.from == NULL, "refusal left something allocated");
+        check_rules_table(data, size, false, NULL);
         return 0;
     }
     check_form(&tx);
+    check_text_fields(&tx);
+    check_rules_table(data, size, true, &tx);
     cc_tx again;
     check(cc_http_tx_decode(tx.text, tx.text_len, &again, &err), "canonical text refused");
     check(again.text_len == tx.text_len && memcmp(again.text, tx.text, tx.text_len) == 0,

@@ -6,7 +6,10 @@
  * bytes as the bit pattern of a double, 1 reads the rest as text for strtod
  * (so short decimals such as 0.3 are reached), 2 picks a power of two and
  * steps a few doubles from it. The last 8 bytes also drive the integer
- * printer. Any failed property aborts. */
+ * printer. Both printers' texts must also read back through the JSON
+ * reader the networks use (codec/json.h) as the same kind of number with
+ * the same value, bit for bit: a float never comes back as an int. Any
+ * failed property aborts. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/json.h"
 #include "codec/pynum.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -216,6 +220,24 @@ static double value_from_input(const uint8_t *data, size_t size)
     return (bits >> 20) & 1 ? -value : value;
 }
 
+/* What a peer's JSON reader makes of the text we print for n. */
+static void check_json_read_back(const cc_number *n)
+{
+    char text[CC_NUMBER_TEXT_MAX];
+    size_t len = cc_number_format(n, text);
+    json_t *v = cc_json_parse(text, len, 1, NULL);
+    cc_number back;
+    json_t *holder = json_pack("{s:O}", "n", v);
+    bool ok = json_is_number(v) && cc_json_get_number(holder, "n", &back, NULL);
+    if (!ok || back.is_int != n->is_int ||
+        (n->is_int ? back.i != n->i : memcmp(&back.d, &n->d, sizeof back.d) != 0)) {
+        fprintf(stderr, "fuzz_pynum: \"%s\" reads back through JSON as another number\n", text);
+        abort();
+    }
+    json_decref(holder);
+    json_decref(v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -232,5 +254,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size >= 9)
         memcpy(&i, data + size - 8, sizeof i);
     check_int(i);
+    cc_number as_int = {.is_int = true, .i = i};
+    check_json_read_back(&as_int);
+    if (isfinite(value))
+        check_json_read_back(&as_float);
     return 0;
 }

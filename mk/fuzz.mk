@@ -1,15 +1,26 @@
-.PHONY: fuzz
+.PHONY: fuzz fuzz-short fuzz-build
 
-# libFuzzer targets (clang, ASan + UBSan), each run for FUZZ_SECONDS on the
-# seed corpus in fuzz/corpus/<target> (copied, so the repository stays clean).
-FUZZ_DIR := build/fuzz
+# libFuzzer targets (fuzz/, clang with ASan + UBSan) in their own build
+# directory. fuzz/run.sh copies the seeds of fuzz/corpus/ and
+# fuzz/regressions/ into working corpora under that directory, so the
+# repository stays clean, runs FUZZ_JOBS targets at a time and prints one
+# line per target. `make fuzz` runs each for FUZZ_SECONDS, its corpora
+# growing from run to run; `make test` runs `fuzz-short`, each for 30 s from
+# the seeds, and fails on any crash.
+FUZZ_DIR ?= build/fuzz
 FUZZ_SECONDS ?= 60
-fuzz: deps
-	@CC=clang cmake -S . -B $(FUZZ_DIR) -DCC_FUZZ=ON -DCC_TESTS=OFF >/dev/null
-	@cmake --build $(FUZZ_DIR) -j $(JOBS)
-	@for target in $(FUZZ_DIR)/fuzz_*; do \
-	  name=$$(basename $$target); work=$(FUZZ_DIR)/corpus/$$name; mkdir -p $$work; \
-	  seeds=fuzz/corpus/$${name#fuzz_}; [ -d $$seeds ] && cp -n $$seeds/* $$work/ 2>/dev/null; \
-	  echo "== $$name for $(FUZZ_SECONDS) s"; \
-	  $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$work 2>&1 | tail -n 4 || exit 1; \
-	done
+FUZZ_SHORT_SECONDS := 30
+FUZZ_JOBS ?= 2
+
+fuzz-build: deps
+	@cmake -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCC_FUZZ=ON -DCC_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZ_DIR) --target fuzz_all -j $(JOBS)
+
+fuzz: fuzz-build
+	@./fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_JOBS)
+
+fuzz-short: fuzz-build
+	@./fuzz/run.sh --fresh $(FUZZ_DIR) $(FUZZ_SHORT_SECONDS) $(FUZZ_JOBS)
+
+TEST_EXTRA += fuzz-short

@@ -609,15 +609,11 @@ static conn *conn_new(cc_cheese_tracker *t, evutil_socket_t fd, const struct soc
     return c;
 }
 
-static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
-                      int addr_len, void *arg)
+bool cc_cheese_tracker_adopt(cc_cheese_tracker *t, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    (void)listener;
-    (void)addr_len;
-    cc_cheese_tracker *t = arg;
     if (t->n_conns >= t->cfg.max_connections) {
         evutil_closesocket(fd);
-        return;
+        return false;
     }
     tune_socket(fd);
     conn *c = conn_new(t, fd, addr);
@@ -627,6 +623,15 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     arm_timer(c, t->cfg.join_timeout_s);
     send_msg(c, CC_CHEESE_GREETING, CC_CHEESE_ANY, NULL, NULL);
+    return true;
+}
+
+static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
+                      int addr_len, void *arg)
+{
+    (void)listener;
+    (void)addr_len;
+    cc_cheese_tracker_adopt(arg, fd, addr);
 }
 
 static void on_accept_retry(evutil_socket_t fd, short what, void *arg)

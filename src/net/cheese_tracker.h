@@ -37,6 +37,8 @@
 #include "util/err.h"
 #include "util/log.h"
 
+struct sockaddr;
+
 typedef struct cc_cheese_tracker_config {
     const char *host;         /* IP address to listen on */
     int port;                 /* 0: any free port (see cc_cheese_tracker_port) */
@@ -62,6 +64,14 @@ cc_cheese_tracker *cc_cheese_tracker_start(struct event_base *base,
                                            const cc_cheese_tracker_config *cfg, cc_err *err);
 /* Closes the listener and every connection. */
 void cc_cheese_tracker_free(cc_cheese_tracker *t);
+
+/* Serves a connected socket as if the listener had accepted it from addr
+ * (used for logs): greeted, read and answered like any other. This is the
+ * listener's own path, open so that a caller holding one end of a
+ * socketpair (the fuzz target) can drive the message handling without TCP.
+ * Takes fd over; false, and fd closed, when max_connections are open. */
+bool cc_cheese_tracker_adopt(cc_cheese_tracker *t, evutil_socket_t fd,
+                             const struct sockaddr *addr);
 
 int cc_cheese_tracker_port(const cc_cheese_tracker *t);
 size_t cc_cheese_tracker_peers(const cc_cheese_tracker *t);

@@ -1,6 +1,7 @@
 #include "net/http_server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
@@ -12,6 +13,7 @@
 
 #include "codec/json.h"
 #include "net/listener.h"
+#include "util/clock.h"
 #include "util/mem.h"
 #include "util/timeval.h"
 
@@ -23,6 +25,18 @@
 #define LINGER_S 2
 #define LINGER_BYTES (1 << 20)
 
+/* Bodies of requests still arriving, over all connections, are held to
+ * this (or to two bodies of the largest size, when that is more): without
+ * it, clients that each send all but the last bytes of a body and then
+ * trickle would make the node hold max_connections full bodies. */
+#define HELD_BYTES_MIN (32u << 20)
+
+/* Answers waiting to be written to one connection; beyond this, its
+ * pipelined requests are not read until they are written: a client that
+ * sends requests and never reads the answers would otherwise make the node
+ * hold every answer (a whole chain for a few bytes of GET /getblocks). */
+#define OUTPUT_PAUSE_BYTES (1u << 20)
+
 typedef struct connection connection;
 
 struct cc_http_server {
@@ -31,6 +45,9 @@ struct cc_http_server {
     struct evconnlistener *listener;
     connection *connections; /* doubly linked, for cleanup and counting */
     size_t n_connections;
+    size_t held;      /* body bytes of unfinished requests, over all connections */
+    size_t held_max;
+    struct event *accept_retry; /* re-enables accepting after running out of descriptors */
 };
 
 struct connection {
@@ -40,7 +57,10 @@ struct connection {
     char peer_ip[INET6_ADDRSTRLEN];
     bool closing;   /* answer sent, close once it is written */
     bool lingering; /* answer written and our side shut: discarding input until EOF */
+    bool paused;    /* not reading until the answers waiting are written */
     size_t discarded;
+    double last_active; /* monotonic time of the last bytes read (or of accept) */
+    size_t held;        /* this connection's share of server->held */
     cc_http_pending *pending; /* an answer being worked on: read nothing meanwhile */
     cc_http_stream stream;    /* a body being streamed (stream.next set): read nothing */
     bool stream_keep_alive;
@@ -103,6 +123,7 @@ static void connection_free(connection *conn)
     if (conn->next)
         conn->next->prev = conn->prev;
     server->n_connections--;
+    server->held -= conn->held;
     if (conn->pending)
         conn->pending->conn = NULL;
     end_stream(conn);
@@ -189,6 +210,49 @@ static void send_error(connection *conn, const cc_err *err)
     cc_buf_free(&resp.body);
 }
 
+/* Brings the server's count of held body bytes up to date with conn's. */
+static void note_held(connection *conn)
+{
+    size_t now = cc_http_parser_request(conn->parser)->body.len;
+    conn->server->held = conn->server->held - conn->held + now;
+    conn->held = now;
+}
+
+/* The connection that has sent nothing for longest; with holding, only
+ * among those holding part of a body. NULL when there is none. */
+static connection *quietest(const cc_http_server *server, bool holding)
+{
+    connection *found = NULL;
+    for (connection *c = server->connections; c; c = c->next)
+        if ((!holding || c->held > 0) && (!found || c->last_active < found->last_active))
+            found = c;
+    return found;
+}
+
+static void evict(connection *conn, const char *why)
+{
+    cc_debug(conn->server->cfg.log, "%s: closing the connection from %s, silent for %.1f s", why,
+             conn->peer_ip, cc_clock_mono() - conn->last_active);
+    connection_free(conn);
+}
+
+/* Closes the quietest connections holding body bytes until the total is
+ * within bounds: a client that is sending steadily is the last one chosen.
+ * False when conn itself was closed. */
+static bool keep_held_within_bounds(connection *conn)
+{
+    cc_http_server *server = conn->server;
+    note_held(conn);
+    while (server->held > server->held_max) {
+        connection *victim = quietest(server, true);
+        bool self = victim == conn;
+        evict(victim, "too many request bytes held");
+        if (self)
+            return false;
+    }
+    return true;
+}
+
 static void dispatch(connection *conn)
 {
     const cc_http_request *req = cc_http_parser_request(conn->parser);
@@ -202,6 +266,7 @@ static void dispatch(connection *conn)
     cc_buf_free(&resp.body);
     cc_buf_free(&resp.headers);
     cc_http_parser_reset(conn->parser);
+    note_held(conn);
 }
 
 cc_http_pending *cc_http_defer(cc_http_response *resp)
@@ -238,6 +303,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
     connection *conn = arg;
     struct evbuffer *input = bufferevent_get_input(bev);
+    conn->last_active = cc_clock_mono();
     if (conn->lingering) {
         conn->discarded += evbuffer_get_length(input);
         evbuffer_drain(input, evbuffer_get_length(input));
@@ -247,6 +313,11 @@ static void on_read(struct bufferevent *bev, void *arg)
     }
     while (!conn->closing && !conn->pending && !conn->stream.next &&
            evbuffer_get_length(input) > 0) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) > OUTPUT_PAUSE_BYTES) {
+            conn->paused = true;
+            bufferevent_disable(bev, EV_READ);
+            return;
+        }
         struct evbuffer_iovec chunk;
         if (evbuffer_peek(input, -1, NULL, &chunk, 1) < 1)
             break;
@@ -259,6 +330,8 @@ static void on_read(struct bufferevent *bev, void *arg)
             send_error(conn, &err);
         else if (st == CC_HTTP_DONE)
             dispatch(conn);
+        else if (!keep_held_within_bounds(conn))
+            return;
     }
 }
 
@@ -267,6 +340,12 @@ static void on_write(struct bufferevent *bev, void *arg)
     connection *conn = arg;
     if (conn->stream.next) {
         pump_stream(conn);
+        return;
+    }
+    if (conn->paused && !conn->closing) {
+        conn->paused = false;
+        bufferevent_enable(bev, EV_READ);
+        on_read(bev, conn); /* requests already read wait for no new input */
         return;
     }
     if (!conn->closing || conn->lingering || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
@@ -323,13 +402,27 @@ static void peer_ip_text(const struct sockaddr *addr, char out[INET6_ADDRSTRLEN]
                   INET6_ADDRSTRLEN);
 }
 
+/* Closes the connection that has sent nothing for longest, to make room
+ * for a new one: refusing newcomers instead would let anyone who holds
+ * max_connections silent or trickling connections lock every client out,
+ * while a client that just connected and sent its request is the last one
+ * chosen. False when there is no connection to close. */
+static bool evict_quietest(cc_http_server *server, const char *why)
+{
+    connection *victim = quietest(server, false);
+    if (victim)
+        evict(victim, why);
+    return victim != NULL;
+}
+
 static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
                       int addr_len, void *arg)
 {
     (void)listener;
     (void)addr_len;
     cc_http_server *server = arg;
-    if (server->n_connections >= server->cfg.max_connections) {
+    if (server->n_connections >= server->cfg.max_connections &&
+        !evict_quietest(server, "connection limit reached")) {
         evutil_closesocket(fd);
         return;
     }
@@ -343,10 +436,38 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
         conn->next->prev = conn;
     server->connections = conn;
     server->n_connections++;
+    conn->last_active = cc_clock_mono();
     struct timeval idle = cc_timeval_of(server->cfg.idle_timeout_s);
     bufferevent_set_timeouts(conn->bev, &idle, &idle);
     bufferevent_setcb(conn->bev, on_read, on_write, on_event, conn);
     bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cc_http_server *server = arg;
+    evconnlistener_enable(server->listener);
+}
+
+/* Out of file descriptors, the pending connection stays in the backlog and
+ * the listener fires again at once: without this, the loop would spin on
+ * accept. Closing the quietest connection frees a descriptor for it; with
+ * none of ours to close, accepting pauses for a second. */
+static void on_accept_error(struct evconnlistener *listener, void *arg)
+{
+    cc_http_server *server = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    bool out_of_descriptors = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+    if (out_of_descriptors && evict_quietest(server, "out of file descriptors"))
+        return;
+    cc_warn(server->cfg.log, "accept failed: %s", evutil_socket_error_to_string(e));
+    if (!out_of_descriptors)
+        return;
+    evconnlistener_disable(listener);
+    struct timeval second = {1, 0};
+    evtimer_add(server->accept_retry, &second);
 }
 
 cc_http_server *cc_http_server_start(struct event_base *base, const cc_http_server_config *cfg,
@@ -355,11 +476,16 @@ cc_http_server *cc_http_server_start(struct event_base *base, const cc_http_serv
     cc_http_server *server = cc_calloc(1, sizeof *server);
     server->cfg = *cfg;
     server->base = base;
+    server->held_max = cfg->limits.max_body_bytes > HELD_BYTES_MIN / 2
+                           ? 2 * cfg->limits.max_body_bytes
+                           : HELD_BYTES_MIN;
     server->listener = cc_listener_bind(base, cfg->host, cfg->port, 512, on_accept, server, err);
     if (!server->listener) {
         free(server);
         return NULL;
     }
+    evconnlistener_set_error_cb(server->listener, on_accept_error);
+    server->accept_retry = evtimer_new(base, on_accept_retry, server);
     return server;
 }
 
@@ -370,6 +496,7 @@ void cc_http_server_free(cc_http_server *server)
     while (server->connections)
         connection_free(server->connections);
     evconnlistener_free(server->listener);
+    event_free(server->accept_retry);
     free(server);
 }
 

@@ -4,8 +4,10 @@
  * recv() and drop the rest (PROTOCOL.md A.5).
  *
  * Every connection has an idle timeout, so a client that connects and says
- * nothing (or stops half-way) is dropped without holding anyone else up;
- * connections beyond max_connections are closed at once.
+ * nothing (or stops half-way) is dropped without holding anyone else up.
+ * A new connection beyond max_connections, or one that finds the process
+ * out of file descriptors, closes the connection that has been silent
+ * longest to make room.
  *
  * Thread: everything runs on the event loop thread of `base`, handlers
  * included. Ownership: the server owns its connections; handlers fill a

@@ -11,7 +11,12 @@ struct evconnlistener *cc_listener_bind(struct event_base *base, const char *hos
     struct sockaddr_storage addr;
     int addr_len = sizeof addr;
     char spec[128];
-    snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    /* libevent reads an address without a port as port 0 (any free port,
+     * which cc_cheese_tracker_config promises) but refuses ":0". */
+    if (port == 0)
+        snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]" : "%s", host);
+    else
+        snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) != 0) {
         cc_fail(err, CC_ERR_BAD_REQUEST, "cannot use host %s: not an IP address", host);
         return NULL;

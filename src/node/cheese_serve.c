@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "net/listener.h"
 #include "node/cheese_conn.h"
+#include "util/clock.h"
 #include "util/mem.h"
 
 #define GARBAGE_MAX 16              /* messages we do not serve, per connection */
@@ -32,6 +34,7 @@ struct inbound {
     struct event *greet_timer;
     bool greeted;
     unsigned garbage;
+    double last_active; /* monotonic time of its last message (or of accept) */
     /* a request waiting for the tracker's word on its id */
     bool checking;
     cc_cheese_cmd pending_cmd;
@@ -197,6 +200,7 @@ static bool count_garbage(inbound *in, const char *reason)
 static void on_message(void *ctx, const cc_cheese_msg *m)
 {
     inbound *in = ctx;
+    in->last_active = cc_clock_mono();
     greet(in, m->spelling);
     switch (m->cmd) {
     case CC_CHEESE_GET_CHAIN:
@@ -254,18 +258,34 @@ static void on_greet_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- accepting ---- */
 
-static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
-                      int addr_len, void *arg)
+/* Closes the connection whose last message is oldest, to make room for a
+ * new one: refusing newcomers instead would let anyone holding
+ * max_connections silent connections lock every peer out, while a peer
+ * that just connected is the last one chosen. False when there is none. */
+static bool evict_quietest(cc_cheese_serve *s, const char *why)
 {
-    (void)listener;
-    (void)addr_len;
-    cc_cheese_serve *s = arg;
-    if (s->n_conns >= s->cfg.max_connections) {
+    inbound *quietest = NULL;
+    for (inbound *in = s->conns; in; in = in->next)
+        if (!quietest || in->last_active < quietest->last_active)
+            quietest = in;
+    if (!quietest)
+        return false;
+    cc_debug(s->cfg.log, "%s: closing the connection from %s, silent for %.1f s", why,
+             cc_cheese_conn_ip(quietest->conn), cc_clock_mono() - quietest->last_active);
+    cc_cheese_conn_close(quietest->conn);
+    inbound_free(quietest);
+    return true;
+}
+
+bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct sockaddr *addr)
+{
+    if (s->n_conns >= s->cfg.max_connections && !evict_quietest(s, "connection limit reached")) {
         evutil_closesocket(fd);
-        return;
+        return false;
     }
     inbound *in = cc_calloc(1, sizeof *in);
     in->s = s;
+    in->last_active = cc_clock_mono();
     in->greet_timer = evtimer_new(s->cfg.base, on_greet_timer, in);
     if (!in->greet_timer) {
         fputs("cheesechain: out of memory\n", stderr);
@@ -286,6 +306,15 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     double w = s->cfg.greet_wait_s;
     struct timeval tv = {(time_t)w, (suseconds_t)((w - (double)(time_t)w) * 1e6)};
     evtimer_add(in->greet_timer, &tv);
+    return true;
+}
+
+static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
+                      int addr_len, void *arg)
+{
+    (void)listener;
+    (void)addr_len;
+    cc_cheese_serve_adopt(arg, fd, addr);
 }
 
 static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
@@ -297,13 +326,18 @@ static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Out of file descriptors, the pending connection stays in the backlog and
- * the listener would fire again at once: pause accepting for a second. */
+ * the listener would fire again at once: closing the quietest connection
+ * frees a descriptor for it; with none to close, accepting pauses for a
+ * second. */
 static void on_accept_error(struct evconnlistener *listener, void *arg)
 {
     cc_cheese_serve *s = arg;
     int e = EVUTIL_SOCKET_ERROR();
+    bool out_of_descriptors = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+    if (out_of_descriptors && evict_quietest(s, "out of file descriptors"))
+        return;
     cc_warn(s->cfg.log, "accept failed: %s", evutil_socket_error_to_string(e));
-    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+    if (out_of_descriptors) {
         evconnlistener_disable(listener);
         struct timeval second = {1, 0};
         evtimer_add(s->accept_retry, &second);
@@ -312,23 +346,10 @@ static void on_accept_error(struct evconnlistener *listener, void *arg)
 
 cc_cheese_serve *cc_cheese_serve_start(const cc_cheese_serve_config *cfg, cc_err *err)
 {
-    struct sockaddr_storage addr;
-    int addr_len = sizeof addr;
-    char spec[300];
-    snprintf(spec, sizeof spec, strchr(cfg->host, ':') ? "[%s]:%d" : "%s:%d", cfg->host,
-             cfg->port);
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) != 0) {
-        cc_fail(err, CC_ERR_BAD_REQUEST, "cannot listen on %s: not an IP address", cfg->host);
-        return NULL;
-    }
     cc_cheese_serve *s = cc_calloc(1, sizeof *s);
     s->cfg = *cfg;
-    s->listener = evconnlistener_new_bind(
-        cfg->base, on_accept, s, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-        512, (struct sockaddr *)&addr, addr_len);
+    s->listener = cc_listener_bind(cfg->base, cfg->host, cfg->port, 512, on_accept, s, err);
     if (!s->listener) {
-        cc_fail(err, CC_ERR_INTERNAL, "cannot listen on %s: %s", spec,
-                evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         free(s);
         return NULL;
     }

@@ -23,6 +23,7 @@
 #ifndef CC_NODE_CHEESE_SERVE_H
 #define CC_NODE_CHEESE_SERVE_H
 
+#include <event2/util.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -34,6 +35,7 @@
 #include "util/log.h"
 
 struct event_base;
+struct sockaddr;
 
 typedef struct cc_cheese_serve_config {
     struct event_base *base;
@@ -61,11 +63,20 @@ typedef struct cc_cheese_serve_config {
 
 typedef struct cc_cheese_serve cc_cheese_serve;
 
-/* Binds (SO_REUSEADDR) and starts accepting; CC_ERR_INTERNAL when the
- * address cannot be bound. */
+/* Binds (SO_REUSEADDR; port 0: any free port) and starts accepting;
+ * CC_ERR_BAD_REQUEST when the host is not an IP address, CC_ERR_INTERNAL
+ * when the address cannot be bound. */
 cc_cheese_serve *cc_cheese_serve_start(const cc_cheese_serve_config *cfg, cc_err *err);
 /* Closes the listener and every connection. */
 void cc_cheese_serve_free(cc_cheese_serve *s);
+
+/* Serves a connected socket as if the listener had accepted it from addr:
+ * the listener's own path, open so that a caller holding one end of a
+ * socketpair (the fuzz target) can drive the message handling without TCP.
+ * Takes fd over. With max_connections open, the connection whose last
+ * message is oldest is closed to make room; false, and fd closed, only
+ * when there is none (max_connections 0). */
+bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct sockaddr *addr);
 
 size_t cc_cheese_serve_connections(const cc_cheese_serve *s);
 

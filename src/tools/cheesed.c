@@ -1,10 +1,12 @@
 /* cheesed: the cheesechain node. Flags and the config file set the node's
  * configuration; everything else happens in node/. Exit status: 0 after a
  * clean shutdown, 1 when the node could not start, 2 for usage errors. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "node/cheese_node.h"
 #include "node/http_node.h"
@@ -307,6 +309,20 @@ static void free_settings(settings *s)
         free(s->owned[i]);
 }
 
+/* Every client holds a descriptor, and the usual soft limit (1024) is
+ * below --max-connections plus the node's own files and peer connections:
+ * a node out of descriptors could not reach its peers. Take all we are
+ * allowed. */
+static void raise_fd_limit(const cc_log *log)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max)
+        return;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+        cc_warn(log, "cannot raise the open-file limit: %s", strerror(errno));
+}
+
 static int run_cheese(settings *s)
 {
     char datadir[4096], component[32];
@@ -340,6 +356,7 @@ int main(int argc, char **argv)
         free_settings(&s);
         return status;
     }
+    raise_fd_limit(&s.log);
     if (strcmp(s.network, "cheese") == 0) {
         status = run_cheese(&s);
         free_settings(&s);
