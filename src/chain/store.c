@@ -1,5 +1,7 @@
 #include "chain/store.h"
 
+#include "chain/checkpointer.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +115,18 @@ void store_rollback(cc_chain *chain)
     store_exec(chain, chain->in_batch ? "ROLLBACK TO change; RELEASE change" : "ROLLBACK", NULL);
 }
 
+/* The log is copied into the database by chain/checkpointer.c once it
+ * holds this many pages (SQLite's own default threshold). */
+#define CHECKPOINT_PAGES 1000
+
+static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int wal_pages)
+{
+    (void)db;
+    (void)name;
+    cc_checkpointer_note(ctx, wal_pages);
+    return SQLITE_OK;
+}
+
 bool store_open(cc_chain *chain, const char *path, cc_err *err)
 {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -137,11 +151,18 @@ bool store_open(cc_chain *chain, const char *path, cc_err *err)
                                &chain->stmts[i], NULL) != SQLITE_OK)
             return store_db_fail(chain, err);
     }
+    /* A wal hook replaces SQLite's automatic checkpoints. */
+    chain->checkpointer = cc_checkpointer_start(path, CHECKPOINT_PAGES);
+    if (chain->checkpointer)
+        sqlite3_wal_hook(chain->db, on_wal_commit, chain->checkpointer);
     return true;
 }
 
 void store_close(cc_chain *chain)
 {
+    /* First, so that closing the last connection checkpoints as usual. */
+    cc_checkpointer_stop(chain->checkpointer);
+    chain->checkpointer = NULL;
     for (int i = 0; i < SQL_COUNT_; i++)
         sqlite3_finalize(chain->stmts[i]);
     if (chain->db)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "chain/chain.h"
+#include "chain/checkpointer.h"
 #include "chain/sig_cache.h"
 
 /* PRAGMA user_version from which the reward index holds every reward of
@@ -76,6 +77,7 @@ struct cc_chain {
     bool reward_index_new; /* the reward index is not filled yet (user_version < 1) */
     cc_sig_cache *verified; /* transactions whose signature was checked */
     bool in_batch;          /* changes are savepoints of one open transaction */
+    cc_checkpointer *checkpointer; /* NULL: SQLite's own checkpoints */
 };
 
 /* A signature check that is made at most once per transaction: a hit in

@@ -235,11 +235,10 @@ static bool items_next(items *it, const char **value, size_t *len)
 
 /* ---- feeding a page to the chain ----------------------------------------------
  *
- * A page goes to the chain in three steps: its blocks are decoded (loop),
- * the signatures the chain has not seen verified are checked by the
- * workers (node/verifier.h), then the blocks are submitted in order as one
- * batch (one SQLite commit a page). While the workers check one page, the
- * next one is already being fetched (see ask_ahead). */
+ * A page goes to the chain in two steps: the workers (node/verifier.h)
+ * decode its blocks and check every signature, then the loop submits the
+ * blocks in order as one batch (one SQLite commit a page). While the loop
+ * stores one page, the next one is already being fetched (ask_ahead). */
 
 typedef struct page {
     bool nested;      /* the seed's whole chain: [[b0], [b1, b1'], ...] */
@@ -249,25 +248,27 @@ typedef struct page {
     int64_t last_height;
 } page;
 
+#define NO_BAD_TX ((size_t)-1)
+
+/* One block of a page: its text in the page, then, from a worker, the
+ * decoded block and the place of its first bad signature. */
 typedef struct page_block {
+    const char *text;
+    size_t len;
     cc_block block;
     bool decoded;
-    cc_err err; /* why it could not be decoded */
+    cc_err err;    /* why it could not be decoded */
+    size_t bad_tx; /* NO_BAD_TX when every signature checks out */
 } page_block;
 
 struct page_job {
     cc_sync *sync;
-    char *body; /* a copy of the answer: env points into it */
+    char *body; /* a copy of the answer: env and the blocks' texts point into it */
     envelope env;
     page pg;
     bool well_formed;
     page_block *blocks;
     size_t n_blocks;
-    /* the signatures the workers check, and the block of each */
-    const cc_tx **txs;
-    size_t *block_of;
-    bool *ok;
-    size_t n_txs;
 };
 
 static void page_job_free(page_job *job)
@@ -275,22 +276,14 @@ static void page_job_free(page_job *job)
     for (size_t i = 0; i < job->n_blocks; i++)
         cc_block_clear(&job->blocks[i].block);
     free(job->blocks);
-    free(job->txs);
-    free(job->block_of);
-    free(job->ok);
     free(job->body);
     free(job);
 }
 
-/* Decodes one block of the page; after a block that cannot be decoded,
- * the rest of the page builds on it and is of no use. */
-static bool collect_block(page_job *job, const char *text, size_t len)
+static void collect_block(page_job *job, const char *text, size_t len)
 {
     job->blocks = cc_realloc(job->blocks, (job->n_blocks + 1) * sizeof *job->blocks);
-    page_block *pb = &job->blocks[job->n_blocks++];
-    *pb = (page_block){0};
-    pb->decoded = cc_rules_http()->block_decode(text, len, &pb->block, &pb->err);
-    return pb->decoded;
+    job->blocks[job->n_blocks++] = (page_block){.text = text, .len = len, .bad_tx = NO_BAD_TX};
 }
 
 /* The blocks of "chain": a flat list (ours, or the seed's ?id=) from its
@@ -301,64 +294,59 @@ static bool collect_page(page_job *job)
     items it = items_of(job->env.chain, job->env.chain_end);
     const char *value;
     size_t len;
-    bool go = true;
     while (items_next(&it, &value, &len)) {
         bool first = job->pg.items++ == 0;
         if (*value == '[') {
             job->pg.nested = true;
             items height = items_of(value, value + len);
-            if (go && items_next(&height, &value, &len))
-                go = collect_block(job, value, len);
-        } else if (go && !first) {
-            go = collect_block(job, value, len);
+            if (items_next(&height, &value, &len))
+                collect_block(job, value, len);
+        } else if (!first) {
+            collect_block(job, value, len);
         }
     }
     return !it.bad;
 }
 
-/* Lists the signatures of decoded blocks that the chain has not seen
- * verified. */
-static void list_signatures(page_job *job, const cc_chain *chain)
+/* On a worker: decodes its share of the page's blocks (every parts-th)
+ * and checks their signatures. A block past a bad one is decoded for
+ * nothing, which costs less than making the workers wait for each other. */
+static void check_share(void *ctx, size_t part, size_t parts)
 {
-    size_t total = 0;
-    for (size_t b = 0; b < job->n_blocks; b++)
-        total += job->blocks[b].decoded ? job->blocks[b].block.n_txs : 0;
-    job->txs = cc_calloc(total + 1, sizeof *job->txs);
-    job->block_of = cc_calloc(total + 1, sizeof *job->block_of);
-    job->ok = cc_calloc(total + 1, sizeof *job->ok);
-    for (size_t b = 0; b < job->n_blocks; b++) {
-        const cc_block *block = &job->blocks[b].block;
-        for (size_t i = 0; job->blocks[b].decoded && i < block->n_txs; i++) {
-            if (cc_chain_signature_known(chain, &block->txs[i]))
-                continue;
-            job->txs[job->n_txs] = &block->txs[i];
-            job->block_of[job->n_txs++] = b;
+    page_job *job = ctx;
+    const cc_rules *rules = cc_rules_http();
+    for (size_t b = part; b < job->n_blocks; b += parts) {
+        page_block *pb = &job->blocks[b];
+        pb->decoded = rules->block_decode(pb->text, pb->len, &pb->block, &pb->err);
+        for (size_t i = 0; pb->decoded && i < pb->block.n_txs; i++) {
+            if (!rules->tx_verify(&pb->block.txs[i])) {
+                pb->bad_tx = i;
+                break;
+            }
         }
     }
 }
 
-/* Hands the workers' verdicts on block b to the chain: false (with the
- * reason the chain would give) at the first bad signature. */
-static bool take_verdicts(page_job *job, size_t b, size_t *next, cc_err *err)
+/* Hands a block's verdicts to the chain: false (with the reason the chain
+ * would give) when a signature is bad. */
+static bool take_verdicts(page_job *job, const page_block *pb, cc_err *err)
 {
-    const cc_block *block = &job->blocks[b].block;
-    for (; *next < job->n_txs && job->block_of[*next] == b; (*next)++) {
-        if (!job->ok[*next])
-            return cc_fail(err, CC_ERR_BAD_REQUEST, "transaction %zu: invalid signature",
-                           (size_t)(job->txs[*next] - block->txs));
-        cc_chain_note_verified(job->sync->cfg.chain, job->txs[*next]);
-    }
+    if (pb->bad_tx != NO_BAD_TX)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "transaction %zu: invalid signature",
+                       pb->bad_tx);
+    for (size_t i = 0; i < pb->block.n_txs; i++)
+        cc_chain_note_verified(job->sync->cfg.chain, &pb->block.txs[i]);
     return true;
 }
 
 /* Feeds block b; false when the rest of the page is no use. */
-static bool feed_block(page_job *job, size_t b, size_t *next_tx)
+static bool feed_block(page_job *job, size_t b)
 {
     cc_sync *sync = job->sync;
     page_block *pb = &job->blocks[b];
     cc_block_result res = {0};
     cc_err err = pb->err;
-    bool ok = pb->decoded && take_verdicts(job, b, next_tx, &err) &&
+    bool ok = pb->decoded && take_verdicts(job, pb, &err) &&
               sync->cfg.submit(sync->cfg.ctx, &pb->block, &res, &err);
     if (!ok) {
         /* Blocks we hold already (a whole chain starts at the genesis) are
@@ -387,8 +375,7 @@ static void feed_page(page_job *job)
     cc_chain *chain = job->sync->cfg.chain;
     cc_err err = {0};
     bool batch = cc_chain_batch_begin(chain, &err);
-    size_t next_tx = 0;
-    for (size_t b = 0; b < job->n_blocks && feed_block(job, b, &next_tx); b++)
+    for (size_t b = 0; b < job->n_blocks && feed_block(job, b); b++)
         ;
     if (batch && !cc_chain_batch_end(chain, &err)) {
         cc_error(job->sync->cfg.log, "sync: cannot store a page: %s", err.msg);
@@ -598,7 +585,7 @@ static next_step after_page(cc_sync *sync, const envelope *env, const page *pg)
 }
 
 /* A full page of our locator form: the next one is asked for now, from
- * the page's last block, so that it travels while this one is checked. */
+ * the page's last block, so that it travels while this one is stored. */
 static void ask_ahead(page_job *job)
 {
     cc_sync *sync = job->sync;
@@ -645,6 +632,8 @@ static void on_page_checked(void *ctx, bool cancelled)
         end_round(sync);
         return;
     }
+    if (job->well_formed)
+        ask_ahead(job); /* travels while this page is stored */
     uint64_t generation = cc_chain_tip_generation(sync->cfg.chain);
     feed_page(job);
     sync->stored += job->pg.stored;
@@ -681,11 +670,8 @@ static void start_page(cc_sync *sync, const envelope *env, const char *body, siz
     job->env.chain = job->body + (env->chain - body);
     job->env.chain_end = job->body + (env->chain_end - body);
     job->well_formed = collect_page(job);
-    list_signatures(job, sync->cfg.chain);
     sync->job = job;
-    if (job->well_formed)
-        ask_ahead(job);
-    cc_verifier_check(sync->cfg.verifier, job->txs, job->n_txs, job->ok, on_page_checked, job);
+    cc_verifier_run(sync->cfg.verifier, check_share, on_page_checked, job);
 }
 
 static void handle_answer(cc_sync *sync, int status, const char *body, size_t len)

@@ -20,7 +20,9 @@ typedef struct check {
     cc_verifier *verifier;
     const cc_tx *const *txs;
     bool *ok;
-    size_t parts_left;
+    size_t n;
+    cc_verify_part_fn run; /* NULL: check txs */
+    size_t parts, parts_left;
     bool cancelled;
     cc_verify_done_fn done;
     void *ctx;
@@ -28,7 +30,7 @@ typedef struct check {
 
 typedef struct part {
     check *whole;
-    size_t from, to;
+    size_t index;
 } part;
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -50,7 +52,11 @@ static void run_part(void *arg)
 {
     part *p = arg;
     const check *c = p->whole;
-    for (size_t i = p->from; i < p->to; i++)
+    if (c->run) {
+        c->run(c->ctx, p->index, c->parts);
+        return;
+    }
+    for (size_t i = c->n * p->index / c->parts; i < c->n * (p->index + 1) / c->parts; i++)
         c->ok[i] = c->verifier->rules->tx_verify(c->txs[i]);
 }
 
@@ -86,22 +92,36 @@ void cc_verifier_free(cc_verifier *verifier)
     free(verifier);
 }
 
+static void submit_parts(cc_verifier *verifier, check *c)
+{
+    c->parts_left = c->parts;
+    verifier->checks++;
+    for (size_t k = 0; k < c->parts; k++) {
+        part *p = cc_malloc(sizeof *p);
+        *p = (part){.whole = c, .index = k};
+        cc_work_pool_submit(verifier->pool, run_part, part_done, p);
+    }
+}
+
 void cc_verifier_check(cc_verifier *verifier, const cc_tx *const *txs, size_t n, bool *ok,
                        cc_verify_done_fn done, void *ctx)
 {
     check *c = cc_calloc(1, sizeof *c);
-    *c = (check){.verifier = verifier, .txs = txs, .ok = ok, .done = done, .ctx = ctx};
+    *c = (check){.verifier = verifier, .txs = txs, .ok = ok, .n = n, .done = done, .ctx = ctx};
     size_t threads = cc_work_pool_threads(verifier->pool);
-    size_t parts = n / MIN_PER_JOB < threads ? n / MIN_PER_JOB : threads;
-    if (parts == 0)
-        parts = 1;
-    c->parts_left = parts;
-    verifier->checks++;
-    for (size_t k = 0; k < parts; k++) {
-        part *p = cc_malloc(sizeof *p);
-        *p = (part){.whole = c, .from = n * k / parts, .to = n * (k + 1) / parts};
-        cc_work_pool_submit(verifier->pool, run_part, part_done, p);
-    }
+    c->parts = n / MIN_PER_JOB < threads ? n / MIN_PER_JOB : threads;
+    if (c->parts == 0)
+        c->parts = 1;
+    submit_parts(verifier, c);
+}
+
+void cc_verifier_run(cc_verifier *verifier, cc_verify_part_fn run, cc_verify_done_fn done,
+                     void *ctx)
+{
+    check *c = cc_calloc(1, sizeof *c);
+    *c = (check){.verifier = verifier, .run = run, .done = done, .ctx = ctx};
+    c->parts = cc_work_pool_threads(verifier->pool);
+    submit_parts(verifier, c);
 }
 
 size_t cc_verifier_pending(const cc_verifier *verifier) { return verifier->checks; }

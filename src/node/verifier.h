@@ -35,6 +35,14 @@ void cc_verifier_free(cc_verifier *verifier);
 void cc_verifier_check(cc_verifier *verifier, const cc_tx *const *txs, size_t n, bool *ok,
                        cc_verify_done_fn done, void *ctx);
 
+/* Runs run(ctx, part, parts) for part = 0 .. parts-1 on the workers (a
+ * parallel for: each call takes its share of the caller's items), then
+ * done(ctx, cancelled) once on the loop. run must touch only its share and
+ * thread-safe code (the rules' decoding and checks are). */
+typedef void (*cc_verify_part_fn)(void *ctx, size_t part, size_t parts);
+void cc_verifier_run(cc_verifier *verifier, cc_verify_part_fn run, cc_verify_done_fn done,
+                     void *ctx);
+
 /* Checks under way (for tests and metrics). */
 size_t cc_verifier_pending(const cc_verifier *verifier);
 
