@@ -28,7 +28,7 @@ import benchlib  # noqa: E402
 import chains  # noqa: E402
 
 PER_KEY = 8
-CONNECTIONS = 8
+CONNECTIONS = 32
 OPENSSL_SECONDS = 3
 TARGET = 2.0
 NODE_ARGS = ["--n-transactions", "255", "--max-mempool", "1000000"]

@@ -1,6 +1,7 @@
 #include "node/miner.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,12 @@ static void *worker(void *arg)
 {
     cc_miner *miner = arg;
     unsigned worker = atomic_fetch_add(&miner->next_worker, 1);
+    /* Mining takes only the CPU nothing else wants: the event loop and the
+     * signature checks of the same node (and the rest of the machine) go
+     * first, so a node that mines still answers and accepts at full speed.
+     * Where the policy is refused, mining runs at normal priority. */
+    struct sched_param idle = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
     job mine;
     while (wait_for_job(miner, &mine)) {
         search(miner, &mine, worker);
