@@ -5,8 +5,9 @@
  *
  * Pure: no I/O, no clock; every call that depends on time takes `now`
  * (seconds on any monotonic scale). The table is bounded: beyond
- * max_entries the entry that matters least (not banned, fewest points,
- * oldest) is forgotten, so a flood of made-up addresses costs a fixed
+ * max_entries the address seen least recently among those not banned (or,
+ * when all are banned, the ban that ends first) is forgotten, so a flood
+ * of made-up addresses costs a fixed
  * amount of memory. Not thread-safe: one owner (the loop thread). */
 #ifndef CC_NODE_PEER_SCORE_H
 #define CC_NODE_PEER_SCORE_H

@@ -10,7 +10,10 @@
 #include "util/fileio.h"
 #include "util/mem.h"
 
-#define MAX_PEERS_FILE (1 << 20)
+/* Room for the largest list --max-peers allows (100,000 addresses of up
+ * to 95 characters, quoted and separated), so a node always reads back
+ * the file it wrote. */
+#define MAX_PEERS_FILE (12 << 20)
 
 struct cc_peers {
     char *path;
