@@ -3,16 +3,19 @@
  * tests/fixtures/chain-1000.jsonl), blocks 1..N on top of the fixed genesis.
  *
  * Keys are P-192 scalars derived from --seed, so the same options give the
- * same keys, ledger and key file; signatures and nonces are randomised as
- * the node's own are, so two runs differ in those bytes only. Block n pays
+ * same keys, ledger and key file; signatures are randomised as the node's
+ * own are, so two runs differ in those bytes (and so in the nonces found). Block n pays
  * its reward of 1 to reward key (n-1) mod R. From block 2 on, blocks carry
  * --payments signed payments of 0.25 each (every --payment-every blocks),
  * each from the next key that can afford it out of what earlier blocks gave
  * it, to the key after it; a block without enough funded senders carries
- * fewer. Proof of work runs on node/miner.c's workers (one per core by
- * default, SHA-256 midstate), so a chain costs what the node's own mining
- * costs: about 65,000 attempts per block, each hashing the nonce and every
- * byte after it.
+ * fewer. The nonce is the smallest 20-digit counter that meets the proof of
+ * work, searched in chunks by one thread per core with the prefix's SHA-256
+ * state copied for each attempt (midstate), as node/miner.c does: about
+ * 65,000 attempts per block, each hashing the nonce and every byte after
+ * it. The search is its own rather than the node's miner, whose threads
+ * take only CPU nothing else wants: a fixture must be made even on a busy
+ * machine.
  *
  * --keys-out writes every key holding funds at the end as JSON lines
  * {"priv": 48 hex, "pub": 96 hex, "balance": X}. A summary goes to stdout as
@@ -20,18 +23,19 @@
  * complete (written beside it, then renamed).
  *
  * Exit status: 0 done, 1 failure, 2 usage. */
-#include <event2/event.h>
-#include <event2/thread.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "consensus/http.h"
 #include "consensus/rules.h"
-#include "node/miner.h"
 #include "util/atomic_file.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -51,6 +55,10 @@
 #define PAYMENT_QUARTERS 1
 /* Flush the chain text to the file in pieces of about this size. */
 #define FLUSH_BYTES (1 << 20)
+/* Nonces a search thread takes at a time: a few milliseconds of work. */
+#define CHUNK 4096
+#define NONCE_LEN 20
+#define MAX_THREADS 256
 
 static const char usage[] =
     "usage: cheese-bench-chaingen --blocks N --out FILE [options]\n"
@@ -80,6 +88,22 @@ typedef struct options {
     const char *keys_out;
 } options;
 
+/* The proof-of-work search shared by the threads, one block at a time.
+ * Chunks are handed out in order and a thread stops once its chunk starts
+ * past the best nonce found, so every chunk below the winner is searched
+ * and the winner is the smallest nonce that meets the proof of work. */
+typedef struct search {
+    pthread_t threads[MAX_THREADS];
+    unsigned n_threads;
+    pthread_barrier_t start, done;
+    bool stopping;                /* read after the start barrier */
+    const cc_http_template *tpl;  /* the block being mined */
+    cc_sha256_ctx midstate;       /* the template's prefix, hashed once */
+    _Atomic uint64_t next_chunk;
+    _Atomic uint64_t best;        /* smallest winning nonce, UINT64_MAX while none */
+    _Atomic uint64_t attempts;
+} search;
+
 typedef struct generator {
     options opt;
     cc_p192_key *keys;
@@ -87,11 +111,7 @@ typedef struct generator {
     size_t n_keys;
     size_t next_sender;
     char prev[CC_HASH_HEX_LEN + 1];
-    struct event_base *base;
-    cc_miner *miner;
-    uint64_t job;
-    bool found;
-    char nonce[CC_MINER_NONCE_LEN + 1];
+    search pow;
     cc_atomic_file file;
     cc_buf pending;
     uint64_t payments_written;
@@ -179,24 +199,87 @@ static size_t add_payments(generator *g, int64_t nr, cc_tx *txs, size_t *from, s
     return n;
 }
 
-static void on_found(void *ctx, uint64_t job_id, const char *nonce)
+/* ---- proof of work ----------------------------------------------------------- */
+
+static void atomic_min(_Atomic uint64_t *target, uint64_t value)
 {
-    generator *g = ctx;
-    if (job_id != g->job)
-        return;
-    snprintf(g->nonce, sizeof g->nonce, "%s", nonce);
-    g->found = true;
-    event_base_loopbreak(g->base);
+    uint64_t seen = atomic_load(target);
+    while (value < seen && !atomic_compare_exchange_weak(target, &seen, value))
+        ;
 }
 
-static void mine(generator *g, const cc_http_template *tpl)
+static void search_chunk(search *s, uint64_t first)
 {
-    const cc_rules *rules = cc_rules_http();
-    g->found = false;
-    cc_miner_start(g->miner, ++g->job, tpl->prefix.data, tpl->prefix.len, tpl->suffix.data,
-                   tpl->suffix.len, rules->pow_zero_digits, rules->nonce_style);
-    while (!g->found)
-        event_base_loop(g->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    const cc_http_template *tpl = s->tpl;
+    char nonce[NONCE_LEN + 1];
+    uint64_t n = first;
+    for (; n < first + CHUNK && n < atomic_load(&s->best); n++) {
+        snprintf(nonce, sizeof nonce, "%020" PRIu64, n);
+        cc_sha256_ctx ctx = s->midstate;
+        cc_sha256_update(&ctx, nonce, NONCE_LEN);
+        cc_sha256_update(&ctx, tpl->suffix.data, tpl->suffix.len);
+        uint8_t digest[CC_SHA256_LEN];
+        cc_sha256_final(&ctx, digest);
+        if (cc_http_pow_ok_raw(digest)) {
+            atomic_min(&s->best, n);
+            n++;
+            break;
+        }
+    }
+    atomic_fetch_add(&s->attempts, n - first);
+}
+
+static void *search_thread(void *arg)
+{
+    search *s = arg;
+    for (;;) {
+        pthread_barrier_wait(&s->start);
+        if (s->stopping)
+            return NULL;
+        for (;;) {
+            uint64_t first = atomic_fetch_add(&s->next_chunk, 1) * CHUNK;
+            if (first >= atomic_load(&s->best))
+                break;
+            search_chunk(s, first);
+        }
+        pthread_barrier_wait(&s->done);
+    }
+}
+
+static void search_start(search *s, long threads)
+{
+    if (threads == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? cores : 1;
+    }
+    s->n_threads = threads > MAX_THREADS ? MAX_THREADS : (unsigned)threads;
+    pthread_barrier_init(&s->start, NULL, s->n_threads + 1);
+    pthread_barrier_init(&s->done, NULL, s->n_threads + 1);
+    for (unsigned t = 0; t < s->n_threads; t++)
+        pthread_create(&s->threads[t], NULL, search_thread, s);
+}
+
+static void search_stop(search *s)
+{
+    s->stopping = true;
+    pthread_barrier_wait(&s->start);
+    for (unsigned t = 0; t < s->n_threads; t++)
+        pthread_join(s->threads[t], NULL);
+    pthread_barrier_destroy(&s->start);
+    pthread_barrier_destroy(&s->done);
+}
+
+/* The smallest nonce of tpl meeting the proof of work, as text. */
+static void mine(search *s, const cc_http_template *tpl, char nonce[NONCE_LEN + 1])
+{
+    s->tpl = tpl;
+    cc_sha256_init(&s->midstate);
+    cc_sha256_update(&s->midstate, tpl->prefix.data, tpl->prefix.len);
+    atomic_store(&s->next_chunk, 0);
+    atomic_store(&s->best, UINT64_MAX);
+    pthread_barrier_wait(&s->start);
+    pthread_barrier_wait(&s->done);
+    snprintf(nonce, NONCE_LEN + 1, "%020" PRIu64, atomic_load(&s->best));
 }
 
 static bool flush_pending(generator *g, cc_err *err)
@@ -213,9 +296,10 @@ static bool flush_pending(generator *g, cc_err *err)
 static bool finish_block(generator *g, const cc_http_template *tpl, const cc_tx *txs, size_t n,
                          cc_err *err)
 {
-    mine(g, tpl);
+    char nonce[NONCE_LEN + 1];
+    mine(&g->pow, tpl, nonce);
     cc_buf text = CC_BUF_INIT;
-    cc_http_template_finish(tpl, g->nonce, &text);
+    cc_http_template_finish(tpl, nonce, &text);
     cc_block block;
     bool ok = cc_http_block_decode(text.data, text.len, &block, err);
     for (size_t i = 0; ok && i < n; i++)
@@ -306,7 +390,6 @@ static double cpu_seconds(void)
 static bool generate(generator *g, cc_err *err)
 {
     double started = cc_clock_mono();
-    uint64_t attempts_before = cc_miner_attempts(g->miner);
     if (!cc_atomic_file_open(&g->file, g->opt.out, 0644, err))
         return false;
     bool ok = true;
@@ -328,7 +411,7 @@ static bool generate(generator *g, cc_err *err)
            "\"version\": \"%s\"}\n",
            g->opt.blocks, (unsigned long long)g->payments_written, g->bytes_written, seconds,
            cpu_seconds(), (double)g->opt.blocks / (seconds > 0 ? seconds : 1),
-           (unsigned long long)(cc_miner_attempts(g->miner) - attempts_before), CHAINGEN_VERSION);
+           (unsigned long long)atomic_load(&g->pow.attempts), CHAINGEN_VERSION);
     return true;
 }
 
@@ -343,15 +426,12 @@ static void generator_init(generator *g, const options *opt)
     for (size_t k = 0; k < g->n_keys; k++)
         derive_key(opt->seed, k, &g->keys[k]);
     memcpy(g->prev, CC_HTTP_GENESIS_HASH, sizeof g->prev);
-    evthread_use_pthreads();
-    g->base = event_base_new();
-    g->miner = cc_miner_new(g->base, (unsigned)opt->threads, on_found, g);
+    search_start(&g->pow, opt->threads);
 }
 
 static void generator_free(generator *g)
 {
-    cc_miner_free(g->miner);
-    event_base_free(g->base);
+    search_stop(&g->pow);
     cc_buf_free(&g->pending);
     free(g->keys);
     free(g->quarters);
