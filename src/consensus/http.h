@@ -54,7 +54,10 @@ bool cc_http_tx_verify(const cc_tx *tx);
 bool cc_http_tx_create(const cc_p192_key *key, const char *to, const cc_number *amount,
                        const char *timestamp, cc_tx *out, cc_err *err);
 
-/* Builds the unsigned reward transaction paying amount to `to`. */
+/* Builds the unsigned reward transaction paying amount to `to`. The
+ * fields are printed as given: `to` must be a valid key and timestamp a
+ * text the format can carry (the node passes its own key and clock); a
+ * caller with other input checks it as cc_http_tx_create does. */
 void cc_http_tx_reward(const char *to, const cc_number *amount, const char *timestamp,
                        cc_tx *out);
 
@@ -83,7 +86,9 @@ typedef struct cc_http_template {
 } cc_http_template;
 
 /* Lays out a block at height on top of prev, created by creator at
- * timestamp, holding txs (already validated; the reward included). */
+ * timestamp, holding txs (already validated; the reward included). The
+ * text fields are printed as given, so they must be texts the format can
+ * carry (the node's own tip, key and clock are). */
 void cc_http_template_build(cc_http_template *tpl, int64_t height, const char *prev,
                             const char *timestamp, const char *creator, const cc_tx *txs,
                             size_t n_txs);
