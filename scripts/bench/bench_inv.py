@@ -13,8 +13,9 @@ payments wait the node mines blocks of up to 255 payments (about 100 KB
 hashed per attempt) for the rest of the run, on miner threads that take
 only CPU nothing else wants (SCHED_IDLE). The figure is measured twice: as
 the node runs by default (one miner thread per core) and with
---miner-threads 1, to show what mining still costs. --max-mempool is
-raised to hold every payment.
+--miner-threads 1, to show what mining still costs; each twice, alternately,
+the best run of each counting. --max-mempool is raised to hold every
+payment.
 
 The anchor is `openssl speed ecdsap192` verifications per second on one
 core, measured in the same run; the target, twice that, asks for the node's
@@ -33,6 +34,7 @@ PER_KEY = 8
 CONNECTIONS = 32
 OPENSSL_SECONDS = 3
 TARGET = 2.0
+RUNS = 2
 NODE_ARGS = ["--n-transactions", "255", "--max-mempool", "1000000"]
 
 
@@ -77,40 +79,48 @@ def run(ctx):
     payments, signed = sign(ctx, c)
     ctx.log(f"openssl speed ecdsap192 ({OPENSSL_SECONDS} s each for sign and verify)")
     anchor = openssl_verify_per_s(OPENSSL_SECONDS)
-    ctx.log("POST /inv, miner on every core (the default)")
-    default = send_once(ctx, "node-default", src, payments, [])
-    ctx.log("POST /inv, --miner-threads 1")
-    one = send_once(ctx, "node-miner1", src, payments, ["--miner-threads", "1"])
-    rows = []
-    for r, how in ((default, f"miner on {ctx.cores} threads (default)"),
-                   (one, "--miner-threads 1")):
+    setups = [(f"miner on {ctx.cores} threads (default)", []),
+              ("`--miner-threads 1`", ["--miner-threads", "1"])]
+    runs = {how: [] for how, _ in setups}
+    for i in range(RUNS):
+        for k, (how, extra) in enumerate(setups):
+            ctx.log(f"POST /inv, {how}, run {i + 1}")
+            runs[how].append(send_once(ctx, f"node-{k}-{i}", src, payments, extra))
+
+    def line(r, how, i):
+        return (f"- {how}, run {i + 1}: {r['ok']:,} accepted in {r['seconds']:.2f} s = "
+                f"{r['ok_per_s']:,.0f}/s; latency p50 {r['p50_us'] / 1000:.2f} ms, p99 "
+                f"{r['p99_us'] / 1000:.2f} ms; node CPU {r['node_cpu_s']:.1f} s "
+                f"({r['node_cpu_s'] / r['seconds'] * 100:.0f} % of one core, "
+                f"{r['node_cpu_s'] / r['ok'] * 1e6:.0f} µs per payment); "
+                f"{r['height'] - c.blocks} blocks mined meanwhile")
+
+    rows, lines = [], []
+    for how, _ in setups:
+        best = max(runs[how], key=lambda r: r["ok_per_s"])
         rows.append({
-            "figure": f"POST /inv: payments accepted/s, {how}",
-            "value": r["ok_per_s"], "unit": "tx/s",
+            "figure": f"POST /inv: payments accepted/s, {how.replace('`', '')}",
+            "value": best["ok_per_s"], "unit": "tx/s",
             "anchor": "openssl speed ecdsap192 verify/s, one core",
             "anchor_value": anchor, "anchor_unit": "verify/s",
-            "target": f">= {TARGET:g} x anchor", "met": r["ok_per_s"] >= TARGET * anchor,
-            "note": f"{r['ok']:,} in {r['seconds']:.2f} s over {CONNECTIONS} connections; "
-                    f"{r['height'] - c.blocks} blocks mined meanwhile",
+            "target": f">= {TARGET:g} x anchor", "met": best["ok_per_s"] >= TARGET * anchor,
+            "note": f"best of {RUNS}: {best['ok']:,} in {best['seconds']:.2f} s over "
+                    f"{CONNECTIONS} connections; {best['height'] - c.blocks} blocks mined "
+                    f"meanwhile",
         })
-
-    def line(r, how):
-        return (f"- {how}: {r['ok']:,} accepted in {r['seconds']:.2f} s = {r['ok_per_s']:,.0f}/s; "
-                f"latency p50 {r['p50_us'] / 1000:.2f} ms, p99 {r['p99_us'] / 1000:.2f} ms; "
-                f"node CPU {r['node_cpu_s']:.1f} s ({r['node_cpu_s'] / r['seconds'] * 100:.0f} % "
-                f"of one core); {r['height'] - c.blocks} blocks mined meanwhile")
-
+        lines += [line(r, how, i) for i, r in enumerate(runs[how])]
     section = "\n".join([
         "### POST /inv",
         "",
         f"- chain: {c.describe()}",
         f"- {signed['transactions']:,} payments signed beforehand in {signed['seconds']:.1f} s "
         f"({PER_KEY} of 0.125 from each funded key), sent over {CONNECTIONS} keep-alive "
-        f"connections; node flags {' '.join(NODE_ARGS)}",
-        line(default, f"miner on {ctx.cores} threads (default)"),
-        line(one, "`--miner-threads 1`"),
+        f"connections by cheese-bench-inv to a node on a fresh copy of the chain's data "
+        f"directory each run; node flags {' '.join(NODE_ARGS)}; runs alternate, the best of "
+        f"each setting counts",
+        *lines,
         f"- anchor: `openssl speed -seconds {OPENSSL_SECONDS} ecdsap192`: {anchor:,.0f} "
-        f"verifications/s on one core",
+        f"verifications per CPU second on one core",
     ])
     return {"rows": rows, "sections": [section]}
 

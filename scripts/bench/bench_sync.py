@@ -5,7 +5,8 @@ Node A starts on a copy of a data directory that holds the chain (made once
 by posting every block to a node, then cached: chains.py); node B starts
 empty with A as its only peer. The figure is the chain's length divided by
 the time from B's start to B's height equalling A's (B's /api/info, asked
-every 50 ms), and B must end on A's tip.
+every 50 ms), and B must end on A's tip. Two runs, each with a fresh B;
+the better counts.
 
 The anchor is what checking the signatures alone would allow: nettle's
 P-192 verifications per CPU second on one core (cheese-bench-verify, the
@@ -17,6 +18,7 @@ is half of it."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -26,6 +28,7 @@ import benchlib  # noqa: E402
 import chains  # noqa: E402
 
 TARGET = 0.5
+RUNS = 2
 VERIFY_SECONDS = 2
 SYNC_TIMEOUT_S = 240
 SUMMARY_RE = re.compile(r"sync with (\S+): (\d+) new blocks in ([0-9.]+) s")
@@ -45,22 +48,30 @@ def info(port):
         return None
 
 
-def time_sync(ctx, a, height):
-    """Starts B with A as its only peer; seconds until B is at height."""
-    b = benchlib.Node(ctx, "b", args=["--mine-on-start", "no"], peers=[a.address],
+def time_sync(ctx, a, name, height, tip):
+    """Starts node `name` empty with A as its only peer: the seconds until
+    it is at A's height, its CPU seconds and log. It must end on A's tip."""
+    b = benchlib.Node(ctx, name, args=["--mine-on-start", "no"], peers=[a.address],
                       log_level="info")
     started = time.monotonic()
     b.start(wait=False)
 
     def caught_up():
         if b.proc.poll() is not None:
-            raise RuntimeError(f"node B exited with {b.proc.returncode}: {b.log()[-1500:]}")
+            raise RuntimeError(f"node {name} exited with {b.proc.returncode}: {b.log()[-1500:]}")
         i = info(b.port)
         return i if i and i["height"] >= height else None
 
-    last = benchlib.wait_until(caught_up, f"node B to reach height {height}",
+    last = benchlib.wait_until(caught_up, f"node {name} to reach height {height}",
                                timeout=SYNC_TIMEOUT_S, interval=0.05)
-    return b, time.monotonic() - started, last
+    seconds = time.monotonic() - started
+    if last["tip"] != tip:
+        raise RuntimeError(f"node {name} ended on {last['tip']}, node A is on {tip}")
+    cpu = benchlib.cpu_seconds(b.proc.pid)
+    log = b.log()
+    b.stop()
+    shutil.rmtree(b.dir, ignore_errors=True)
+    return {"seconds": seconds, "cpu_s": cpu, "log": log}
 
 
 def run(ctx):
@@ -73,21 +84,18 @@ def run(ctx):
     ia = benchlib.get_json(a.port, "/api/info")
     if ia["height"] != c.blocks:
         raise RuntimeError(f"node A holds {ia['height']} blocks, not {c.blocks}")
-    ctx.log(f"node B syncing {c.blocks:,} blocks from node A")
-    b, seconds, ib = time_sync(ctx, a, c.blocks)
-    if ib["tip"] != ia["tip"]:
-        raise RuntimeError(f"node B ended on {ib['tip']}, node A is on {ia['tip']}")
-    cpu_b = benchlib.cpu_seconds(b.proc.pid)
+    runs = []
+    for i in range(RUNS):
+        ctx.log(f"node B{i + 1} syncing {c.blocks:,} blocks from node A")
+        runs.append(time_sync(ctx, a, f"b{i + 1}", c.blocks, ia["tip"]))
     cpu_a = benchlib.cpu_seconds(a.proc.pid)
-    log = b.log()
-    b.stop()
     a.stop()
 
+    best = min(runs, key=lambda r: r["seconds"])
+    seconds = best["seconds"]
     rate = c.blocks / seconds
     sigs_per_block = c.meta["payments"] / c.blocks
     bound = v["one_core_per_cpu_s"] * ctx.cores / sigs_per_block
-    rounds = SUMMARY_RE.findall(log)
-    progress = [line.split(": ", 2)[-1] for line in log.splitlines() if "sync: height" in line]
     row = {
         "figure": f"sync of {c.blocks:,} blocks (2 payments + reward each) from one peer",
         "value": rate, "unit": "blocks/s",
@@ -95,19 +103,27 @@ def run(ctx):
                   f"÷ {sigs_per_block:.2f} signatures per block",
         "anchor_value": bound, "anchor_unit": "blocks/s",
         "target": f">= {TARGET} x anchor", "met": rate >= TARGET * bound,
-        "note": f"{seconds:.1f} s from B's start to A's height; B used {cpu_b:.1f} CPU s "
-                f"({c.blocks / cpu_b:,.0f} blocks per CPU second)",
+        "note": f"best of {RUNS}: {seconds:.1f} s from B's start to A's height; B used "
+                f"{best['cpu_s']:.1f} CPU s ({c.blocks / best['cpu_s']:,.0f} blocks per CPU second)",
     }
     lines = [
         "### Sync from one peer",
         "",
         f"- chain: {c.describe()}",
-        f"- node B reached A's tip {seconds:.2f} s after it started: "
-        f"{rate:,.0f} blocks/s, {rate * sigs_per_block:,.0f} signatures/s",
-        f"- B's own account: "
-        + ("; ".join(f"{n} blocks in {s} s from {p}" for p, n, s in rounds) or "no round summary"),
-        f"- CPU time: node B {cpu_b:.1f} s ({c.blocks / cpu_b:,.0f} blocks per CPU second), "
-        f"node A (serving the pages, from its start) {cpu_a:.1f} s",
+        f"- method: node A on a copy of a data directory holding the chain; node B started "
+        f"empty with A as its only peer, timed from its start until its `/api/info` (asked "
+        f"every 50 ms) shows A's height, and checked to end on A's tip; {RUNS} runs, each with "
+        f"a fresh B, the best counts",
+    ]
+    for i, r in enumerate(runs):
+        rounds = SUMMARY_RE.findall(r["log"])
+        account = "; ".join(f"{n} blocks in {t} s" for _, n, t in rounds) or "no round summary"
+        lines.append(f"- run {i + 1}: {r['seconds']:.2f} s, {c.blocks / r['seconds']:,.0f} "
+                     f"blocks/s ({c.blocks / r['seconds'] * sigs_per_block:,.0f} signatures/s); "
+                     f"B's CPU {r['cpu_s']:.1f} s ({c.blocks / r['cpu_s']:,.0f} blocks per CPU "
+                     f"second); B's log: {account}")
+    lines += [
+        f"- node A (serving the pages) used {cpu_a:.1f} CPU s over all runs",
         f"- nettle P-192 (cheese-bench-verify): {v['one_core_per_cpu_s']:,.0f} verifications per "
         f"CPU second on one core ({v['one_core_per_s']:,.0f}/s of wall clock), "
         f"{v['all_threads_per_s']:,.0f}/s of wall clock on {v['threads']} threads at once; the "
@@ -117,8 +133,6 @@ def run(ctx):
         f"cheesed); copying the data directory that left takes {copy_s:.2f} s, so the "
         f"benchmark copies it",
     ]
-    if progress:
-        lines.append(f"- B's last progress line: `{progress[-1]}`")
     return {"rows": [row], "sections": ["\n".join(lines)]}
 
 
