@@ -47,6 +47,10 @@ typedef struct http_node {
     cc_peering *peering;
     cc_sync *sync;
     bool sync_reorged; /* a page being fed reorganised the chain */
+    bool round_open;   /* the verifier is handing back a round of results */
+    bool batch_open;   /* payments of this round share one open batch */
+    struct inv_check **settling; /* accepted in the batch, answered once it is stored */
+    size_t n_settling;
     char api_token[65];
     cc_api_backend api;
     cc_node_web web; /* /metrics, /api/ and the explorer */
@@ -287,9 +291,12 @@ static void reply_error(cc_http_response *resp, const cc_err *err)
 /* The end of every block check, on the loop thread: the answer goes into
  * direct (a request answered at once), to the deferred request, or, for a
  * block we fetched, nowhere. */
+static void settle_payments(http_node *node);
+
 static void finish_block(block_check *bc, bool cancelled, cc_http_response *direct)
 {
     http_node *node = bc->node;
+    settle_payments(node);
     cc_err err = {0};
     cc_block_result res = {0};
     bool ok = cancelled ? cc_fail(&err, CC_ERR_UNAVAILABLE, "the node is shutting down")
@@ -356,6 +363,7 @@ static void on_new_peer(void *ctx, const char *address)
 static bool sync_submit(void *ctx, cc_block *block, cc_block_result *res, cc_err *err)
 {
     http_node *node = ctx;
+    settle_payments(node);
     bool ok = submit_decoded(node, block, res, err);
     node->sync_reorged = node->sync_reorged || (ok && res->reorg_depth > 0);
     return ok;
@@ -610,6 +618,69 @@ typedef struct inv_check {
     char peer_ip[64];
 } inv_check;
 
+static void answer_inv(http_node *node, inv_check *ic, bool accepted, const cc_err *err,
+                       cc_http_response *resp)
+{
+    if (accepted) {
+        cc_buf_printf(&resp->body, "{\"message\": \"Transaction accepted\", \"txid\": \"%s\"}",
+                      ic->tx.txid);
+        cc_peering_broadcast(node->peering, "POST", "/inv", ic->tx.text, ic->tx.text_len,
+                             ic->source[0] ? ic->source : NULL, NULL, NULL);
+    } else {
+        cc_info(node->cfg->log, "transaction from %s refused: %s", ic->peer_ip, err->msg);
+        reply_error(resp, err);
+    }
+}
+
+static void answer_deferred_inv(http_node *node, inv_check *ic, bool accepted, const cc_err *err)
+{
+    cc_http_response resp = {.status = 200};
+    answer_inv(node, ic, accepted, err, &resp);
+    cc_http_answer(ic->pending, &resp);
+    cc_buf_free(&resp.body);
+    cc_buf_free(&resp.headers);
+    cc_tx_clear(&ic->tx);
+    free(ic);
+}
+
+/* ---- a burst of payments, one commit ---------------------------------------
+ *
+ * The payments whose signatures the workers finished together are stored
+ * as one batch (chain.h): one SQLite commit for the burst instead of one
+ * each, which was most of the loop's cost per payment. Nothing of a batch
+ * is answered or relayed before its commit: the accepted payments wait in
+ * node->settling until settle_payments, at the end of the round, or
+ * before anything else (a block, a page of blocks) is offered to the
+ * chain. */
+
+static void open_payments(void *ctx)
+{
+    http_node *node = ctx;
+    node->round_open = true;
+}
+
+static void settle_payments(http_node *node)
+{
+    if (!node->batch_open)
+        return;
+    node->batch_open = false;
+    cc_err err = {0};
+    bool stored = cc_chain_batch_end(node->chain, &err);
+    if (!stored)
+        cc_error(node->cfg->log, "cannot store %zu payments: %s", node->n_settling, err.msg);
+    for (size_t i = 0; i < node->n_settling; i++)
+        answer_deferred_inv(node, node->settling[i], stored, &err);
+    node->n_settling = 0;
+    maybe_mine(node);
+}
+
+static void close_payments(void *ctx)
+{
+    http_node *node = ctx;
+    settle_payments(node);
+    node->round_open = false;
+}
+
 static void finish_inv(inv_check *ic, bool cancelled, cc_http_response *direct)
 {
     http_node *node = ic->node;
@@ -622,27 +693,24 @@ static void finish_inv(inv_check *ic, bool cancelled, cc_http_response *direct)
         cc_metrics_tx(&node->metrics, false, &err);
     } else {
         cc_chain_note_verified(node->chain, &ic->tx);
+        if (!direct && node->round_open && !node->batch_open)
+            node->batch_open = cc_chain_batch_begin(node->chain, NULL);
         accepted = accept_tx(node, &ic->tx, &err);
     }
-    cc_http_response deferred = {.status = 200};
-    cc_http_response *resp = direct ? direct : &deferred;
-    if (accepted) {
-        cc_buf_printf(&resp->body, "{\"message\": \"Transaction accepted\", \"txid\": \"%s\"}",
-                      ic->tx.txid);
-        cc_peering_broadcast(node->peering, "POST", "/inv", ic->tx.text, ic->tx.text_len,
-                             ic->source[0] ? ic->source : NULL, NULL, NULL);
-        maybe_mine(node);
+    if (accepted && !direct && node->batch_open) {
+        node->settling = cc_realloc(node->settling, (node->n_settling + 1) * sizeof *node->settling);
+        node->settling[node->n_settling++] = ic;
+        return;
+    }
+    if (direct) {
+        answer_inv(node, ic, accepted, &err, direct);
+        cc_tx_clear(&ic->tx);
+        free(ic);
     } else {
-        cc_info(node->cfg->log, "transaction from %s refused: %s", ic->peer_ip, err.msg);
-        reply_error(resp, &err);
+        answer_deferred_inv(node, ic, accepted, &err);
     }
-    if (!direct) {
-        cc_http_answer(ic->pending, &deferred);
-        cc_buf_free(&deferred.body);
-        cc_buf_free(&deferred.headers);
-    }
-    cc_tx_clear(&ic->tx);
-    free(ic);
+    if (accepted)
+        maybe_mine(node);
 }
 
 static void on_inv_verified(void *ctx, bool cancelled) { finish_inv(ctx, cancelled, NULL); }
@@ -940,6 +1008,7 @@ static void close_node(http_node *node)
     /* Checks still under way end first (answered "shutting down"), while
      * everything they use is still there. */
     cc_verifier_free(node->verifier);
+    free(node->settling);
     /* The client reports dropped requests to their callbacks, which still
      * use the peering object and the chain: it goes first. */
     cc_http_client_free(node->client);
@@ -969,6 +1038,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
     }
     node.miner = cc_miner_new(node.base, cfg->miner_threads, on_block_found, &node);
     node.verifier = cc_verifier_new(node.base, cc_rules_http(), cfg->verify_threads);
+    cc_verifier_set_round_hooks(node.verifier, open_payments, close_payments, &node);
     cc_node_signals signals;
     cc_node_signals_start(&signals, node.base, cfg->log);
     cc_info(cfg->log, "http node listening on %s, height %lld, tip %s", node.self,

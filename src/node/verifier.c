@@ -14,6 +14,8 @@ struct cc_verifier {
     cc_work_pool *pool;
     struct event *wake;
     size_t checks; /* under way */
+    cc_verify_round_fn round_begin, round_end;
+    void *round_ctx;
 };
 
 typedef struct check {
@@ -38,7 +40,19 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     cc_verifier *verifier = arg;
+    if (verifier->round_begin)
+        verifier->round_begin(verifier->round_ctx);
     cc_work_pool_drain(verifier->pool);
+    if (verifier->round_end)
+        verifier->round_end(verifier->round_ctx);
+}
+
+void cc_verifier_set_round_hooks(cc_verifier *verifier, cc_verify_round_fn begin,
+                                 cc_verify_round_fn end, void *ctx)
+{
+    verifier->round_begin = begin;
+    verifier->round_end = end;
+    verifier->round_ctx = ctx;
 }
 
 /* From a worker: libevent is thread-aware (cc_node_process_init). */

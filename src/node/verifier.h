@@ -43,6 +43,13 @@ typedef void (*cc_verify_part_fn)(void *ctx, size_t part, size_t parts);
 void cc_verifier_run(cc_verifier *verifier, cc_verify_part_fn run, cc_verify_done_fn done,
                      void *ctx);
 
+/* Optional: around each round of done callbacks (all the checks that
+ * finished together), begin and end run on the loop, so that the owner can
+ * share work between them (one database commit for a burst of payments). */
+typedef void (*cc_verify_round_fn)(void *ctx);
+void cc_verifier_set_round_hooks(cc_verifier *verifier, cc_verify_round_fn begin,
+                                 cc_verify_round_fn end, void *ctx);
+
 /* Checks under way (for tests and metrics). */
 size_t cc_verifier_pending(const cc_verifier *verifier);
 
