@@ -30,7 +30,7 @@ unit: test-build
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
 
 functional: test-build
-	CHEESE_BUILD=$(CURDIR)/$(TEST_DIR) $(PYTHON) -m pytest -q -p no:cacheprovider tests/functional
+	CHEESE_LIVENESS_S=3 CHEESE_BUILD=$(CURDIR)/$(TEST_DIR) $(PYTHON) -m pytest -q -p no:cacheprovider tests/functional
 
 # More targets (fuzzing, benchmarks, ...) live in mk/*.mk; a fragment that
 # belongs in `make test` adds its target to TEST_EXTRA.

@@ -30,7 +30,11 @@ import pytest
 from conftest import (GENESIS_HASH, WAIT_S, Key, Response, assert_error, block_on, exchange,
                       make_block, request, wait_until)
 
-LIVENESS_S = 1.0     # a well-behaved client's answer, at worst
+# A well-behaved client's answer, at worst: 1 s, as the node promises. The
+# sanitizer build runs several times slower, so `make test` holds it to
+# CHEESE_LIVENESS_S (3 s) and runs this file a second time against the
+# release build at 1 s (mk/hostile.mk).
+LIVENESS_S = float(os.environ.get("CHEESE_LIVENESS_S", "1.0"))
 ASK_TIMEOUT_S = 5    # a request that takes this long counts as failed
 ASK_EVERY_S = 0.05   # pause between two requests of the well-behaved client
 QUARANTINE_MIB = 16
