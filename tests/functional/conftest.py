@@ -20,7 +20,9 @@ import pytest
 BUILD = os.environ.get("CHEESE_BUILD")
 VECTORS = os.path.join(os.path.dirname(__file__), "..", "vectors", "http-network.json")
 GENESIS_HASH = "00008c26fa89c80d23ce0b98afb3bff429f828253c008b562ca8599606cb60e3"
-WAIT_S = 30  # generous: the test build runs under ASan
+# generous: the test build runs under ASan; CHEESE_SLOW scales it for slower
+# runs (memcheck, docs/testing.md)
+WAIT_S = 30 * float(os.environ.get("CHEESE_SLOW", "1"))
 
 
 def pytest_collection_modifyitems(config, items):
