@@ -224,13 +224,25 @@ def datadirs(ctx, chain_, heights):
     paths = {h: os.path.join(root, f"{chain_.key}-h{h}-{binary}") for h in heights}
     missing = [h for h in heights if not os.path.exists(paths[h])]
     if missing:
-        # Directories an older cheesed made are of no further use.
-        for name in os.listdir(root):
-            if name.startswith(chain_.key + "-h") and not name.endswith(binary):
-                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        _evict(root, chain_.key, missing, binary)
         with unclocked():
             _load(ctx, chain_, missing, paths, binary)
+    for path in paths.values():
+        os.utime(path)  # last used: see _evict
     return paths
+
+
+def _evict(root, key, heights, binary):
+    """Directories other builds of cheesed made: the one used last is kept
+    (two build directories in use, such as make bench's and a developer's,
+    then do not reload each other's), older ones go."""
+    for h in heights:
+        prefix = f"{key}-h{h}-"
+        others = [os.path.join(root, n) for n in os.listdir(root)
+                  if n.startswith(prefix) and not n.endswith(binary) and not n.endswith(".tmp")]
+        others.sort(key=os.path.getmtime)
+        for path in others[:-1]:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def load_stats(datadir):
