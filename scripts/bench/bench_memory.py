@@ -94,6 +94,10 @@ def run(ctx):
         f"### Memory with a {HEIGHT:,}-block chain",
         "",
         f"- chain: the first {HEIGHT:,} blocks of {c.describe()}",
+        f"- method: a node on a copy of a data directory holding them serves, one after the "
+        f"other, the whole chain as GET /getblocks (a client reads it in 64 KiB pieces as it "
+        f"comes), {LOOKUPS} GET /getdata of blocks at random heights and {LOOKUPS} "
+        f"GET /api/balance of reward keys; VmRSS and VmHWM from /proc/<pid>/status",
         "",
         "| moment | VmRSS | VmHWM (peak so far) |",
         "|---|---|---|",
