@@ -4,8 +4,8 @@
  *
  * Keys are P-192 scalars derived from --seed, so the same options give the
  * same keys, ledger and key file; signatures are randomised as the node's
- * own are, so two runs differ in those bytes (and so in the nonces found). Block n pays
- * its reward of 1 to reward key (n-1) mod R. From block 2 on, blocks carry
+ * own are, so two runs differ in those bytes (and so in the nonces found).
+ * Block n pays its reward of 1 to reward key (n-1) mod R. From block 2 on, blocks carry
  * --payments signed payments of 0.25 each (every --payment-every blocks),
  * each from the next key that can afford it out of what earlier blocks gave
  * it, to the key after it; a block without enough funded senders carries
