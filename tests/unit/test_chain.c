@@ -30,64 +30,39 @@
 #define N_KEYS 5
 enum { A, B, C, M, Z };
 
-typedef struct env {
-    cc_test_db db;
-    cc_chain *chain;
-    cc_chain_config cfg;
-    cc_p192_key keys[N_KEYS];
-    unsigned stamp;
-} env;
+typedef cc_test_chain_env env;
 
 /* ---- setup ------------------------------------------------------------- */
 
-static void open_chain(env *e)
-{
-    e->chain = cc_test_chain_open(&e->cfg);
-}
+static void reopen(env *e) { cc_test_chain_env_reopen(e); }
 
-static void reopen(env *e)
-{
-    cc_chain_close(e->chain);
-    open_chain(e);
-}
-
-static int setup_with(void **state, size_t max_orphans, size_t max_mempool)
+/* A, B, C are the vectors' keys (1000..1002); M and Z two more. */
+static int setup_with(void **state, size_t max_mempool)
 {
     env *e = calloc(1, sizeof *e);
-    if (!cc_test_db_make(&e->db, "/tmp/cc-chain-XXXXXX"))
+    if (!e || !cc_test_chain_env_setup(e, "/tmp/cc-chain-XXXXXX", 1000, N_KEYS, "2026-01-01",
+                                       max_mempool)) {
+        free(e);
         return -1;
-    e->cfg = (cc_chain_config){.db_path = e->db.path,
-                               .rules = cc_rules_http(),
-                               .log = NULL,
-                               .max_orphans = max_orphans,
-                               .max_mempool = max_mempool};
-    /* A, B, C are the vectors' keys (1000..1002); M and Z two more. */
-    for (unsigned i = 0; i < N_KEYS; i++)
-        cc_test_p192_key(1000 + i, &e->keys[i]);
-    open_chain(e);
+    }
     *state = e;
     return 0;
 }
 
-static int setup(void **state) { return setup_with(state, 4, 100); }
-static int setup_small_mempool(void **state) { return setup_with(state, 4, 3); }
+static int setup(void **state) { return setup_with(state, 100); }
+static int setup_small_mempool(void **state) { return setup_with(state, 3); }
 
 static int teardown(void **state)
 {
     env *e = *state;
-    cc_chain_close(e->chain);
-    cc_test_db_remove(&e->db);
+    cc_test_chain_env_teardown(e);
     free(e);
     return 0;
 }
 
 /* ---- transactions and blocks -------------------------------------------- */
 
-static void next_ts(env *e, char out[32])
-{
-    unsigned n = ++e->stamp;
-    snprintf(out, 32, "2026-01-01T%02u:%02u:%02u.%06u", n / 3600 % 24, n / 60 % 60, n % 60, n);
-}
+static void next_ts(env *e, char out[32]) { cc_test_chain_env_next_ts(e, out); }
 
 static cc_number num_d(double d) { return (cc_number){.is_int = false, .d = d}; }
 static cc_number num_i(int64_t i) { return (cc_number){.is_int = true, .i = i}; }
@@ -114,32 +89,14 @@ static void mined_free(mined *m)
 }
 
 /* Mines a block at height on prev holding txs then (unless reward_to < 0)
- * a reward of 1 to that key: the template of consensus/, and a nonce
- * searched here until the hash meets the proof of work. */
+ * a reward of 1 to that key, created by M. */
 static mined mine(env *e, int64_t height, const char *prev, const cc_tx *txs, size_t n,
                   int reward_to)
 {
-    cc_tx *all = calloc(n + 1, sizeof *all);
-    for (size_t i = 0; i < n; i++)
-        all[i] = txs[i];
-    char ts[32];
-    next_ts(e, ts);
-    size_t count = n;
-    if (reward_to >= 0) {
-        cc_number one = num_i(1);
-        cc_http_tx_reward(e->keys[reward_to].pub_hex, &one, ts, &all[count++]);
-    }
-    cc_http_template tpl;
-    cc_http_template_build(&tpl, height, prev, ts, e->keys[M].pub_hex, all, count);
-    if (reward_to >= 0)
-        cc_tx_clear(&all[n]);
-    free(all);
-    mined out = {0};
-    cc_buf text = CC_BUF_INIT;
-    cc_test_http_mine(&tpl, &text, out.hash);
-    out.len = text.len;
-    out.text = cc_buf_take(&text);
-    cc_http_template_clear(&tpl);
+    cc_test_mined m = cc_test_chain_env_mine(e, height, prev, txs, n, reward_to, M);
+    mined out = {.len = m.text.len};
+    out.text = cc_buf_take(&m.text);
+    memcpy(out.hash, m.hash, sizeof out.hash);
     return out;
 }
 
@@ -158,13 +115,7 @@ static cc_block_result submit(env *e, const mined *m, cc_block_outcome expected)
 
 static void assert_block_refused(env *e, const mined *m, const char *part)
 {
-    cc_block_result res;
-    cc_err err = {0};
-    if (cc_chain_submit_block(e->chain, m->text, m->len, &res, &err))
-        fail_msg("block accepted (outcome %d), expected \"%s\"", res.outcome, part);
-    assert_int_equal(err.code, CC_ERR_BAD_REQUEST);
-    if (!strstr(err.msg, part))
-        fail_msg("error \"%s\" does not mention \"%s\"", err.msg, part);
+    cc_test_assert_block_refused(e->chain, m->text, m->len, part);
 }
 
 static void submit_tx_ok(env *e, const cc_tx *tx)

@@ -29,39 +29,20 @@
 
 enum { A, B, M, N_KEYS };
 
-typedef struct env {
-    cc_test_db db;
-    cc_chain *chain;
-    cc_chain_config cfg;
-    cc_p192_key keys[N_KEYS];
-    unsigned stamp;
-} env;
+typedef cc_test_chain_env env;
 
 /* ---- setup ------------------------------------------------------------- */
 
-static void open_chain(env *e)
-{
-    e->chain = cc_test_chain_open(&e->cfg);
-}
-
-static void reopen(env *e)
-{
-    cc_chain_close(e->chain);
-    open_chain(e);
-}
+static void reopen(env *e) { cc_test_chain_env_reopen(e); }
 
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
-    if (!cc_test_db_make(&e->db, "/tmp/cc-chain-api-XXXXXX"))
+    if (!e || !cc_test_chain_env_setup(e, "/tmp/cc-chain-api-XXXXXX", 40, N_KEYS, "2026-02-01",
+                                       100)) {
+        free(e);
         return -1;
-    e->cfg = (cc_chain_config){.db_path = e->db.path,
-                               .rules = cc_rules_http(),
-                               .max_orphans = 4,
-                               .max_mempool = 100};
-    for (unsigned i = 0; i < N_KEYS; i++)
-        cc_test_p192_key(40 + i, &e->keys[i]);
-    open_chain(e);
+    }
     *state = e;
     return 0;
 }
@@ -69,19 +50,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    cc_chain_close(e->chain);
-    cc_test_db_remove(&e->db);
+    cc_test_chain_env_teardown(e);
     free(e);
     return 0;
 }
 
 /* ---- transactions and blocks -------------------------------------------- */
 
-static void next_ts(env *e, char out[32])
-{
-    unsigned n = ++e->stamp;
-    snprintf(out, 32, "2026-02-01T%02u:%02u:%02u.%06u", n / 3600 % 24, n / 60 % 60, n % 60, n);
-}
+static void next_ts(env *e, char out[32]) { cc_test_chain_env_next_ts(e, out); }
 
 static void pay(env *e, int from, int to, int64_t amount, cc_tx *out)
 {
@@ -93,33 +69,14 @@ static void pay(env *e, int from, int to, int64_t amount, cc_tx *out)
         fail_msg("cannot create a payment: %s", err.msg);
 }
 
-typedef struct mined {
-    cc_buf text;
-    char hash[CC_HASH_HEX_LEN + 1];
-    char reward[CC_HASH_HEX_LEN + 1]; /* txid of its reward */
-} mined;
+typedef cc_test_mined mined;
 
 /* Mines a block at height on prev holding txs and a reward of 1 to key
  * reward_to, created by key M. */
 static mined mine(env *e, int64_t height, const char *prev, const cc_tx *txs, size_t n,
                   int reward_to)
 {
-    cc_tx *all = calloc(n + 1, sizeof *all);
-    for (size_t i = 0; i < n; i++)
-        all[i] = txs[i];
-    char ts[32];
-    next_ts(e, ts);
-    cc_number one = {.is_int = true, .i = 1};
-    cc_http_tx_reward(e->keys[reward_to].pub_hex, &one, ts, &all[n]);
-    mined out = {0};
-    memcpy(out.reward, all[n].txid, sizeof out.reward);
-    cc_http_template tpl;
-    cc_http_template_build(&tpl, height, prev, ts, e->keys[M].pub_hex, all, n + 1);
-    cc_tx_clear(&all[n]);
-    free(all);
-    cc_test_http_mine(&tpl, &out.text, out.hash);
-    cc_http_template_clear(&tpl);
-    return out;
+    return cc_test_chain_env_mine(e, height, prev, txs, n, reward_to, M);
 }
 
 static void submit(env *e, const mined *m, cc_block_outcome expected)
@@ -331,7 +288,7 @@ static void test_reward_index_filled_for_old_database(void **state)
                      SQLITE_OK);
     sqlite3_close(db);
 
-    open_chain(e);
+    e->chain = cc_test_chain_open(&e->cfg);
     assert_tx_mined(e, b1.reward, b1.hash, 1, NULL);
     assert_tx_mined(e, b2.reward, b2.hash, 2, NULL);
     reopen(e); /* once only: the version says it is done */

@@ -28,26 +28,16 @@
 
 enum { A, B, M, Z, N_KEYS };
 
-typedef struct env {
-    cc_test_db db;
-    cc_chain *chain;
-    cc_chain_config cfg;
-    cc_p192_key keys[N_KEYS];
-    unsigned stamp;
-} env;
+typedef cc_test_chain_env env;
 
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
-    if (!cc_test_db_make(&e->db, "/tmp/cc-batch-XXXXXX"))
+    if (!e || !cc_test_chain_env_setup(e, "/tmp/cc-batch-XXXXXX", 2000, N_KEYS, "2026-02-01",
+                                       100)) {
+        free(e);
         return -1;
-    e->cfg = (cc_chain_config){.db_path = e->db.path,
-                               .rules = cc_rules_http(),
-                               .max_orphans = 4,
-                               .max_mempool = 100};
-    for (unsigned i = 0; i < N_KEYS; i++)
-        cc_test_p192_key(2000 + i, &e->keys[i]);
-    e->chain = cc_test_chain_open(&e->cfg);
+    }
     *state = e;
     return 0;
 }
@@ -55,25 +45,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    cc_chain_close(e->chain);
-    cc_test_db_remove(&e->db);
+    cc_test_chain_env_teardown(e);
     free(e);
     return 0;
 }
 
-static void reopen(env *e)
-{
-    cc_chain_close(e->chain);
-    e->chain = cc_test_chain_open(&e->cfg);
-}
+static void reopen(env *e) { cc_test_chain_env_reopen(e); }
 
 /* ---- payments and blocks ------------------------------------------------------ */
 
-static void next_ts(env *e, char out[32])
-{
-    unsigned n = ++e->stamp;
-    snprintf(out, 32, "2026-02-01T%02u:%02u:%02u.%06u", n / 3600 % 24, n / 60 % 60, n % 60, n);
-}
+static void next_ts(env *e, char out[32]) { cc_test_chain_env_next_ts(e, out); }
 
 static cc_tx pay(env *e, int from, int to, double amount)
 {
@@ -125,22 +106,10 @@ typedef struct mined {
 static mined mine(env *e, int64_t height, const char *prev, const cc_tx *txs, size_t n,
                   int reward_to)
 {
-    cc_tx *all = calloc(n + 1, sizeof *all);
-    if (n)
-        memcpy(all, txs, n * sizeof *txs);
-    all[n] = reward_of(e, reward_to);
-    char ts[32];
-    next_ts(e, ts);
-    cc_http_template tpl;
-    cc_http_template_build(&tpl, height, prev, ts, e->keys[M].pub_hex, all, n + 1);
-    cc_tx_clear(&all[n]);
-    free(all);
-    mined out = {0};
-    cc_buf text = CC_BUF_INIT;
-    cc_test_http_mine(&tpl, &text, out.hash);
-    out.len = text.len;
-    out.text = cc_buf_take(&text);
-    cc_http_template_clear(&tpl);
+    cc_test_mined m = cc_test_chain_env_mine(e, height, prev, txs, n, reward_to, M);
+    mined out = {.len = m.text.len};
+    out.text = cc_buf_take(&m.text);
+    memcpy(out.hash, m.hash, sizeof out.hash);
     return out;
 }
 
@@ -157,13 +126,7 @@ static void submit(env *e, const mined *m, cc_block_outcome expected)
 
 static void assert_block_refused(env *e, const mined *m, const char *says)
 {
-    cc_block_result res;
-    cc_err err = {0};
-    if (cc_chain_submit_block(e->chain, m->text, m->len, &res, &err))
-        fail_msg("block accepted (outcome %d), expected \"%s\"", res.outcome, says);
-    assert_int_equal(err.code, CC_ERR_BAD_REQUEST);
-    if (!strstr(err.msg, says))
-        fail_msg("error \"%s\" does not say \"%s\"", err.msg, says);
+    cc_test_assert_block_refused(e->chain, m->text, m->len, says);
 }
 
 static void submit_tx(env *e, const cc_tx *tx)

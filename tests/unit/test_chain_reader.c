@@ -25,11 +25,7 @@
 enum { A, B, M, N_KEYS };
 
 typedef struct env {
-    cc_test_db db;
-    cc_chain *chain;
-    cc_chain_config cfg;
-    cc_p192_key keys[N_KEYS];
-    unsigned stamp;
+    cc_test_chain_env c;
     char tip[CC_HASH_HEX_LEN + 1]; /* of the chain built by grow() */
     int64_t height;
 } env;
@@ -37,15 +33,11 @@ typedef struct env {
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
-    if (!cc_test_db_make(&e->db, "/tmp/cc-reader-XXXXXX"))
+    if (!e || !cc_test_chain_env_setup(&e->c, "/tmp/cc-reader-XXXXXX", 3000, N_KEYS,
+                                       "2026-03-01", 100)) {
+        free(e);
         return -1;
-    e->cfg = (cc_chain_config){.db_path = e->db.path,
-                               .rules = cc_rules_http(),
-                               .max_orphans = 4,
-                               .max_mempool = 100};
-    for (unsigned i = 0; i < N_KEYS; i++)
-        cc_test_p192_key(3000 + i, &e->keys[i]);
-    e->chain = cc_test_chain_open(&e->cfg);
+    }
     *state = e;
     return 0;
 }
@@ -53,44 +45,25 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    cc_chain_close(e->chain);
-    cc_test_db_remove(&e->db);
+    cc_test_chain_env_teardown(&e->c);
     free(e);
     return 0;
 }
 
 /* ---- blocks ------------------------------------------------------------------------ */
 
-static void next_ts(env *e, char out[32])
-{
-    unsigned n = ++e->stamp;
-    snprintf(out, 32, "2026-03-01T%02u:%02u:%02u.%06u", n / 3600 % 24, n / 60 % 60, n % 60, n);
-}
+static void next_ts(env *e, char out[32]) { cc_test_chain_env_next_ts(&e->c, out); }
 
 /* Mines a block at height on prev (a payment tx when not NULL, then a
  * reward of 1 to reward_to), submits it and returns its hash in out. */
 static void add_block(env *e, int64_t height, const char *prev, const cc_tx *tx, int reward_to,
                       cc_block_outcome expected, char out[CC_HASH_HEX_LEN + 1])
 {
-    char ts[32];
-    next_ts(e, ts);
-    cc_tx txs[2];
-    size_t n = 0;
-    if (tx)
-        txs[n++] = *tx;
-    cc_number one = {.is_int = true, .i = 1};
-    cc_http_tx_reward(e->keys[reward_to].pub_hex, &one, ts, &txs[n]);
-    cc_http_template tpl;
-    cc_http_template_build(&tpl, height, prev, ts, e->keys[M].pub_hex, txs, n + 1);
-    cc_tx_clear(&txs[n]);
-    cc_buf text = CC_BUF_INIT;
-    char hash[CC_HASH_HEX_LEN + 1];
-    cc_test_http_mine(&tpl, &text, hash);
-    cc_http_template_clear(&tpl);
-    cc_test_submit_block(e->chain, text.data, text.len, expected);
+    cc_test_mined m = cc_test_chain_env_mine(&e->c, height, prev, tx, tx ? 1 : 0, reward_to, M);
+    cc_test_submit_block(e->c.chain, m.text.data, m.text.len, expected);
     if (out)
-        memcpy(out, hash, sizeof hash);
-    cc_buf_free(&text);
+        memcpy(out, m.hash, sizeof m.hash);
+    cc_buf_free(&m.text);
 }
 
 /* Extends the best chain by n blocks rewarding A. */
@@ -111,7 +84,7 @@ static void build_forked_chain(env *e)
     memcpy(e->tip, CC_HTTP_GENESIS_HASH, sizeof e->tip);
     grow(e, 3);
     char b2[CC_HASH_HEX_LEN + 1];
-    assert_true(cc_chain_hash_at(e->chain, 2, b2, NULL));
+    assert_true(cc_chain_hash_at(e->c.chain, 2, b2, NULL));
     add_block(e, 3, b2, NULL, B, CC_BLOCK_SIDE, NULL);
     add_block(e, 3, b2, NULL, M, CC_BLOCK_SIDE, NULL);
     grow(e, 2);
@@ -128,24 +101,13 @@ static void build_forked_chain(env *e)
     next_ts(e, ts);
     cc_number lots = {.is_int = true, .i = 1000};
     cc_tx over;
-    assert_true(cc_http_tx_create(&e->keys[B], e->keys[A].pub_hex, &lots, ts, &over, NULL));
+    assert_true(cc_http_tx_create(&e->c.keys[B], e->c.keys[A].pub_hex, &lots, ts, &over, NULL));
+    cc_test_mined bad = cc_test_chain_env_mine(&e->c, 8, e->tip, &over, 1, M, M);
     cc_block_result res;
     cc_err err = {0};
-    char tpl_ts[32];
-    next_ts(e, tpl_ts);
-    cc_tx txs[2] = {over};
-    cc_number one = {.is_int = true, .i = 1};
-    cc_http_tx_reward(e->keys[M].pub_hex, &one, tpl_ts, &txs[1]);
-    cc_http_template tpl;
-    cc_http_template_build(&tpl, 8, e->tip, tpl_ts, e->keys[M].pub_hex, txs, 2);
-    cc_buf text = CC_BUF_INIT;
-    char hash[CC_HASH_HEX_LEN + 1];
-    cc_test_http_mine(&tpl, &text, hash);
-    assert_false(cc_chain_submit_block(e->chain, text.data, text.len, &res, &err));
+    assert_false(cc_chain_submit_block(e->c.chain, bad.text.data, bad.text.len, &res, &err));
     assert_non_null(strstr(err.msg, "Insufficient funds"));
-    cc_buf_free(&text);
-    cc_http_template_clear(&tpl);
-    cc_tx_clear(&txs[1]);
+    cc_buf_free(&bad.text);
     cc_tx_clear(&over);
     grow(e, 2);
 }
@@ -156,7 +118,7 @@ static cc_buf write_all(env *e)
 {
     cc_buf out = CC_BUF_INIT;
     cc_err err = {0};
-    assert_true(cc_chain_write_all(e->chain, &out, &err));
+    assert_true(cc_chain_write_all(e->c.chain, &out, &err));
     return out;
 }
 
@@ -201,11 +163,11 @@ static void check_reader_matches(env *e)
     cc_buf want = write_all(e);
     size_t whole = 0;
     cc_err err = {0};
-    assert_true(cc_chain_whole_length(e->chain, &whole, &err));
+    assert_true(cc_chain_whole_length(e->c.chain, &whole, &err));
     assert_int_equal(whole, want.len);
     const size_t pieces[] = {1, 2, 100, 1000, want.len, SIZE_MAX};
     for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
-        cc_chain_reader *reader = cc_chain_reader_all(e->chain, &err);
+        cc_chain_reader *reader = cc_chain_reader_all(e->c.chain, &err);
         if (!reader)
             fail_msg("no reader: %s", err.msg);
         assert_int_equal(cc_chain_reader_length(reader), want.len);
@@ -229,8 +191,7 @@ static void test_forked_chain_same_bytes_any_piece(void **state)
     build_forked_chain(e);
     check_reader_matches(e);
     /* The same after reopening (the reader opens the file itself). */
-    cc_chain_close(e->chain);
-    e->chain = cc_test_chain_open(&e->cfg);
+    cc_test_chain_env_reopen(&e->c);
     check_reader_matches(e);
 }
 
@@ -242,7 +203,7 @@ static void test_pieces_bounded(void **state)
     memcpy(e->tip, CC_HTTP_GENESIS_HASH, sizeof e->tip);
     grow(e, 12);
     cc_err err = {0};
-    cc_chain_reader *reader = cc_chain_reader_all(e->chain, &err);
+    cc_chain_reader *reader = cc_chain_reader_all(e->c.chain, &err);
     assert_non_null(reader);
     cc_buf out = CC_BUF_INIT;
     bool done = false;
@@ -269,7 +230,7 @@ static void test_piece_size_zero_still_progresses(void **state)
     grow(e, 3);
     cc_buf want = write_all(e);
     cc_err err = {0};
-    cc_chain_reader *reader = cc_chain_reader_all(e->chain, &err);
+    cc_chain_reader *reader = cc_chain_reader_all(e->c.chain, &err);
     assert_non_null(reader);
     cc_buf got = read_all(reader, 0);
     assert_same_bytes(&got, &want, 0);
@@ -287,8 +248,8 @@ static void test_snapshot(void **state)
     build_forked_chain(e);
     cc_buf before = write_all(e);
     cc_err err = {0};
-    cc_chain_reader *untouched = cc_chain_reader_all(e->chain, &err);
-    cc_chain_reader *started = cc_chain_reader_all(e->chain, &err);
+    cc_chain_reader *untouched = cc_chain_reader_all(e->c.chain, &err);
+    cc_chain_reader *started = cc_chain_reader_all(e->c.chain, &err);
     assert_non_null(untouched);
     assert_non_null(started);
     cc_buf first = CC_BUF_INIT;
@@ -305,7 +266,7 @@ static void test_snapshot(void **state)
     cc_buf after = write_all(e);
     assert_true(after.len > before.len);
     size_t whole = 0;
-    assert_true(cc_chain_whole_length(e->chain, &whole, &err));
+    assert_true(cc_chain_whole_length(e->c.chain, &whole, &err));
     assert_int_equal(whole, after.len);
 
     assert_int_equal(cc_chain_reader_length(untouched), before.len);
@@ -319,7 +280,7 @@ static void test_snapshot(void **state)
     assert_same_bytes(&first, &before, 1);
     cc_buf_free(&rest);
 
-    cc_chain_reader *fresh = cc_chain_reader_all(e->chain, &err);
+    cc_chain_reader *fresh = cc_chain_reader_all(e->c.chain, &err);
     assert_non_null(fresh);
     assert_int_equal(cc_chain_reader_length(fresh), after.len);
     got = read_all(fresh, 100);
@@ -342,7 +303,7 @@ static void test_reader_dropped_midway(void **state)
     memcpy(e->tip, CC_HTTP_GENESIS_HASH, sizeof e->tip);
     grow(e, 4);
     cc_err err = {0};
-    cc_chain_reader *reader = cc_chain_reader_all(e->chain, &err);
+    cc_chain_reader *reader = cc_chain_reader_all(e->c.chain, &err);
     assert_non_null(reader);
     cc_buf out = CC_BUF_INIT;
     bool done = false;
@@ -351,7 +312,7 @@ static void test_reader_dropped_midway(void **state)
     cc_chain_reader_free(reader);
     cc_chain_reader_free(NULL);
     grow(e, 1);
-    assert_int_equal(cc_chain_height(e->chain), 5);
+    assert_int_equal(cc_chain_height(e->c.chain), 5);
     cc_buf_free(&out);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "consensus/rules.h"
 #include "util/hex.h"
 
 bool cc_test_db_make(cc_test_db *db, const char *dir_template)
@@ -82,4 +83,81 @@ cc_block_result cc_test_submit_block(cc_chain *chain, const char *text, size_t l
     if (res.outcome != expected)
         fail_msg("block outcome %d, expected %d", res.outcome, expected);
     return res;
+}
+
+void cc_test_assert_block_refused(cc_chain *chain, const char *text, size_t len,
+                                  const char *part)
+{
+    cc_block_result res;
+    cc_err err = {0};
+    if (cc_chain_submit_block(chain, text, len, &res, &err))
+        fail_msg("block accepted (outcome %d), expected \"%s\"", res.outcome, part);
+    assert_int_equal(err.code, CC_ERR_BAD_REQUEST);
+    if (!strstr(err.msg, part))
+        fail_msg("error \"%s\" does not mention \"%s\"", err.msg, part);
+}
+
+bool cc_test_chain_env_setup(cc_test_chain_env *env, const char *dir_template,
+                             unsigned key_base, size_t n_keys, const char *day,
+                             size_t max_mempool)
+{
+    assert_true(n_keys <= CC_TEST_CHAIN_MAX_KEYS);
+    if (!cc_test_db_make(&env->db, dir_template))
+        return false;
+    env->cfg = (cc_chain_config){.db_path = env->db.path,
+                                 .rules = cc_rules_http(),
+                                 .max_orphans = 4,
+                                 .max_mempool = max_mempool};
+    for (size_t i = 0; i < n_keys; i++)
+        cc_test_p192_key(key_base + (unsigned)i, &env->keys[i]);
+    snprintf(env->day, sizeof env->day, "%s", day);
+    env->chain = cc_test_chain_open(&env->cfg);
+    return true;
+}
+
+void cc_test_chain_env_teardown(cc_test_chain_env *env)
+{
+    cc_chain_close(env->chain);
+    env->chain = NULL;
+    cc_test_db_remove(&env->db);
+}
+
+void cc_test_chain_env_reopen(cc_test_chain_env *env)
+{
+    cc_chain_close(env->chain);
+    env->chain = cc_test_chain_open(&env->cfg);
+}
+
+void cc_test_chain_env_next_ts(cc_test_chain_env *env, char out[32])
+{
+    unsigned n = ++env->stamp;
+    snprintf(out, 32, "%.10sT%02u:%02u:%02u.%06u", env->day, n / 3600 % 24, n / 60 % 60,
+             n % 60, n);
+}
+
+cc_test_mined cc_test_chain_env_mine(cc_test_chain_env *env, int64_t height, const char *prev,
+                                     const cc_tx *txs, size_t n, int reward_to, int miner)
+{
+    cc_tx *all = calloc(n + 1, sizeof *all);
+    assert_non_null(all);
+    if (n)
+        memcpy(all, txs, n * sizeof *txs);
+    char ts[32];
+    cc_test_chain_env_next_ts(env, ts);
+    cc_test_mined out = {.text = CC_BUF_INIT};
+    size_t count = n;
+    if (reward_to >= 0) {
+        cc_number one = {.is_int = true, .i = 1};
+        cc_http_tx_reward(env->keys[reward_to].pub_hex, &one, ts, &all[count]);
+        memcpy(out.reward, all[count].txid, sizeof out.reward);
+        count++;
+    }
+    cc_http_template tpl;
+    cc_http_template_build(&tpl, height, prev, ts, env->keys[miner].pub_hex, all, count);
+    if (reward_to >= 0)
+        cc_tx_clear(&all[n]);
+    free(all);
+    cc_test_http_mine(&tpl, &out.text, out.hash);
+    cc_http_template_clear(&tpl);
+    return out;
 }

@@ -4,7 +4,9 @@
 #ifndef CC_TEST_CHAIN_ENV_H
 #define CC_TEST_CHAIN_ENV_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "chain/chain.h"
 #include "consensus/block.h"
@@ -40,5 +42,56 @@ void cc_test_http_mine(const cc_http_template *tpl, cc_buf *text,
 /* Submits a block that must be read and reach the expected outcome. */
 cc_block_result cc_test_submit_block(cc_chain *chain, const char *text, size_t len,
                                      cc_block_outcome expected);
+
+/* Submits a block that must be refused as a bad request whose message
+ * mentions part. */
+void cc_test_assert_block_refused(cc_chain *chain, const char *text, size_t len,
+                                  const char *part);
+
+/* What the chain tests set up for each test: a chain on the http rules
+ * in a temporary database, and up to CC_TEST_CHAIN_MAX_KEYS keys. The
+ * struct is the caller's; setup fills it, teardown releases what it holds.
+ * stamp counts the timestamps handed out, so each one is new. */
+enum { CC_TEST_CHAIN_MAX_KEYS = 5 };
+
+typedef struct cc_test_chain_env {
+    cc_test_db db;
+    cc_chain *chain;
+    cc_chain_config cfg;
+    cc_p192_key keys[CC_TEST_CHAIN_MAX_KEYS];
+    unsigned stamp;
+    char day[16]; /* "YYYY-MM-DD" of the timestamps */
+} cc_test_chain_env;
+
+/* Makes the database from dir_template (see cc_test_db_make), keys i from
+ * scalar key_base + i for i < n_keys, and opens the chain with 4 orphans
+ * and max_mempool transactions waiting. False if the directory cannot be
+ * made; a chain that does not open fails the test. */
+bool cc_test_chain_env_setup(cc_test_chain_env *env, const char *dir_template,
+                             unsigned key_base, size_t n_keys, const char *day,
+                             size_t max_mempool);
+
+/* Closes the chain and removes the database. */
+void cc_test_chain_env_teardown(cc_test_chain_env *env);
+
+/* Closes the chain and opens it again on the same database. */
+void cc_test_chain_env_reopen(cc_test_chain_env *env);
+
+/* The next timestamp of env's day, later than every one before. */
+void cc_test_chain_env_next_ts(cc_test_chain_env *env, char out[32]);
+
+/* A mined block: its text (the caller frees it), its hash and the txid of
+ * its reward ("" when it has none). */
+typedef struct cc_test_mined {
+    cc_buf text;
+    char hash[CC_HASH_HEX_LEN + 1];
+    char reward[CC_HASH_HEX_LEN + 1];
+} cc_test_mined;
+
+/* Mines a block at height on prev, created by key miner, holding txs then
+ * (unless reward_to < 0) a reward of 1 to key reward_to; the block and the
+ * reward take one new timestamp. txs stay the caller's. */
+cc_test_mined cc_test_chain_env_mine(cc_test_chain_env *env, int64_t height, const char *prev,
+                                     const cc_tx *txs, size_t n, int reward_to, int miner);
 
 #endif
