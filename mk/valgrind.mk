@@ -9,9 +9,12 @@ VALGRIND_DIR := build/valgrind
 # Test timeouts are multiplied by this: memcheck runs a node 10 to 50 times
 # slower, and serialises its threads, so mining starves the event loop.
 VALGRIND_SLOW ?= 4
+# Each run keeps the memcheck logs in $(1)/ and the tests' folders (the
+# nodes' own logs) in $(1)-tests/ until the next run.
 VALGRIND_PYTEST = CHEESE_BUILD=$(CURDIR)/scripts/valgrind/bin \
 	CHEESE_MEMCHECK_BUILD=$(CURDIR)/$(VALGRIND_DIR) CHEESE_MEMCHECK_LOGS=$(CURDIR)/$(1) \
-	CHEESE_SLOW=$(VALGRIND_SLOW) $(PYTHON) -m pytest -q -p no:cacheprovider
+	CHEESE_SLOW=$(VALGRIND_SLOW) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	--basetemp=$(CURDIR)/$(1)-tests
 VALGRIND_CHECK = ./scripts/valgrind/check-logs $(1)
 
 valgrind-build: deps
