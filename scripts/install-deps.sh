@@ -10,6 +10,7 @@ set -e
 packages="build-essential cmake pkg-config libevent-dev libsqlite3-dev nettle-dev libgmp-dev
 libjansson-dev libcmocka-dev python3 python3-pytest python3-ecdsa python3-pycryptodome
 clang curl valgrind iproute2
+python3-flask python3-flask-cors python3-schedule python3-requests
 chromium chromium-driver python3-selenium"
 [ "${1:-}" = bench ] && packages="$packages wrk nginx-light openssl"
 missing=""
