@@ -459,7 +459,7 @@ void cc_api_handle(const cc_api_backend *backend, const cc_http_request *req,
 
 /* ---- the token ------------------------------------------------------------------------ */
 
-bool cc_api_token_load(const char *datadir, char out[65], cc_err *err)
+bool cc_api_token_load(const char *datadir, char out[65], const cc_log *log, cc_err *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/api.token", datadir);
@@ -472,8 +472,11 @@ bool cc_api_token_load(const char *datadir, char out[65], cc_err *err)
         if (ok)
             memcpy(out, text.data, TOKEN_HEX + 1);
         cc_buf_free(&text);
-        return ok || cc_fail(err, CC_ERR_INTERNAL, "%s must hold 64 hex digits (delete it and "
-                             "the node makes a new one)", path);
+        if (!ok)
+            return cc_fail(err, CC_ERR_INTERNAL, "%s must hold 64 hex digits (delete it and "
+                           "the node makes a new one)", path);
+        /* The token spends the wallet: as secret as wallet.key. */
+        return cc_restrict_to_owner(path, log, err);
     }
     cc_buf_free(&text);
     if (why.code != CC_ERR_NOT_FOUND) {

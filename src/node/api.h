@@ -28,6 +28,7 @@
 #include "net/http_server.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/log.h"
 
 typedef struct cc_api_backend {
     const char *network;  /* "http" or "cheese" */
@@ -64,7 +65,9 @@ void cc_api_handle(const cc_api_backend *backend, const cc_http_request *req,
 
 /* Loads DATADIR/api.token, creating a random one (mode 0600) when absent;
  * out must hold 65 bytes. The file holds 64 hex digits (32 random bytes);
- * anything else fails with CC_ERR_INTERNAL (delete the file for a new one). */
-bool cc_api_token_load(const char *datadir, char out[65], cc_err *err);
+ * anything else fails with CC_ERR_INTERNAL (delete the file for a new one).
+ * A token file open to other users is restricted to its owner, with a
+ * warning on log (cc_restrict_to_owner). */
+bool cc_api_token_load(const char *datadir, char out[65], const cc_log *log, cc_err *err);
 
 #endif

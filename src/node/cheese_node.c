@@ -43,6 +43,7 @@
 
 typedef struct cheese_node {
     const cc_cheese_node_config *cfg;
+    cc_dir_lock datadir_lock;
     const cc_rules *rules;
     struct event_base *base;
     struct evdns_base *dns;
@@ -518,7 +519,7 @@ static void api_handle(void *ctx, const cc_http_request *req, const char *peer_i
 static bool open_state(cheese_node *node, cc_err *err)
 {
     const cc_cheese_node_config *cfg = node->cfg;
-    if (!cc_mkdir_p(cfg->datadir, err))
+    if (!cc_node_datadir_open(cfg->datadir, &node->datadir_lock, cfg->log, err))
         return false;
     char path[4096];
     snprintf(path, sizeof path, "%s/wallet-rsa.key", cfg->datadir);
@@ -528,7 +529,7 @@ static bool open_state(cheese_node *node, cc_err *err)
     cc_node_report_key(node->key.pub_hex, created, path);
     node->chain = cc_node_chain_open(cfg->datadir, node->rules, cfg->log, cfg->max_orphans,
                                      cfg->max_mempool, err);
-    return node->chain && cc_api_token_load(cfg->datadir, node->token, err);
+    return node->chain && cc_api_token_load(cfg->datadir, node->token, cfg->log, err);
 }
 
 static void make_greet_id(char out[3 + 2 * ID_RANDOM_BYTES + 1])
@@ -655,12 +656,13 @@ static void close_node(cheese_node *node)
     cc_rsa_key_clear(&node->key);
     if (node->base)
         event_base_free(node->base);
+    cc_dir_lock_release(&node->datadir_lock); /* last: the database is closed */
 }
 
 bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
 {
     cc_node_process_init();
-    cheese_node node = {.cfg = cfg, .rules = cc_rules_cheese()};
+    cheese_node node = {.cfg = cfg, .rules = cc_rules_cheese(), .datadir_lock = CC_DIR_LOCK_INIT};
     node.api_port = cfg->api_port ? cfg->api_port : cfg->port + 1000;
     if (node.api_port > 65535)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "--port %d leaves no default API port "

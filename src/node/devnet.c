@@ -19,6 +19,7 @@
 #include "net/http_call.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/dirlock.h"
 #include "util/fileio.h"
 #include "util/mem.h"
 
@@ -44,6 +45,7 @@ typedef struct devnet {
     int n;
     int first_node;   /* procs[0..first_node) is the tracker */
     char *dir;        /* cfg->dir made absolute: children run in their own folders */
+    cc_dir_lock lock; /* on cfg->dir, for the devnet's life */
     sigset_t signals; /* SIGINT, SIGTERM, SIGCHLD */
     bool stopping;
 } devnet;
@@ -409,7 +411,9 @@ static bool start_node(devnet *d, int i, cc_err *err)
 static bool start(devnet *d, cc_err *err)
 {
     const cc_devnet_config *cfg = d->cfg;
-    if (!cc_mkdir_p(cfg->dir, err))
+    /* The lock keeps a second devnet from starting nodes on the same
+     * folders: theirs would refuse to start one by one, far less clearly. */
+    if (!cc_mkdir_p(cfg->dir, err) || !cc_dir_lock_take(&d->lock, cfg->dir, err))
         return false;
     d->dir = realpath(cfg->dir, NULL);
     if (!d->dir)
@@ -433,6 +437,7 @@ int cc_devnet_run(const cc_devnet_config *cfg, cc_err *err)
 {
     devnet *d = cc_calloc(1, sizeof *d);
     d->cfg = cfg;
+    d->lock = (cc_dir_lock)CC_DIR_LOCK_INIT;
     sigemptyset(&d->signals);
     sigaddset(&d->signals, SIGINT);
     sigaddset(&d->signals, SIGTERM);
@@ -464,6 +469,7 @@ int cc_devnet_run(const cc_devnet_config *cfg, cc_err *err)
     else if (!clean && (started || interrupted))
         cc_fail(err, CC_ERR_INTERNAL, "not every process stopped cleanly (see above)");
     sigprocmask(SIG_SETMASK, &old, NULL);
+    cc_dir_lock_release(&d->lock);
     free(d->dir);
     free(d);
     return clean && (started || interrupted) ? 0 : 1;

@@ -30,6 +30,7 @@
 
 typedef struct http_node {
     const cc_http_node_config *cfg;
+    cc_dir_lock datadir_lock;
     struct event_base *base;
     cc_chain *chain;
     cc_http_server *server;
@@ -960,7 +961,7 @@ static void api_setup(http_node *node)
 static bool open_state(http_node *node, cc_err *err)
 {
     const cc_http_node_config *cfg = node->cfg;
-    if (!cc_mkdir_p(cfg->datadir, err))
+    if (!cc_node_datadir_open(cfg->datadir, &node->datadir_lock, cfg->log, err))
         return false;
     char path[4096];
     snprintf(path, sizeof path, "%s/wallet.key", cfg->datadir);
@@ -968,7 +969,7 @@ static bool open_state(http_node *node, cc_err *err)
     if (!cc_wallet_load_or_create(path, &node->key, &created, cfg->log, err))
         return false;
     cc_node_report_key(node->key.pub_hex, created, path);
-    if (!cc_api_token_load(cfg->datadir, node->api_token, err))
+    if (!cc_api_token_load(cfg->datadir, node->api_token, cfg->log, err))
         return false;
     node->chain = cc_node_chain_open(cfg->datadir, cc_rules_http(), cfg->log, cfg->max_orphans,
                                      cfg->max_mempool, err);
@@ -1022,12 +1023,13 @@ static void close_node(http_node *node)
     cc_chain_close(node->chain);
     if (node->base)
         event_base_free(node->base);
+    cc_dir_lock_release(&node->datadir_lock); /* last: the database is closed */
 }
 
 bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
 {
     cc_node_process_init();
-    http_node node = {.cfg = cfg};
+    http_node node = {.cfg = cfg, .datadir_lock = CC_DIR_LOCK_INIT};
     node.base = event_base_new();
     node.faucet = cc_faucet_new(&cfg->faucet);
     node.client = node.base ? cc_http_client_new(node.base) : NULL;

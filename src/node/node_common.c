@@ -6,6 +6,7 @@
 
 #include "node/explorer.h"
 #include "util/clock.h"
+#include "util/fileio.h"
 
 void cc_node_process_init(void)
 {
@@ -36,6 +37,16 @@ void cc_node_signals_stop(cc_node_signals *s)
     event_free(s->sigint);
     event_free(s->sigterm);
     s->sigint = s->sigterm = NULL;
+}
+
+bool cc_node_datadir_open(const char *datadir, cc_dir_lock *lock, const cc_log *log,
+                          cc_err *err)
+{
+    /* The lock before anything is read or written, so a second node on the
+     * directory changes nothing; the folder's rights after it, so that the
+     * warning is the first node's alone. */
+    return cc_mkdir_p(datadir, err) && cc_dir_lock_take(lock, datadir, err) &&
+           cc_restrict_to_owner(datadir, log, err);
 }
 
 cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const cc_log *log,

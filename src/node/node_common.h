@@ -16,6 +16,7 @@
 #include "net/http_server.h"
 #include "node/api.h"
 #include "node/metrics.h"
+#include "util/dirlock.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -33,6 +34,13 @@ typedef struct cc_node_signals {
 
 void cc_node_signals_start(cc_node_signals *s, struct event_base *base, const cc_log *log);
 void cc_node_signals_stop(cc_node_signals *s);
+
+/* Makes the data directory ready for one node: creates it when new,
+ * restricts it to its owner (it holds the wallet and the API token) and
+ * takes its lock (util/dirlock.h), which the node holds until it releases
+ * *lock at shut-down. Fails when another process holds the directory. */
+bool cc_node_datadir_open(const char *datadir, cc_dir_lock *lock, const cc_log *log,
+                          cc_err *err);
 
 /* Opens (creating when new) DATADIR/chain.sqlite. */
 cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const cc_log *log,

@@ -1,7 +1,5 @@
 #include "node/wallet_file.h"
 
-#include <sys/stat.h>
-
 #include "util/fileio.h"
 
 static bool load(const cc_wallet_file_kind *kind, const char *path, void *key,
@@ -15,12 +13,7 @@ static bool load(const cc_wallet_file_kind *kind, const char *path, void *key,
     if (ok)
         ok = kind->from_text(path, text.data, text.len, key, err);
     cc_buf_free(&text);
-    struct stat st;
-    if (ok && stat(path, &st) == 0 && (st.st_mode & 077)) {
-        cc_warn(log, "%s was readable by others; restricting it to its owner", path);
-        chmod(path, 0600);
-    }
-    return ok;
+    return ok && cc_restrict_to_owner(path, log, err);
 }
 
 bool cc_wallet_file_load_or_create(const cc_wallet_file_kind *kind, const char *path, void *key,

@@ -73,3 +73,18 @@ bool cc_mkdir_p(const char *path, cc_err *err)
     free(copy);
     return ok;
 }
+
+bool cc_restrict_to_owner(const char *path, const cc_log *log, cc_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return cc_fail(err, CC_ERR_INTERNAL, "cannot examine %s: %s", path, strerror(errno));
+    if ((st.st_mode & 077) == 0)
+        return true;
+    cc_warn(log, "%s was open to other users (mode %03o); restricting it to its owner", path,
+            (unsigned)(st.st_mode & 0777));
+    if (chmod(path, st.st_mode & 0700) != 0)
+        return cc_fail(err, CC_ERR_INTERNAL, "%s is open to other users and cannot be "
+                       "restricted: %s", path, strerror(errno));
+    return true;
+}

@@ -14,6 +14,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/log.h"
 
 /* Reads the file into out (replacing its contents). Fails with
  * CC_ERR_NOT_FOUND when it does not exist, CC_ERR_TOO_LARGE beyond max_len. */
@@ -26,5 +27,12 @@ bool cc_write_file_atomic(const char *path, const void *data, size_t len, mode_t
 
 /* Creates the directory and its parents (mode 0700 for new ones). */
 bool cc_mkdir_p(const char *path, cc_err *err);
+
+/* For a file or directory that holds secrets (a wallet, an API token, the
+ * data directory holding them): when it grants anything to group or others,
+ * warns on log and takes those rights away, keeping the owner's. Fails
+ * (CC_ERR_INTERNAL) when it cannot be examined or changed: a secret that
+ * stays readable by others must not be used. */
+bool cc_restrict_to_owner(const char *path, const cc_log *log, cc_err *err);
 
 #endif

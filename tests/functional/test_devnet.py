@@ -226,7 +226,7 @@ def test_http_devnet(tmp_path, devnets):
     assert len(d.children()) == 3
     stop_and_check(d, signal.SIGINT)
     assert "stopping (SIGINT)" in d.lines
-    assert sorted(os.listdir(d.dir)) == sorted(f"http-{port}" for _, port, _, _ in nodes)
+    assert sorted(os.listdir(d.dir)) == sorted([".lock"] + [f"http-{port}" for _, port, _, _ in nodes])
     for _, port, _, datadir in nodes:
         assert {"chain.sqlite", "wallet.key", "node.log", "api.token"} <= set(os.listdir(datadir))
         with open(os.path.join(datadir, "node.log")) as f:
@@ -250,7 +250,7 @@ def test_default_folder(tmp_path, devnets):
     d.read_until("ready:")
     assert d.lines[0].endswith(f"data in {d.dir}")
     stop_and_check(d)
-    assert sorted(os.listdir(d.dir)) == [f"http-{base}", f"http-{base + 1}"]
+    assert sorted(os.listdir(d.dir)) == [".lock", f"http-{base}", f"http-{base + 1}"]
 
 
 def test_a_node_that_dies_is_reported(tmp_path, devnets):
@@ -351,5 +351,5 @@ def test_cheese_devnet(tmp_path, devnets):
     assert len(d.children()) == 4  # the tracker and 3 nodes
     stop_and_check(d, signal.SIGINT)
     assert sorted(os.listdir(d.dir)) == sorted(
-        ["tracker"] + [f"cheese-{port}" for _, port, _, _ in nodes])
+        [".lock", "tracker"] + [f"cheese-{port}" for _, port, _, _ in nodes])
     assert os.path.exists(os.path.join(d.dir, "tracker", "tracker.log"))

@@ -323,9 +323,10 @@ static void test_balance_and_lookups(void **state)
 static void test_token_file(void **state)
 {
     env *e = *state;
+    const cc_log quiet = {.threshold = CC_LOG_ERROR, .component = "test"};
     char token[65], again[65];
     cc_err err = {0};
-    assert_true(cc_api_token_load(e->dir, token, &err));
+    assert_true(cc_api_token_load(e->dir, token, &quiet, &err));
     assert_int_equal(strlen(token), 64);
     assert_int_equal(strspn(token, "0123456789abcdef"), 64);
     char path[160];
@@ -333,15 +334,23 @@ static void test_token_file(void **state)
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_true(cc_api_token_load(e->dir, again, &err));
+    assert_true(cc_api_token_load(e->dir, again, &quiet, &err));
     assert_string_equal(again, token);
 
     /* Written by hand with a newline: read. Anything else: refused. */
     assert_true(cc_write_file_atomic(path, TOKEN "\n", 65, 0600, NULL));
-    assert_true(cc_api_token_load(e->dir, again, &err));
+    assert_true(cc_api_token_load(e->dir, again, &quiet, &err));
     assert_string_equal(again, TOKEN);
+    /* Left readable by others: tightened to the owner, still read. */
+    assert_true(cc_write_file_atomic(path, TOKEN, 64, 0644, NULL));
+    assert_int_equal(chmod(path, 0644), 0); /* whatever the umask */
+    assert_true(cc_api_token_load(e->dir, again, &quiet, &err));
+    assert_string_equal(again, TOKEN);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
     assert_true(cc_write_file_atomic(path, "secret", 6, 0600, NULL));
-    assert_false(cc_api_token_load(e->dir, again, &err));
+    assert_false(cc_api_token_load(e->dir, again, &quiet, &err));
     assert_int_equal(err.code, CC_ERR_INTERNAL);
     assert_non_null(strstr(err.msg, "64 hex digits"));
 }
