@@ -59,6 +59,59 @@ void cc_cli_short(const char *text, size_t keep, char out[CC_CLI_SHORT_MAX])
              text + end - tail);
 }
 
+/* ---- text from the node ------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes
+ * there are not one (overlong forms, surrogates and values beyond
+ * U+10FFFF included). *cp receives the code point. */
+static size_t utf8_sequence(const unsigned char *s, size_t len, unsigned long *cp)
+{
+    static const unsigned long min_of[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+             : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || n > len)
+        return 0;
+    unsigned long v = n == 1 ? s[0] : s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (s[i] & 0x3f);
+    }
+    if (v < min_of[n] || (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
+        return 0;
+    *cp = v;
+    return n;
+}
+
+static bool is_control(unsigned long cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+void cc_cli_terminal_safe(const char *in, size_t len, cc_cli_text how, cc_buf *out)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0;
+    while (i < len) {
+        unsigned long cp = 0;
+        size_t n = utf8_sequence(s + i, len - i, &cp);
+        bool kept_space = how != CC_CLI_VALUE && (cp == '\n' || cp == '\t');
+        if (n > 0 && (!is_control(cp) || kept_space)) {
+            cc_buf_append(out, in + i, n);
+            i += n;
+        } else if (n > 0 && how == CC_CLI_JSON) {
+            cc_buf_printf(out, "\\u%04lx", cp);
+            i += n;
+        } else if (n > 0) {
+            cc_buf_printf(out, "\\x%02lx", cp);
+            i += n;
+        } else {
+            cc_buf_printf(out, "\\x%02x", s[i]);
+            i++;
+        }
+    }
+}
+
 /* ---- label: value rows ------------------------------------------------------------- */
 
 typedef struct rows {
@@ -111,7 +164,7 @@ static void put_text(cc_buf *b, const char *s, size_t keep)
         cc_cli_short(s, keep > CC_CLI_SHORT_MAX - 1 ? 24 : keep, shortened);
         s = shortened;
     }
-    cc_buf_puts(b, s);
+    cc_cli_terminal_safe(s, strlen(s), CC_CLI_VALUE, b);
 }
 
 static void put_double(cc_buf *b, double d)

@@ -30,6 +30,22 @@
  * at most CC_CLI_SHORT_MAX - 1 (and at least 12). */
 void cc_cli_short(const char *text, size_t keep, char out[CC_CLI_SHORT_MAX]);
 
+/* How cc_cli_terminal_safe treats text from a node, which may be hostile:
+ * nothing it sends may reach the terminal as a control sequence. */
+typedef enum cc_cli_text {
+    CC_CLI_VALUE,  /* one value on one line: every control character escaped */
+    CC_CLI_OUTPUT, /* whole readable output: newlines and tabs kept */
+    CC_CLI_JSON,   /* the node's JSON as it is: newlines and tabs kept, other
+                      control characters as JSON's \u00XX, so a string stays
+                      valid JSON */
+} cc_cli_text;
+
+/* Appends in[0..len) to out with every C0 and C1 control character and DEL
+ * (and, in UTF-8 text, every byte that is not part of a valid sequence)
+ * written as a visible escape (\x1b, or \u001b for CC_CLI_JSON).
+ * Printable ASCII and valid UTF-8 pass unchanged. */
+void cc_cli_terminal_safe(const char *in, size_t len, cc_cli_text how, cc_buf *out);
+
 /* Appends the readable form of `command`'s answer (info, balance, send,
  * block, tx, mempool, peers, mine, export, keys; anything else as plain
  * label: value lines) to out, ending with a newline. */

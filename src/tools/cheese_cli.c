@@ -11,6 +11,7 @@
 
 #include "net/http_call.h"
 #include "node/cli.h"
+#include "node/cli_format.h"
 #include "util/buf.h"
 #include "util/parse.h"
 
@@ -131,15 +132,22 @@ int main(int argc, char **argv)
     cc_buf out = CC_BUF_INIT;
     cc_err err = {0};
     int status = cc_cli_run(&cfg, cmd, nargs, argv + optind + 1, &out, &err);
-    if (out.len)
-        fwrite(out.data, 1, out.len, stdout);
+    /* Everything printed may come from the node: escaped for the terminal. */
+    cc_buf safe = CC_BUF_INIT;
+    cc_cli_terminal_safe(out.data, out.len, cfg.json ? CC_CLI_JSON : CC_CLI_OUTPUT, &safe);
+    if (safe.len)
+        fwrite(safe.data, 1, safe.len, stdout);
+    cc_buf_free(&safe);
     cc_buf_free(&out);
     if (fflush(stdout) != 0 && status == CC_CLI_OK) {
         fprintf(stderr, "cheese-cli: cannot write the output: %s\n", strerror(errno));
         status = CC_CLI_FAILED;
     }
     if (status != CC_CLI_OK) {
-        fprintf(stderr, "cheese-cli: %s\n", err.msg[0] ? err.msg : "failed");
+        cc_buf msg = CC_BUF_INIT;
+        cc_cli_terminal_safe(err.msg, strlen(err.msg), CC_CLI_VALUE, &msg);
+        fprintf(stderr, "cheese-cli: %s\n", msg.len ? cc_buf_str(&msg) : "failed");
+        cc_buf_free(&msg);
         if (status == CC_CLI_USAGE)
             command_usage(cmd);
     }

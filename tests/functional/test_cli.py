@@ -431,3 +431,35 @@ def test_error_without_errmsg_exits_1():
         fails(fake.port, 1, "info", says="HTTP 502: bad gateway")
     finally:
         fake.close()
+
+
+HOSTILE = "x\u001b[2J\u001b]0;owned\u0007\rline\u009b1m\nforged: row"
+CONTROLS = "\x1b\x07\r\x9b"
+
+
+def test_a_hostile_nodes_control_characters_reach_no_terminal():
+    """Text a node sends is printed with every control character escaped:
+    in readable output, with --json (still valid JSON), and in its errors."""
+    body = json.dumps({"height": 1, "tip": HOSTILE, "peers": 0, "balance": 0.0,
+                       "balance_exact": "0", "key": HOSTILE}, ensure_ascii=False)
+    assert "\x9b" in body  # a C1 control left raw in valid JSON
+    fake = FakeNode(answer(200, body))
+    try:
+        out = ok(fake.port, "info")
+        assert not any(c in out for c in CONTROLS), repr(out)
+        assert "x\\x1b[2J" in out and "\\x9b1m" in out
+        assert "forged" not in rows(out)  # a newline in a value stays inside it
+        raw = ok(fake.port, "--json", "info")
+        assert not any(c in raw for c in CONTROLS), repr(raw)
+        assert json.loads(raw)["tip"] == HOSTILE  # escaped the JSON way: the same text
+    finally:
+        fake.close()
+    for status, text in ((200, '{"tip": "x\x1b[2J\x07"}'),  # not JSON: quoted in the error
+                         (400, json.dumps({"errcode": 400, "errmsg": HOSTILE}))):
+        fake = FakeNode(answer(status, text))
+        try:
+            err = fails(fake.port, 1 if status == 400 else 3, "info")
+            assert not any(c in err for c in CONTROLS), repr(err)
+            assert "x\\x1b[2J" in err
+        finally:
+            fake.close()

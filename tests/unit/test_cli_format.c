@@ -261,10 +261,36 @@ static void test_atomic_file_sweep(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void expect_safe(const char *in, size_t len, cc_cli_text how, const char *want)
+{
+    cc_buf out = CC_BUF_INIT;
+    cc_cli_terminal_safe(in, len, how, &out);
+    assert_string_equal(cc_buf_str(&out), want);
+    cc_buf_free(&out);
+}
+
+static void test_terminal_safe(void **state)
+{
+    (void)state;
+    expect_safe("plain ASCII", 11, CC_CLI_VALUE, "plain ASCII");
+    expect_safe("caf\xc3\xa9 \xe2\x82\xac", 9, CC_CLI_VALUE, "caf\xc3\xa9 \xe2\x82\xac");
+    expect_safe("\x1b[2J\x07\x7f", 6, CC_CLI_VALUE, "\\x1b[2J\\x07\\x7f");
+    expect_safe("a\nb\tc\rd", 7, CC_CLI_VALUE, "a\\x0ab\\x09c\\x0dd");
+    expect_safe("a\nb\tc\rd", 7, CC_CLI_OUTPUT, "a\nb\tc\\x0dd");
+    expect_safe("\xc2\x9b" "1m", 4, CC_CLI_OUTPUT, "\\x9b1m"); /* C1 CSI */
+    expect_safe("\x9b" "1m", 3, CC_CLI_OUTPUT, "\\x9b1m");     /* a lone byte */
+    expect_safe("\xc0\x9b", 2, CC_CLI_OUTPUT, "\\xc0\\x9b");   /* overlong */
+    expect_safe("\xed\xa0\x80", 3, CC_CLI_OUTPUT, "\\xed\\xa0\\x80"); /* surrogate */
+    expect_safe("\xe2\x82", 2, CC_CLI_OUTPUT, "\\xe2\\x82");   /* cut short */
+    expect_safe("\"\x1b\"\n", 4, CC_CLI_JSON, "\"\\u001b\"\n");
+    expect_safe("nul\0x", 5, CC_CLI_VALUE, "nul\\x00x");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_short),
+        cmocka_unit_test(test_terminal_safe),
         cmocka_unit_test(test_info),
         cmocka_unit_test(test_block),
         cmocka_unit_test(test_tx_send_mempool_peers_mine),
