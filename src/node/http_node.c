@@ -65,8 +65,8 @@ void cc_http_node_defaults(cc_http_node_config *config)
         .port = 6000,
         .n_transactions = 2,
         .mine_on_start = true,
-        .faucet = {.enabled = true, .max_per_request = 5, .max_per_recipient = 10,
-                   .max_total = 50, .window_s = 3600},
+        .faucet = {.enabled = true, .min_per_request = 1e-8, .max_per_request = 5,
+                   .max_per_recipient = 10, .max_total = 50, .window_s = 3600},
         .max_body_bytes = 1 << 20,
         .max_header_bytes = 16 << 10,
         .idle_timeout_s = 10,
@@ -771,16 +771,14 @@ static void post_money(http_node *node, const cc_http_request *req, const char *
     cc_tx tx = {0};
     char now[27];
     cc_clock_iso_now(now);
-    double amount = 0;
     bool ok = read_money_request(req, &to, &sum, &doc, &err);
+    double when = cc_clock_mono();
     if (ok) {
-        amount = sum.is_int ? (double)sum.i : sum.d;
         ok = cc_http_tx_create(&node->key, to, &sum, now, &tx, &err) &&
-             cc_faucet_check(node->faucet, to, amount, cc_clock_mono(), &err) &&
-             accept_tx(node, &tx, &err);
+             cc_faucet_check(node->faucet, to, &sum, when, &err) && accept_tx(node, &tx, &err);
     }
     if (ok) {
-        cc_faucet_record(node->faucet, to, amount, cc_clock_mono());
+        cc_faucet_record(node->faucet, to, &sum, when);
         cc_buf_printf(&resp->body, "{\"message\": \"Transaction created\", \"txid\": \"%s\", "
                                    "\"transaction\": %s}", tx.txid, tx.text);
         cc_info(node->cfg->log, "paid %s to %s for %s", tx.txid, to, peer_ip);

@@ -42,6 +42,7 @@ static const char usage[] =
     "  --verify-threads N       signature-checking threads (http), 0 = one per core (0)\n"
     "  --mine-on-start yes|no   mine block 1 when the chain is only the genesis (yes)\n"
     "  --faucet on|off          pay from the node's wallet on POST /money (on)\n"
+    "  --faucet-min-request X   least paid per request (0.00000001)\n"
     "  --faucet-max-request X   most paid per request (5)\n"
     "  --faucet-max-recipient X most paid to one key per window (10)\n"
     "  --faucet-max-total X     most paid in all per window (50)\n"
@@ -175,6 +176,8 @@ static bool apply_http(settings *s, const char *key, const char *value)
         return cc_parse_switch(value, &c->mine_on_start);
     if (!strcmp(key, "faucet"))
         return cc_parse_switch(value, &c->faucet.enabled);
+    if (!strcmp(key, "faucet-min-request"))
+        return parse_double(value, 0, &c->faucet.min_per_request);
     if (!strcmp(key, "faucet-max-request"))
         return parse_double(value, 0, &c->faucet.max_per_request);
     if (!strcmp(key, "faucet-max-recipient"))
@@ -257,6 +260,7 @@ static const struct option long_options[] = {
     {"miner-threads", required_argument, 0, 0}, {"mine-on-start", required_argument, 0, 0},
     {"verify-threads", required_argument, 0, 0},
     {"faucet", required_argument, 0, 0},        {"faucet-max-request", required_argument, 0, 0},
+    {"faucet-min-request", required_argument, 0, 0},
     {"faucet-max-recipient", required_argument, 0, 0},
     {"faucet-max-total", required_argument, 0, 0},
     {"faucet-window", required_argument, 0, 0}, {"max-body", required_argument, 0, 0},

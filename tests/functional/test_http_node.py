@@ -373,6 +373,20 @@ def test_faucet_limits_per_recipient_and_in_all(make_node):
     assert_error(node.money(Key().pub, 0.125), 429, "in all")
 
 
+def test_faucet_accounting_is_exact_and_has_a_minimum(make_node):
+    node = make_node(n_transactions=NEVER, extra=["--faucet-max-total", "0.75",
+                                                  "--faucet-min-request", "0.001"])
+    node.wait_height(1)
+    assert_error(node.money(Key().pub, "1e-300"), 400, "at least 0.001")
+    assert_error(node.money(Key().pub, 0.0009), 400, "at least 0.001")
+    assert node.money(Key().pub, 0.5).status == 200
+    assert node.money(Key().pub, 0.25).status == 200  # exactly the total
+    # the window is used up: even the smallest payout is refused
+    assert_error(node.money(Key().pub, 0.001), 429, "in all")
+    waiting = node.get("/api/mempool").json()["transactions"]
+    assert sorted(t["transaction"]["sum"] for t in waiting) == [0.25, 0.5]
+
+
 # ---- queries and the command line ----------------------------------------------------------
 
 def test_getblocks_id_among_other_parameters(make_node):
