@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from conftest import (GENESIS_HASH, Key, Response, assert_error, block_on, exchange, make_block,
-                      merkle_root, payment, request, reward, sha256_hex, signed_text, tx_message,
-                      vectors)
+from conftest import (GENESIS_HASH, Key, Response, assert_error, block_on, block_text, exchange,
+                      make_block, merkle_root, payment, request, reward, sha256_hex, signed_text,
+                      tx_message, vectors)
 
 MAX_BODY = 65536  # room for 10,000-deep nesting
 
@@ -283,9 +283,24 @@ def paid(*make, **kw):
     return lambda h, n, k: block_on(h, n + 1, k.pub, [m(k) for m in make], **kw).text
 
 
+def three_zeros(h, n, k):
+    """A block on the tip whose hash starts with 000 but not 0000: one hex
+    digit short of the proof of work."""
+    txs = [reward(k.pub)]
+    root = merkle_root([sha256_hex(t) for t in txs])
+    for i in range(10_000_000):
+        nonce = f"z{i:019d}"
+        pre = block_text(n + 1, h, "t", nonce, "miner", root, 1, txs)
+        digest = sha256_hex(pre)
+        if digest.startswith("000") and digest[3] != "0":
+            return block_text(n + 1, h, "t", nonce, "miner", root, 1, txs, digest)
+    raise AssertionError("no nonce found")
+
+
 # Each builder gets the tip's hash and nr and the funded key.
 BAD_BLOCKS = {
     "proof of work": txs(lambda k: reward(k.pub), pow_ok=False),
+    "proof of work 000": three_zeros,
     "wrong hash": lambda h, n, k: (lambda b: rehashed(b, "0000" + sha256_hex(b.hash)[4:]))(
         block_on(h, n + 1, k.pub)),
     "hash uppercase": lambda h, n, k: (lambda b: rehashed(b, b.hash.upper()))(

@@ -167,10 +167,14 @@ static void reference_root(const char *const *txs, size_t n, char out[65])
     free(level);
 }
 
-/* Prints c with a nonce whose hash meets the proof of work (want_pow) or
- * misses it (!want_pow); the hash member is the true hash. The text around
- * the nonce is printed once and hashed from a copied state per attempt. */
-static void craft_mine(const craft *c, bool want_pow, cc_buf *out)
+/* Leading '0' digits of a hex hash. */
+static size_t leading_zeros(const char *hash) { return strspn(hash, "0"); }
+
+/* Prints c with a nonce whose hash has exactly `zeros` leading zero digits
+ * (at least 4 when zeros is 4: the proof of work); the hash member is the
+ * true hash. The text around the nonce is printed once and hashed from a
+ * copied state per attempt. */
+static void craft_mine_zeros(const craft *c, size_t zeros, cc_buf *out)
 {
     char root[65];
     if (c->merkle_root)
@@ -193,12 +197,19 @@ static void craft_mine(const craft *c, bool want_pow, cc_buf *out)
         uint8_t digest[CC_SHA256_LEN];
         cc_sha256_final(&ctx, digest);
         cc_hex_encode(digest, sizeof digest, hash);
-        if ((strncmp(hash, "0000", 4) == 0) == want_pow) {
+        size_t z = leading_zeros(hash);
+        if (z == zeros || (zeros == 4 && z > 4)) {
             craft_print(c, nonce, root, hash, out);
             break;
         }
     }
     cc_buf_free(&pre);
+}
+
+/* A hash that meets the proof of work (want_pow), or has no leading zero. */
+static void craft_mine(const craft *c, bool want_pow, cc_buf *out)
+{
+    craft_mine_zeros(c, want_pow ? 4 : 0, out);
 }
 
 /* A payment signed with key: the canonical text (caller frees). */
@@ -926,9 +937,13 @@ static void test_block_pow_hash_merkle_count(void **state)
     const char *txs[] = {f.pay_ab, f.reward};
     cc_buf text = CC_BUF_INIT;
 
-    /* Hash true to the contents, but without four leading zeros. */
+    /* Hash true to the contents, but without four leading zeros: none,
+     * or three (one digit short). */
     craft c = base_craft(&f, txs, 2);
     craft_mine(&c, false, &text);
+    assert_block_refused(&text, "proof of work");
+    craft_mine_zeros(&c, 3, &text);
+    assert_non_null(strstr(text.data, "\"hash\": \"000"));
     assert_block_refused(&text, "proof of work");
 
     /* A proof-of-work-looking hash that is not the block's. */
