@@ -8,10 +8,11 @@
  * decodes and verifies.
  *
  * A model reading the same bytes with the same wire reader predicts every
- * answer: the greeting with the node's id, in the spelling of the first
- * message (or the later one when the greeting timer comes first); the
- * chain or the open transactions, in the spelling asked, for the one id the
- * node knows, INVALID_PEER_ID for any other; BRCHEESEACK / BRTRANSACTIONACK
+ * answer: the greeting with the node's id in the later spelling when the
+ * greeting timer comes before the client's first message, none when the
+ * client speaks first; the chain or the open transactions, in the spelling
+ * asked, for the one id the node knows (a third field after it, as in
+ * "GET_CHAIN:ID:PORT", ignored), INVALID_PEER_ID for any other; BRCHEESEACK / BRTRANSACTIONACK
  * or a REFUSED for announcements (none for the seed's NEW_CHEESE); HCKACK
  * for HCK; REFUSED for tracker requests and unknown text; silence for
  * answers nobody asked for; a REFUSED and a close after 16 of those or a
@@ -183,11 +184,11 @@ static cc_cheese_spelling answer_spelling(cc_cheese_spelling s)
     return s == CC_CHEESE_SEED ? CC_CHEESE_SEED : CC_CHEESE_LATER;
 }
 
-/* "PID" and 1 to 64 upper-case hex digits. */
+/* "PID" and 1 to 64 hex digits, up to the end or a ':' (a third field). */
 static bool id_form(const char *s, size_t len)
 {
     return len > 3 && len <= 67 && memcmp(s, "PID", 3) == 0 &&
-           strspn(s + 3, "0123456789ABCDEF") == len - 3;
+           strspn(s + 3, "0123456789ABCDEFabcdef") == len - 3;
 }
 
 static void garbage(run *r, bool refused)
@@ -203,7 +204,10 @@ static void garbage(run *r, bool refused)
 static void model_request(run *r, const cc_cheese_msg *m)
 {
     cc_cheese_spelling spelling = answer_spelling(m->spelling);
-    bool known = id_form(m->arg, m->arg_len) && strcmp(m->arg, KNOWN_ID) == 0;
+    const char *colon = memchr(m->arg, ':', m->arg_len);
+    size_t id_len = colon ? (size_t)(colon - m->arg) : m->arg_len;
+    bool known = id_form(m->arg, id_len) && id_len == strlen(KNOWN_ID) &&
+                 memcmp(m->arg, KNOWN_ID, id_len) == 0;
     if (!known)
         push(r, E_INVALID, spelling);
     else
@@ -214,10 +218,7 @@ static void model_msg(run *r, const cc_cheese_msg *m)
 {
     if (r->doomed)
         return;
-    if (!r->greeted) {
-        push(r, E_GREETING, answer_spelling(m->spelling));
-        r->greeted = true;
-    }
+    r->greeted = true; /* speaking first: no greeting comes */
     switch (m->cmd) {
     case CC_CHEESE_GET_CHAIN:
     case CC_CHEESE_GET_OPEN_TXS:

@@ -604,6 +604,7 @@ static void configure(run *r, uint8_t b)
     r->cfg.port = 0;
     r->cfg.limits = limits[b & 3];
     r->cfg.silence_s = 1e-6;
+    r->cfg.probe_ports = false; /* never connect to addresses from the input */
     r->model = !(b & 4);
     double fast = 1e-6, slow = 1e6;
     r->cfg.health_interval_s = r->model ? slow : fast;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -51,6 +52,13 @@ struct cc_cheese_tracker {
     registry reg;
 };
 
+/* What the liveness timer of a joined peer waits for. */
+typedef enum check_state {
+    CHECK_IDLE,  /* the next check, one health interval on */
+    CHECK_HCK,   /* HCKACK */
+    CHECK_PROBE, /* a greeting on the peer's own port */
+} check_state;
+
 typedef enum conn_state {
     CONN_OPEN,
     CONN_CLOSING,   /* a last answer is being written; nothing more is read */
@@ -76,8 +84,11 @@ struct conn {
     char port[6];
     size_t index;        /* in registry.peers */
     conn *bucket_next;
-    bool awaiting_ack;
+    check_state check;
+    bool hck_unanswered; /* checked by probes only from then on */
     double hck_sent_at;
+    struct bufferevent *probe; /* to host:port, while check is CHECK_PROBE */
+    cc_cheese_wire *probe_wire;
     conn *prev, *next;
 };
 
@@ -237,13 +248,23 @@ static bool output_pending(const conn *c)
 
 /* ---- connections ---- */
 
+static void probe_end(conn *c)
+{
+    if (c->probe)
+        bufferevent_free(c->probe);
+    cc_cheese_wire_free(c->probe_wire);
+    c->probe = NULL;
+    c->probe_wire = NULL;
+}
+
 static void drop_peer(conn *c, const char *why)
 {
     if (!c->joined)
         return;
     registry_remove(&c->t->reg, c);
     c->joined = false;
-    c->awaiting_ack = false;
+    c->check = CHECK_IDLE;
+    probe_end(c);
     evtimer_del(c->timer);
     cc_info(c->t->cfg.log, "peer %s (%s:%s) dropped: %s; %zu peers", c->id, c->host, c->port, why,
             c->t->reg.n);
@@ -260,6 +281,7 @@ static void conn_free(conn *c, const char *why)
     if (c->next)
         c->next->prev = c->prev;
     t->n_conns--;
+    probe_end(c);
     event_free(c->silence);
     event_free(c->timer);
     bufferevent_free(c->bev);
@@ -330,13 +352,15 @@ static bool parse_join(const char *arg, size_t len, char **host, char port[6], c
     return true;
 }
 
+/* Every peer is checked once per health interval: with HCK when it joined
+ * in the later spelling, else (the seed spelling has none, and would read
+ * HCK as an answer) by a probe of its own port. */
 static void watch_liveness(conn *c)
 {
-    c->awaiting_ack = false;
-    if (c->spelling == CC_CHEESE_LATER)
-        arm_timer(c, c->t->cfg.health_interval_s);
-    else
-        evtimer_del(c->timer); /* the seed spelling has no HCK: only a close drops it */
+    probe_end(c);
+    c->check = CHECK_IDLE;
+    c->hck_unanswered = false;
+    arm_timer(c, c->t->cfg.health_interval_s);
 }
 
 static void handle_join(conn *c, const cc_cheese_msg *m)
@@ -400,12 +424,16 @@ static void handle_get_peers(conn *c, const cc_cheese_msg *m)
     cc_buf_free(&list);
 }
 
+/* A late HCKACK (its probe already under way) counts as well. */
 static void handle_ack(conn *c)
 {
-    if (!c->awaiting_ack)
+    if (c->check == CHECK_IDLE || c->hck_sent_at == 0)
         return; /* unasked for: nothing to do */
-    c->awaiting_ack = false;
+    probe_end(c);
+    c->check = CHECK_IDLE;
+    c->hck_unanswered = false;
     arm_timer(c, c->hck_sent_at + c->t->cfg.health_interval_s - cc_clock_mono());
+    c->hck_sent_at = 0;
 }
 
 /* Reference trackers answer what they do not understand with silence; so
@@ -538,6 +566,16 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         conn_free(c, "closed");
 }
 
+static void start_probe(conn *c);
+
+static void send_hck(conn *c)
+{
+    send_msg(c, CC_CHEESE_HEALTH_CHECK, CC_CHEESE_LATER, NULL, NULL);
+    c->check = CHECK_HCK;
+    c->hck_sent_at = cc_clock_mono();
+    arm_timer(c, c->t->cfg.health_timeout_s);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -552,14 +590,110 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         conn_free(c, "did not join");
         return;
     }
-    if (c->awaiting_ack) {
-        conn_free(c, "no HCKACK in time");
+    switch (c->check) {
+    case CHECK_IDLE:
+        if (c->spelling == CC_CHEESE_LATER && !c->hck_unanswered)
+            send_hck(c);
+        else
+            start_probe(c);
+        break;
+    case CHECK_HCK:
+        /* The later reference never answers HCK: nothing reads its tracker
+         * connection between requests. A peer that greets on its port is
+         * alive all the same. */
+        cc_debug(t->cfg.log, "peer %s sent no HCKACK in time; probing %s:%s", c->id, c->host,
+                 c->port);
+        c->hck_unanswered = true;
+        start_probe(c);
+        break;
+    case CHECK_PROBE:
+        conn_free(c, "no greeting on its port in time");
+        break;
+    }
+}
+
+/* ---- probes: a live peer greets whoever connects to its port ---- */
+
+static void probe_passed(conn *c)
+{
+    probe_end(c);
+    c->check = CHECK_IDLE;
+    arm_timer(c, c->t->cfg.health_interval_s);
+}
+
+/* A greeting counts as soon as its keyword is in: its id may end only at
+ * the silence of the peer, and it is not needed. */
+static void on_probe_read(struct bufferevent *bev, void *arg)
+{
+    conn *c = arg;
+    for (;;) {
+        cc_cheese_msg m;
+        cc_err err = {0};
+        cc_cheese_status st = cc_cheese_wire_feed_evbuffer(c->probe_wire,
+                                                           bufferevent_get_input(bev), &m, &err);
+        if (st == CC_CHEESE_ERROR) {
+            conn_free(c, "sent something else than a greeting on its port");
+            return;
+        }
+        if ((st == CC_CHEESE_MSG && m.cmd == CC_CHEESE_PEER_GREETING) ||
+            cc_cheese_wire_pending(c->probe_wire) == CC_CHEESE_PEER_GREETING) {
+            probe_passed(c);
+            return;
+        }
+        if (st == CC_CHEESE_NEED_MORE && evbuffer_get_length(bufferevent_get_input(bev)) == 0)
+            return;
+    }
+}
+
+static void on_probe_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    conn_free(c, what & BEV_EVENT_EOF ? "closed its port without a greeting"
+                                      : "cannot be reached on its port");
+}
+
+static bool probe_connect(conn *c)
+{
+    cc_cheese_tracker *t = c->t;
+    const char *target = strcmp(c->host, "localhost") == 0 ? "127.0.0.1" : c->host;
+    char spec[300];
+    snprintf(spec, sizeof spec, strchr(target, ':') ? "[%s]:%s" : "%s:%s", target, c->port);
+    struct sockaddr_storage addr;
+    int addr_len = sizeof addr;
+    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) == 0)
+        return bufferevent_socket_connect(c->probe, (struct sockaddr *)&addr, addr_len) == 0;
+    return t->cfg.dns && bufferevent_socket_connect_hostname(c->probe, t->cfg.dns, AF_UNSPEC,
+                                                             target, atoi(c->port)) == 0;
+}
+
+static void start_probe(conn *c)
+{
+    cc_cheese_tracker *t = c->t;
+    if (!t->cfg.probe_ports) {
+        if (c->check == CHECK_HCK)
+            conn_free(c, "no HCKACK in time");
+        else
+            c->check = CHECK_IDLE; /* unchecked: only a close drops it */
         return;
     }
-    send_msg(c, CC_CHEESE_HEALTH_CHECK, CC_CHEESE_LATER, NULL, NULL);
-    c->awaiting_ack = true;
-    c->hck_sent_at = cc_clock_mono();
+    c->check = CHECK_PROBE;
+    /* Deferred callbacks: a connect refused at once is reported from the
+     * loop, never from inside this function. */
+    c->probe = bufferevent_socket_new(t->base, -1,
+                                      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    c->probe_wire = cc_cheese_wire_new(&t->cfg.limits);
+    if (!c->probe) {
+        fputs("cheesechain: out of memory\n", stderr);
+        abort();
+    }
+    bufferevent_setcb(c->probe, on_probe_read, NULL, on_probe_event, c);
+    bufferevent_enable(c->probe, EV_READ);
     arm_timer(c, t->cfg.health_timeout_s);
+    if (!probe_connect(c))
+        conn_free(c, "cannot be reached on its port");
 }
 
 /* ---- accepting ---- */
@@ -668,6 +802,7 @@ void cc_cheese_tracker_defaults(cc_cheese_tracker_config *cfg)
         .join_timeout_s = 60,
         .silence_s = 0.1,
         .max_connections = 100000,
+        .probe_ports = true,
         .limits = {.max_line = 1024, .max_payload = 16 * 1024},
     };
 }

@@ -14,18 +14,25 @@
  *
  * One peer per connection; a second join on the same connection updates
  * its address and keeps its id. A peer is dropped when its connection
- * closes; a peer that joined in the later spelling is also sent "HCK"
- * every health interval and dropped when "HCKACK" does not come within the
- * health timeout. Seed-spelling peers have no HCK, so they stay as long as
- * their connection does (TCP keepalive finds hosts that vanished).
- * A connection that has not joined within join_timeout_s is closed.
+ * closes, and when it fails the liveness check made every health interval:
+ * a peer that joined in the later spelling is sent "HCK" and must answer
+ * "HCKACK" within the health timeout; a seed-spelling peer (the seed
+ * spelling has no HCK), or a later one that let an HCK go unanswered (the
+ * later reference never answers it), is probed instead: the tracker
+ * connects to the address it joined with, where a live peer greets
+ * ("Connection to peer PID...", "Connected to peer: PID..." or
+ * "PCONNECTACK:PID...") within the health timeout. A peer that fails is
+ * dropped and its connection closed. A connection that has not joined
+ * within join_timeout_s is closed.
  *
  * Peer ids are "PID" + 20 upper-case hex digits from the kernel's
  * randomness: knowing one is the network's only access control, so it
  * must not be guessable.
  *
- * Every answer is one write with no terminator. Thread: everything runs on
- * the event loop thread of `base`, one bufferevent per connection. */
+ * Every answer is one write with no terminator (seed-era peers read
+ * answers one recv() at a time and keep every byte). Thread: everything
+ * runs on the event loop thread of `base`, one bufferevent per connection
+ * and per probe. */
 #ifndef CC_NET_CHEESE_TRACKER_H
 #define CC_NET_CHEESE_TRACKER_H
 
@@ -37,6 +44,7 @@
 #include "util/err.h"
 #include "util/log.h"
 
+struct evdns_base;
 struct sockaddr;
 
 typedef struct cc_cheese_tracker_config {
@@ -48,11 +56,21 @@ typedef struct cc_cheese_tracker_config {
     double silence_s;         /* silence that ends an argument (the wire has no framing) */
     size_t max_connections;   /* beyond: closed at once */
     cc_cheese_wire_limits limits;
+    /* Probes of peers' ports (see above). Off, seed-spelling peers stay
+     * until their connection closes and later ones are dropped on a missed
+     * HCKACK: for the fuzz target, which must not connect to the addresses
+     * in its input. */
+    bool probe_ports;
+    /* Looks up the hosts of peers announced by name, for probes (not owned).
+     * NULL: only IP addresses and "localhost" can be probed, and a peer
+     * announced by another name fails its probe. */
+    struct evdns_base *dns;
     const cc_log *log;
 } cc_cheese_tracker_config;
 
-/* Port 9999, HCK every 15 s with 5 s to answer, 60 s to join, 100 ms of
- * silence, 100,000 connections, 1 KiB arguments and 16 KiB payloads. */
+/* Port 9999, a liveness check every 15 s with 5 s to answer, 60 s to join,
+ * 100 ms of silence, 100,000 connections, 1 KiB arguments and 16 KiB
+ * payloads, probes on, no name look-ups. */
 void cc_cheese_tracker_defaults(cc_cheese_tracker_config *cfg);
 
 typedef struct cc_cheese_tracker cc_cheese_tracker;

@@ -30,6 +30,11 @@ typedef struct keyword {
     const char *openers; /* JSON: the brackets that may follow the text */
     char suffix;         /* JSON: separator of an optional trailing peer id, or 0 */
     bool keeps_keyword;  /* "PID": the keyword is the start of the argument (the id) */
+    /* Written with "\r\n" after it: the seed era's code reads requests as
+     * lines and never answers one that has no line end. Its answers come
+     * bare and are read one recv() each, every byte kept (an id read as
+     * "PID...\r\n" would be a different id), so answers get none. */
+    bool line_end;
 } keyword;
 
 #define KW(text, ...) {text, sizeof text - 1, __VA_ARGS__}
@@ -37,35 +42,37 @@ typedef struct keyword {
 /* Whole forms never extend one another except "HCK" / "HCKACK", which is
  * why a bare keyword may have to wait for the next byte. */
 static const keyword keywords[] = {
-    KW("Connection Successful", CC_CHEESE_GREETING, CC_CHEESE_ANY, BARE, NULL, 0, false),
-    KW("JOIN_CHAIN:", CC_CHEESE_JOIN, CC_CHEESE_SEED, ARG, NULL, 0, false),
-    KW("PCONNECT:", CC_CHEESE_JOIN, CC_CHEESE_LATER, ARG, NULL, 0, false),
-    KW("PID", CC_CHEESE_JOINED, CC_CHEESE_SEED, ARG, NULL, 0, true),
-    KW("TCONNECTRESP:", CC_CHEESE_JOINED, CC_CHEESE_LATER, ARG, NULL, 0, false),
-    KW("GET_PEERS:", CC_CHEESE_GET_PEERS, CC_CHEESE_SEED, ARG, NULL, 0, false),
-    KW("GETPEERS:", CC_CHEESE_GET_PEERS, CC_CHEESE_LATER, ARG, NULL, 0, false),
-    KW("CPSS", CC_CHEESE_PEERS, CC_CHEESE_SEED, JSON, "[", 0, false),
-    KW("GETPEERSRESP", CC_CHEESE_PEERS, CC_CHEESE_LATER, JSON, "[", 0, false),
-    KW("INVALID_PEER_ID", CC_CHEESE_INVALID_PEER_ID, CC_CHEESE_SEED, BARE, NULL, 0, false),
-    KW("INVALIDPEERID", CC_CHEESE_INVALID_PEER_ID, CC_CHEESE_LATER, BARE, NULL, 0, false),
-    KW("Connection to peer ", CC_CHEESE_PEER_GREETING, CC_CHEESE_SEED, ARG, NULL, 0, false),
-    KW("PCONNECTACK:", CC_CHEESE_PEER_GREETING, CC_CHEESE_LATER, ARG, NULL, 0, false),
-    KW("GET_CHAIN:", CC_CHEESE_GET_CHAIN, CC_CHEESE_SEED, ARG, NULL, 0, false),
-    KW("GETCHAIN:", CC_CHEESE_GET_CHAIN, CC_CHEESE_LATER, ARG, NULL, 0, false),
-    KW("CHAIN", CC_CHEESE_CHAIN, CC_CHEESE_SEED, JSON, "[", 0, false),
-    KW("GETCHAINRESP", CC_CHEESE_CHAIN, CC_CHEESE_LATER, JSON, "[", 0, false),
-    KW("GET_OPEN_TRANSACTIONS:", CC_CHEESE_GET_OPEN_TXS, CC_CHEESE_SEED, ARG, NULL, 0, false),
-    KW("GETOPENTRANSACTIONS:", CC_CHEESE_GET_OPEN_TXS, CC_CHEESE_LATER, ARG, NULL, 0, false),
-    KW("TR", CC_CHEESE_OPEN_TXS, CC_CHEESE_SEED, JSON, "[", 0, false),
-    KW("GETOPENTRANSACTIONSRESP", CC_CHEESE_OPEN_TXS, CC_CHEESE_LATER, JSON, "[", 0, false),
-    KW("NEW_CHEESE", CC_CHEESE_NEW_CHEESE, CC_CHEESE_SEED, JSON, "{", 0, false),
-    KW("BRCHEESE", CC_CHEESE_NEW_CHEESE, CC_CHEESE_LATER, JSON, "{[", ';', false),
-    KW("BRCHEESEACK", CC_CHEESE_CHEESE_ACK, CC_CHEESE_LATER, BARE, NULL, 0, false),
-    KW("BRTRANSACTION", CC_CHEESE_NEW_TX, CC_CHEESE_LATER, JSON, "{", ':', false),
-    KW("BRTRANSACTIONACK", CC_CHEESE_TX_ACK, CC_CHEESE_LATER, BARE, NULL, 0, false),
-    KW("HCK", CC_CHEESE_HEALTH_CHECK, CC_CHEESE_LATER, BARE, NULL, 0, false),
-    KW("HCKACK", CC_CHEESE_HEALTH_ACK, CC_CHEESE_LATER, BARE, NULL, 0, false),
-    KW("REFUSED:", CC_CHEESE_REFUSED, CC_CHEESE_ANY, ARG, NULL, 0, false),
+    KW("Connection Successful", CC_CHEESE_GREETING, CC_CHEESE_ANY, BARE, NULL, 0, false, false),
+    KW("JOIN_CHAIN:", CC_CHEESE_JOIN, CC_CHEESE_SEED, ARG, NULL, 0, false, true),
+    KW("PCONNECT:", CC_CHEESE_JOIN, CC_CHEESE_LATER, ARG, NULL, 0, false, false),
+    KW("PID", CC_CHEESE_JOINED, CC_CHEESE_SEED, ARG, NULL, 0, true, false),
+    KW("TCONNECTRESP:", CC_CHEESE_JOINED, CC_CHEESE_LATER, ARG, NULL, 0, false, false),
+    KW("GET_PEERS:", CC_CHEESE_GET_PEERS, CC_CHEESE_SEED, ARG, NULL, 0, false, true),
+    KW("GETPEERS:", CC_CHEESE_GET_PEERS, CC_CHEESE_LATER, ARG, NULL, 0, false, false),
+    KW("CPSS", CC_CHEESE_PEERS, CC_CHEESE_SEED, JSON, "[", 0, false, false),
+    KW("GETPEERSRESP", CC_CHEESE_PEERS, CC_CHEESE_LATER, JSON, "[", 0, false, false),
+    KW("INVALID_PEER_ID", CC_CHEESE_INVALID_PEER_ID, CC_CHEESE_SEED, BARE, NULL, 0, false, false),
+    KW("INVALIDPEERID", CC_CHEESE_INVALID_PEER_ID, CC_CHEESE_LATER, BARE, NULL, 0, false, false),
+    KW("Connection to peer ", CC_CHEESE_PEER_GREETING, CC_CHEESE_SEED, ARG, NULL, 0, false, false),
+    /* the seed era's code greets this way; read, never written */
+    KW("Connected to peer: ", CC_CHEESE_PEER_GREETING, CC_CHEESE_SEED, ARG, NULL, 0, false, false),
+    KW("PCONNECTACK:", CC_CHEESE_PEER_GREETING, CC_CHEESE_LATER, ARG, NULL, 0, false, false),
+    KW("GET_CHAIN:", CC_CHEESE_GET_CHAIN, CC_CHEESE_SEED, ARG, NULL, 0, false, true),
+    KW("GETCHAIN:", CC_CHEESE_GET_CHAIN, CC_CHEESE_LATER, ARG, NULL, 0, false, false),
+    KW("CHAIN", CC_CHEESE_CHAIN, CC_CHEESE_SEED, JSON, "[", 0, false, false),
+    KW("GETCHAINRESP", CC_CHEESE_CHAIN, CC_CHEESE_LATER, JSON, "[", 0, false, false),
+    KW("GET_OPEN_TRANSACTIONS:", CC_CHEESE_GET_OPEN_TXS, CC_CHEESE_SEED, ARG, NULL, 0, false, true),
+    KW("GETOPENTRANSACTIONS:", CC_CHEESE_GET_OPEN_TXS, CC_CHEESE_LATER, ARG, NULL, 0, false, false),
+    KW("TR", CC_CHEESE_OPEN_TXS, CC_CHEESE_SEED, JSON, "[", 0, false, false),
+    KW("GETOPENTRANSACTIONSRESP", CC_CHEESE_OPEN_TXS, CC_CHEESE_LATER, JSON, "[", 0, false, false),
+    KW("NEW_CHEESE", CC_CHEESE_NEW_CHEESE, CC_CHEESE_SEED, JSON, "{", 0, false, true),
+    KW("BRCHEESE", CC_CHEESE_NEW_CHEESE, CC_CHEESE_LATER, JSON, "{[", ';', false, false),
+    KW("BRCHEESEACK", CC_CHEESE_CHEESE_ACK, CC_CHEESE_LATER, BARE, NULL, 0, false, false),
+    KW("BRTRANSACTION", CC_CHEESE_NEW_TX, CC_CHEESE_LATER, JSON, "{", ':', false, false),
+    KW("BRTRANSACTIONACK", CC_CHEESE_TX_ACK, CC_CHEESE_LATER, BARE, NULL, 0, false, false),
+    KW("HCK", CC_CHEESE_HEALTH_CHECK, CC_CHEESE_LATER, BARE, NULL, 0, false, false),
+    KW("HCKACK", CC_CHEESE_HEALTH_ACK, CC_CHEESE_LATER, BARE, NULL, 0, false, false),
+    KW("REFUSED:", CC_CHEESE_REFUSED, CC_CHEESE_ANY, ARG, NULL, 0, false, false),
 };
 #define N_KEYWORDS (sizeof keywords / sizeof keywords[0])
 
@@ -503,6 +510,12 @@ bool cc_cheese_wire_flushable(const cc_cheese_wire *w)
            (w->state == ST_START && w->kw_len > 0);
 }
 
+cc_cheese_cmd cc_cheese_wire_pending(const cc_cheese_wire *w)
+{
+    bool started = w->state == ST_JSON || w->state == ST_SUFFIX || w->state == ST_TEXT;
+    return started && w->cur ? w->cur->cmd : CC_CHEESE_UNKNOWN;
+}
+
 bool cc_cheese_wire_busy(const cc_cheese_wire *w)
 {
     return carry_pending(w) || w->state != ST_START || w->kw_len > 0;
@@ -515,7 +528,8 @@ bool cc_cheese_peer_id_valid(const char *s, size_t len)
     if (len < 4 || len > 3 + 64 || memcmp(s, "PID", 3) != 0)
         return false;
     for (size_t i = 3; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F') ||
+              (s[i] >= 'a' && s[i] <= 'f')))
             return false;
     return true;
 }
@@ -607,6 +621,8 @@ bool cc_cheese_wire_format(cc_buf *out, const cc_cheese_msg *m, cc_err *err)
             cc_buf_putc(out, k->suffix);
     }
     cc_buf_append(out, m->arg ? m->arg : "", m->arg_len);
+    if (k->line_end)
+        cc_buf_puts(out, "\r\n");
     return true;
 }
 

@@ -3,7 +3,8 @@
  * messages.
  *
  * The wire has no framing: a message is a command glued to `:`-separated
- * arguments or to a JSON payload, and senders add no terminator. So:
+ * arguments or to a JSON payload, and senders of the later spelling add no
+ * terminator (the seed era's code ends its requests with "\r\n"). So:
  *   - a JSON payload ends where its brackets balance (outside strings,
  *     escapes honoured);
  *   - an argument ends at a newline, where the next command keyword starts
@@ -47,7 +48,8 @@ typedef enum cc_cheese_cmd {
     CC_CHEESE_GET_PEERS,       /* GET_PEERS:ID / GETPEERS:ID */
     CC_CHEESE_PEERS,           /* CPSS[...] / GETPEERSRESP[...] */
     CC_CHEESE_INVALID_PEER_ID, /* INVALID_PEER_ID / INVALIDPEERID */
-    CC_CHEESE_PEER_GREETING,   /* "Connection to peer PID..." / PCONNECTACK:PID...; arg the id */
+    CC_CHEESE_PEER_GREETING,   /* "Connection to peer PID..." (the seed era's code: "Connected
+                                  to peer: PID...") / PCONNECTACK:PID...; arg the id */
     CC_CHEESE_GET_CHAIN,       /* GET_CHAIN:ID / GETCHAIN:ID */
     CC_CHEESE_CHAIN,           /* CHAIN[...] / GETCHAINRESP[...] */
     CC_CHEESE_GET_OPEN_TXS,    /* GET_OPEN_TRANSACTIONS:ID / GETOPENTRANSACTIONS:ID */
@@ -120,19 +122,32 @@ cc_cheese_status cc_cheese_wire_flush(cc_cheese_wire *w, cc_cheese_msg *msg, cc_
  * caller should start its silence timer. */
 bool cc_cheese_wire_flushable(const cc_cheese_wire *w);
 
+/* The command whose keyword has been read whole while its argument or
+ * payload is still coming ("PCONNECTACK:PID0" so far: the peer greeting);
+ * CC_CHEESE_UNKNOWN when none is. What a message is about is known before
+ * it completes, which may take a silence the caller does not want to wait
+ * for. */
+cc_cheese_cmd cc_cheese_wire_pending(const cc_cheese_wire *w);
+
 /* True once any byte of an unfinished message is held. */
 bool cc_cheese_wire_busy(const cc_cheese_wire *w);
 
 /* Appends the wire form of msg to out: the command of msg->cmd in
  * msg->spelling (CC_CHEESE_ANY picks the seed's), then its argument or
- * payload, with no terminator (PROTOCOL.md B.1). Refuses (CC_ERR_BAD_REQUEST)
+ * payload (PROTOCOL.md B.1). The later spelling has no terminator; seed
+ * requests (JOIN_CHAIN, GET_PEERS, GET_CHAIN, GET_OPEN_TRANSACTIONS,
+ * NEW_CHEESE) end with "\r\n", since the seed era's code reads them as
+ * lines, and seed answers stay bare, as that code sends and reads them.
+ * Refuses (CC_ERR_BAD_REQUEST)
  * a command that spelling lacks, a missing or unexpected payload, and an
  * argument the reader could not get back intact: one holding a control
  * character, a non-ASCII byte, or a command keyword. A JOINED or
  * PEER_GREETING argument must be a peer id (cc_cheese_peer_id_valid). */
 bool cc_cheese_wire_format(cc_buf *out, const cc_cheese_msg *msg, cc_err *err);
 
-/* True for "PID" followed by 1 to 64 upper-case hex digits. */
+/* True for "PID" followed by 1 to 64 hex digits. The document and the
+ * later revision use upper case; the seed era's tracker hands out lower
+ * case, so both are accepted. Ids are compared byte for byte. */
 bool cc_cheese_peer_id_valid(const char *s, size_t len);
 
 /* True for a host a peer may announce or be listed with: 1 to 253 of

@@ -369,6 +369,12 @@ bool cc_cheese_conn_send(cc_cheese_conn *c, cc_cheese_cmd cmd, cc_cheese_spellin
     return ok;
 }
 
+void cc_cheese_conn_send_line_end(cc_cheese_conn *c)
+{
+    if (c->state == ST_OPEN)
+        bufferevent_write(c->bev, "\r\n", 2);
+}
+
 void cc_cheese_conn_refuse(cc_cheese_conn *c, const char *reason)
 {
     char text[REASON_MAX + 1];

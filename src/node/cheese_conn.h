@@ -1,7 +1,8 @@
 /* One TCP connection speaking the cheese wire (net/cheese_wire.h), inbound
  * or outbound, on libevent: bytes in become messages handed to the owner,
- * messages out are formatted and written one per write with no terminator
- * (PROTOCOL.md B.1). It notices the sender's silence (which ends an
+ * messages out are formatted and written one per write, as the wire writer
+ * forms them (no terminator in the later spelling, "\r\n" after seed
+ * requests; PROTOCOL.md B.1). It notices the sender's silence (which ends an
  * argument), bounds what it buffers for a peer that does not read, and has
  * an optional idle timeout.
  *
@@ -64,6 +65,10 @@ cc_cheese_conn *cc_cheese_conn_connect(const cc_cheese_conn_config *cfg, const c
  * the writer refuses the message (logged). */
 bool cc_cheese_conn_send(cc_cheese_conn *c, cc_cheese_cmd cmd, cc_cheese_spelling spelling,
                          const char *arg, const char *payload, size_t payload_len);
+/* Writes a bare "\r\n": ends the line a line-reading peer (the seed era's
+ * code) still holds from a message of ours without one. Readers of the
+ * later spelling skip it as blanks between messages. */
+void cc_cheese_conn_send_line_end(cc_cheese_conn *c);
 /* Sends "REFUSED:<reason>" with reason made writable (lower case, plain
  * characters only). */
 void cc_cheese_conn_refuse(cc_cheese_conn *c, const char *reason);

@@ -25,12 +25,13 @@
 #include "util/mem.h"
 #include "util/timeval.h"
 
-#define GREET_WAIT_S 0.15     /* a connecting peer that speaks first gets its own spelling */
+#define GREET_WAIT_S 0.15     /* a connecting peer silent this long is greeted */
 #define SILENCE_S 0.1         /* silence that ends an argument (as the tracker) */
 #define SPELLING_WAIT_S 1.0   /* tracker silent this long: try the other spelling */
 #define ANSWER_TIMEOUT_S 10.0 /* tracker or peer answers, and progress on long ones */
 #define LINK_IDLE_S 5.0       /* outbound links with nothing to do close */
 #define GREETING_WAIT_S 1.0   /* a peer that does not greet is taken to speak the later spelling */
+#define HCK_WAIT_S 3.0        /* a later peer silent on HCK this long gets no transactions */
 #define RETRY_MIN_S 0.25      /* tracker reconnect back-off */
 #define RETRY_MAX_S 5.0
 #define MAX_LINE 1024         /* argument or unknown text */
@@ -552,11 +553,13 @@ static bool start_network(cheese_node *node, cc_err *err)
     cc_cheese_peers_config peers_cfg = {
         .base = node->base,
         .dns = node->dns,
+        .self_port = cfg->port,
         .max_peers = cfg->max_peers,
         .max_queue = LINK_QUEUE,
         .known_ttl_s = 3 * cfg->tracker_interval_s > 30 ? 3 * cfg->tracker_interval_s : 30,
         .answer_timeout_s = ANSWER_TIMEOUT_S,
         .greeting_wait_s = GREETING_WAIT_S,
+        .hck_wait_s = HCK_WAIT_S,
         .link_idle_s = LINK_IDLE_S,
         .silence_s = SILENCE_S,
         .limits = {.max_line = MAX_LINE, .max_payload = cfg->max_chain_bytes},

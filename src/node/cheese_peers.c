@@ -33,7 +33,14 @@ typedef enum link_state {
     LINK_READY,      /* connected, nothing in flight */
     LINK_WAITING,    /* a message sent, waiting for its answer */
     LINK_PAUSING,    /* seed peer: a moment between messages */
+    LINK_TESTING,    /* HCK sent before a first transaction, waiting for HCKACK */
 } link_state;
+
+/* Whether a later-spelling peer can take BRTRANSACTION. The later
+ * reference cannot (it cuts the message at ':' before parsing the JSON and
+ * its handler dies) and it answers no HCK, while our nodes answer HCK on
+ * their port: so an HCKACK is asked for before the first transaction. */
+typedef enum tx_support { TX_UNTESTED, TX_TAKES, TX_REFUSES } tx_support;
 
 typedef struct peer {
     struct cc_cheese_peers *owner;
@@ -43,6 +50,7 @@ typedef struct peer {
     double listed; /* last listed by the tracker (monotonic seconds) */
     bool spelling_known;
     cc_cheese_spelling spelling;
+    tx_support txs;
     cc_cheese_conn *conn;
     link_state state;
     struct event *timer; /* greeting wait, seed pause, idle close */
@@ -107,10 +115,55 @@ static bool has_job(const peer *pe, job_kind kind)
     return false;
 }
 
+/* Every transaction waiting, but not the job in flight. */
+static void drop_tx_jobs(peer *pe)
+{
+    job **link = pe->state == LINK_WAITING || pe->state == LINK_PAUSING ? &pe->head->next
+                                                                         : &pe->head;
+    pe->tail = NULL;
+    while (*link) {
+        job *j = *link;
+        if (j->kind == JOB_TX) {
+            *link = j->next;
+            pe->n_jobs--;
+            job_free(j);
+        } else {
+            link = &j->next;
+        }
+    }
+    for (job *j = pe->head; j; j = j->next)
+        pe->tail = j;
+}
+
 /* ---- the link ---- */
 
 static void link_next(peer *pe);
 static void peer_remove(peer *pe);
+
+static void tx_test_passed(peer *pe)
+{
+    pe->txs = TX_TAKES;
+    if (pe->state != LINK_TESTING)
+        return;
+    evtimer_del(pe->timer);
+    pe->state = LINK_READY;
+    link_next(pe);
+}
+
+static void tx_refused(peer *pe, const char *why)
+{
+    cc_info(pe->owner->cfg.log, "peer %s %s: it gets no transactions (it can fetch them with "
+            "GETOPENTRANSACTIONS)", pe->id, why);
+    pe->txs = TX_REFUSES;
+    drop_tx_jobs(pe);
+}
+
+static void tx_test_failed(peer *pe)
+{
+    tx_refused(pe, "answers no HCK");
+    pe->state = LINK_READY;
+    link_next(pe);
+}
 
 static void link_close(peer *pe)
 {
@@ -145,6 +198,10 @@ static void on_link_message(void *ctx, const cc_cheese_msg *m)
         cc_cheese_conn_send(pe->conn, CC_CHEESE_HEALTH_ACK, CC_CHEESE_LATER, NULL, NULL, 0);
         return;
     }
+    if (m->cmd == CC_CHEESE_HEALTH_ACK) {
+        tx_test_passed(pe); /* late answers count too */
+        return;
+    }
     if (pe->state == LINK_GREETING && m->cmd == CC_CHEESE_PEER_GREETING) {
         pe->spelling = m->spelling == CC_CHEESE_SEED ? CC_CHEESE_SEED : CC_CHEESE_LATER;
         pe->spelling_known = true;
@@ -172,12 +229,12 @@ static void on_link_message(void *ctx, const cc_cheese_msg *m)
         p->cfg.open_txs(p->cfg.ctx, pe->id, m->payload, m->payload_len);
         break;
     case CC_CHEESE_CHEESE_ACK:
-        if (kind != JOB_BLOCK)
-            return;
-        break;
     case CC_CHEESE_TX_ACK:
-        if (kind != JOB_TX)
+        if (kind != JOB_BLOCK && kind != JOB_TX)
             return;
+        /* The later reference acknowledges a block with BRTRANSACTIONACK */
+        if (kind == JOB_BLOCK && m->cmd == CC_CHEESE_TX_ACK && pe->txs == TX_UNTESTED)
+            tx_refused(pe, "acknowledges blocks as transactions");
         break;
     case CC_CHEESE_INVALID_PEER_ID:
         cc_info(p->cfg.log, "peer %s does not know our id (yet)", pe->id);
@@ -271,6 +328,29 @@ static void link_connect(peer *pe)
     cc_cheese_conn_set_idle(pe->conn, p->cfg.answer_timeout_s);
 }
 
+/* Our id, and for a seed peer our port after it: the seed era's code reads
+ * a third field ("GET_CHAIN:ID:PORT") and fails without one. */
+static bool send_request(peer *pe, cc_cheese_cmd cmd)
+{
+    cc_cheese_peers *p = pe->owner;
+    char arg[ID_MAX + 8];
+    if (pe->spelling == CC_CHEESE_SEED)
+        snprintf(arg, sizeof arg, "%s:%d", p->self, p->cfg.self_port);
+    else
+        snprintf(arg, sizeof arg, "%s", p->self);
+    return cc_cheese_conn_send(pe->conn, cmd, pe->spelling, arg, NULL, 0);
+}
+
+static void start_tx_test(peer *pe)
+{
+    if (!cc_cheese_conn_send(pe->conn, CC_CHEESE_HEALTH_CHECK, CC_CHEESE_LATER, NULL, NULL, 0)) {
+        tx_test_failed(pe);
+        return;
+    }
+    pe->state = LINK_TESTING;
+    arm(pe->timer, pe->owner->cfg.hck_wait_s);
+}
+
 /* Sends the next job, or closes an idle link after a while. */
 static void link_next(peer *pe)
 {
@@ -288,14 +368,15 @@ static void link_next(peer *pe)
         bool sent = false;
         if (!p->self[0])
             break; /* not joined: wait */
+        if (j->kind == JOB_TX && !seed && pe->txs == TX_UNTESTED) {
+            start_tx_test(pe);
+            return;
+        }
         switch (j->kind) {
         case JOB_GET_CHAIN:
-            sent = cc_cheese_conn_send(pe->conn, CC_CHEESE_GET_CHAIN, pe->spelling, p->self, NULL,
-                                       0);
-            break;
         case JOB_GET_OPEN_TXS:
-            sent = cc_cheese_conn_send(pe->conn, CC_CHEESE_GET_OPEN_TXS, pe->spelling, p->self,
-                                       NULL, 0);
+            sent = send_request(pe, j->kind == JOB_GET_CHAIN ? CC_CHEESE_GET_CHAIN
+                                                             : CC_CHEESE_GET_OPEN_TXS);
             break;
         case JOB_BLOCK:
             sent = cc_cheese_conn_send(pe->conn, CC_CHEESE_NEW_CHEESE, pe->spelling,
@@ -303,8 +384,9 @@ static void link_next(peer *pe)
             break;
         case JOB_TX:
             /* the seed spelling has no transaction announcement */
-            sent = !seed && cc_cheese_conn_send(pe->conn, CC_CHEESE_NEW_TX, pe->spelling, p->self,
-                                                j->text, j->len);
+            sent = !seed && pe->txs == TX_TAKES &&
+                   cc_cheese_conn_send(pe->conn, CC_CHEESE_NEW_TX, pe->spelling, p->self, j->text,
+                                       j->len);
             break;
         }
         if (sent) {
@@ -333,6 +415,9 @@ static void on_peer_timer(evutil_socket_t fd, short what, void *arg)
         break;
     case LINK_PAUSING:
         job_done(pe);
+        break;
+    case LINK_TESTING:
+        tx_test_failed(pe);
         break;
     case LINK_READY:
         if (pe->n_jobs == 0)
@@ -460,6 +545,7 @@ bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *host, i
             pe->host = cc_strdup(host);
             pe->port = port;
             pe->spelling_known = false;
+            pe->txs = TX_UNTESTED;
         }
         return false;
     }
@@ -562,7 +648,8 @@ static void announce(cc_cheese_peers *p, job_kind kind, const char *text, size_t
         next = pe->next;
         if (except && strcmp(pe->id, except) == 0)
             continue;
-        if (kind == JOB_TX && pe->spelling_known && pe->spelling == CC_CHEESE_SEED)
+        if (kind == JOB_TX && ((pe->spelling_known && pe->spelling == CC_CHEESE_SEED) ||
+                               pe->txs == TX_REFUSES))
             continue;
         enqueue(pe, kind, text, len);
     }

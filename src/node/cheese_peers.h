@@ -4,16 +4,22 @@
  * outbound link per peer that carries our requests and announcements.
  *
  * A link connects when it has work, reads the peer's greeting (whose
- * spelling is the peer's: "Connection to peer PID..." seed,
- * "PCONNECTACK:PID..." later; none within greeting_wait_s: later), then
- * sends one message per write and waits for its answer before the next
- * (GET_CHAIN -> CHAIN[...], GET_OPEN_TRANSACTIONS -> TR[...],
- * BRCHEESE -> BRCHEESEACK, BRTRANSACTION -> BRTRANSACTIONACK). The seed
- * spelling has no acknowledgements and no transaction announcement:
- * NEW_CHEESE is done once written, and transactions are not sent to seed
- * peers. A link with nothing to do closes after link_idle_s. A peer that
- * cannot be reached is dropped from the table (the tracker lists it again
- * if it is alive).
+ * spelling is the peer's: "Connection to peer PID..." or "Connected to
+ * peer: PID..." seed, "PCONNECTACK:PID..." later; none within
+ * greeting_wait_s: later), then sends one message per write and waits for
+ * its answer before the next (GET_CHAIN -> CHAIN[...],
+ * GET_OPEN_TRANSACTIONS -> TR[...], BRCHEESE -> BRCHEESEACK, BRTRANSACTION
+ * -> BRTRANSACTIONACK; either acknowledgement ends either announcement, as
+ * the later reference acknowledges blocks with BRTRANSACTIONACK). Seed
+ * requests carry our port as a third field ("GET_CHAIN:ID:PORT"), which
+ * the seed era's code needs. The seed spelling has no acknowledgements and
+ * no transaction announcement: NEW_CHEESE is done once written, and
+ * transactions are not sent to seed peers. Before the first transaction
+ * to a later-spelling peer the link sends HCK: a peer that does not answer
+ * HCKACK within hck_wait_s (the later reference, which cannot read
+ * BRTRANSACTION either) gets no transactions from then on. A link with
+ * nothing to do closes after link_idle_s. A peer that cannot be reached is
+ * dropped from the table (the tracker lists it again if it is alive).
  *
  * Thread: the event loop thread of `base`. */
 #ifndef CC_NODE_CHEESE_PEERS_H
@@ -32,11 +38,13 @@ struct evdns_base;
 typedef struct cc_cheese_peers_config {
     struct event_base *base;
     struct evdns_base *dns;
+    int self_port;           /* our port, the third field of seed requests */
     size_t max_peers;        /* table size; the least recently listed goes first */
     size_t max_queue;        /* messages waiting per link */
     double known_ttl_s;      /* how long an id the tracker listed stays known */
     double answer_timeout_s; /* an answer (or progress on it) must come within this */
     double greeting_wait_s;
+    double hck_wait_s;       /* for the HCKACK before a first transaction */
     double link_idle_s;
     double silence_s;
     cc_cheese_wire_limits limits; /* answers: payloads as large as a whole chain */

@@ -64,14 +64,13 @@ static void inbound_free(inbound *in)
     free(in);
 }
 
-static void greet(inbound *in, cc_cheese_spelling spelling)
+static void greet(inbound *in)
 {
     if (in->greeted)
         return;
     in->greeted = true;
-    evtimer_del(in->greet_timer);
     const char *id = in->s->cfg.self_id(in->s->cfg.ctx);
-    cc_cheese_conn_send(in->conn, CC_CHEESE_PEER_GREETING, answer_spelling(spelling), id, NULL, 0);
+    cc_cheese_conn_send(in->conn, CC_CHEESE_PEER_GREETING, CC_CHEESE_LATER, id, NULL, 0);
 }
 
 /* Closes after a last refusal. */
@@ -119,20 +118,38 @@ static void on_checked(void *ctx, bool known)
     cc_cheese_conn_pause(in->conn, false);
 }
 
+/* The seed era's code adds a field ("GET_CHAIN:ID:PORT", the port of the
+ * node whose chain file it wants): the id is what comes before it. */
+static size_t request_id_len(const cc_cheese_msg *m)
+{
+    const char *colon = memchr(m->arg, ':', m->arg_len);
+    return colon ? (size_t)(colon - m->arg) : m->arg_len;
+}
+
+/* The id the tracker gave us is one it knows. A seed-era tracker gives
+ * every peer that same id and cannot be asked about any. */
+static bool our_own_id(const cc_cheese_serve *s, const char *id)
+{
+    const char *self = cc_tracker_client_id(s->cfg.tracker);
+    return self && strcmp(self, id) == 0;
+}
+
 static void handle_request(inbound *in, const cc_cheese_msg *m)
 {
     cc_cheese_serve *s = in->s;
     cc_cheese_spelling spelling = answer_spelling(m->spelling);
-    if (!cc_cheese_peer_id_valid(m->arg, m->arg_len)) {
+    size_t id_len = request_id_len(m);
+    if (!cc_cheese_peer_id_valid(m->arg, id_len)) {
         refuse_id(in, spelling);
         return;
     }
-    if (cc_cheese_peers_known(s->cfg.peers, m->arg)) {
+    memcpy(in->pending_id, m->arg, id_len);
+    in->pending_id[id_len] = '\0';
+    if (cc_cheese_peers_known(s->cfg.peers, in->pending_id) || our_own_id(s, in->pending_id)) {
         serve(in, m->cmd, spelling);
         return;
     }
     /* Not seen lately: the tracker has the last word. */
-    memcpy(in->pending_id, m->arg, m->arg_len + 1);
     in->pending_cmd = m->cmd;
     in->pending_spelling = spelling;
     if (!cc_tracker_client_check(s->cfg.tracker, in->pending_id, on_checked, in)) {
@@ -201,7 +218,11 @@ static void on_message(void *ctx, const cc_cheese_msg *m)
 {
     inbound *in = ctx;
     in->last_active = cc_clock_mono();
-    greet(in, m->spelling);
+    /* A peer that spoke before being greeted does not wait for a greeting,
+     * and the references read each answer as whatever one recv() returns:
+     * a greeting in front of the answer would hide the answer from them. */
+    in->greeted = true;
+    evtimer_del(in->greet_timer);
     switch (m->cmd) {
     case CC_CHEESE_GET_CHAIN:
     case CC_CHEESE_GET_OPEN_TXS:
@@ -253,7 +274,7 @@ static void on_greet_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    greet(arg, CC_CHEESE_LATER);
+    greet(arg);
 }
 
 /* ---- accepting ---- */

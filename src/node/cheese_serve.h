@@ -2,14 +2,17 @@
  * are greeted, and may ask for the chain and the open transactions, announce
  * blocks and transactions, and check liveness.
  *
- * - Greeting: "Connection to peer PID..." (seed) or "PCONNECTACK:PID..."
- *   (later), in the spelling of the peer's first message when it speaks
- *   within greet_wait_s, else in the later spelling.
- * - GET_CHAIN:ID / GET_OPEN_TRANSACTIONS:ID (either spelling) are answered
+ * - Greeting: "PCONNECTACK:PID..." when the peer has said nothing for
+ *   greet_wait_s. A peer that speaks first is not greeted: it did not wait
+ *   for a greeting, and the reference clients take whatever one recv()
+ *   returns as the answer, so a greeting in front would hide it.
+ * - GET_CHAIN:ID / GET_OPEN_TRANSACTIONS:ID (either spelling; a third
+ *   field, "ID:PORT" as the seed era's code sends, is ignored) are answered
  *   (CHAIN[...] / TR[...] or GETCHAINRESP[...] / GETOPENTRANSACTIONSRESP[...])
- *   only for an id the tracker vouched for recently; an id not seen yet is
- *   checked with the tracker first (reading from that peer pauses
- *   meanwhile); unknown ids get INVALID_PEER_ID / INVALIDPEERID.
+ *   only for an id the tracker vouched for recently, or our own (a seed-era
+ *   tracker gives every peer the same one); an id not seen yet is checked
+ *   with the tracker first (reading from that peer pauses meanwhile);
+ *   unknown ids get INVALID_PEER_ID / INVALIDPEERID.
  * - NEW_CHEESE{...} / BRCHEESE{...} / BRCHEESE[...] and BRTRANSACTION{...}
  *   go to the node; the later spelling is answered BRCHEESEACK /
  *   BRTRANSACTIONACK, or REFUSED:<reason> when the node refuses them. The

@@ -40,6 +40,7 @@ struct cc_tracker_client {
     cc_cheese_spelling preferred; /* tried first */
     cc_cheese_spelling spelling;  /* the tracker's, once joined */
     char id[MAX_ID_LEN + 1];
+    bool lists;  /* the tracker can be asked for peers (and about ids) */
     double retry_s;
     request *head, *tail; /* head is in flight when sent is true */
     bool sent;
@@ -194,7 +195,7 @@ static bool list_queued(const cc_tracker_client *tc)
 
 void cc_tracker_client_poll(cc_tracker_client *tc)
 {
-    if (tc->state != TC_JOINED || list_queued(tc))
+    if (tc->state != TC_JOINED || !tc->lists || list_queued(tc))
         return;
     enqueue(tc, cc_calloc(1, sizeof(request)));
 }
@@ -248,11 +249,26 @@ static void send_join(cc_tracker_client *tc)
     snprintf(arg, sizeof arg, "%s:%d", tc->cfg.self_host, tc->cfg.self_port);
     tc->state = TC_JOINING;
     cc_debug(tc->cfg.log, "joining the tracker in the %s spelling", spelling_name(s));
+    /* A seed-era tracker reads lines: the unanswered PCONNECT before is
+     * still the start of its current line, and a JOIN_CHAIN glued to it
+     * would never be read as one. Ending that line first makes it a line
+     * of its own, which it ignores. */
+    if (tc->attempt == 1 && s == CC_CHEESE_SEED)
+        cc_cheese_conn_send_line_end(tc->conn);
     if (!cc_cheese_conn_send(tc->conn, CC_CHEESE_JOIN, s, arg, NULL, 0)) {
         disconnect(tc, "cannot write our join", false);
         return;
     }
     arm(tc->timer, tc->attempt == 0 ? tc->cfg.spelling_wait_s : tc->cfg.answer_timeout_s);
+}
+
+/* The seed era's tracker hands every peer the same lower-case id, and its
+ * GET_PEERS fails for any id it knows (its thread dies writing a socket
+ * object as JSON): it cannot be asked for peers, nor about ids. A tracker
+ * following the document (upper-case ids) can. */
+static bool tracker_lists(cc_cheese_spelling spelling, const char *id)
+{
+    return spelling == CC_CHEESE_LATER || strpbrk(id + 3, "abcdef") == NULL;
 }
 
 static void on_joined(cc_tracker_client *tc, const cc_cheese_msg *m)
@@ -263,6 +279,10 @@ static void on_joined(cc_tracker_client *tc, const cc_cheese_msg *m)
     }
     memcpy(tc->id, m->arg, m->arg_len + 1);
     tc->spelling = m->spelling == CC_CHEESE_LATER ? CC_CHEESE_LATER : CC_CHEESE_SEED;
+    tc->lists = tracker_lists(tc->spelling, tc->id);
+    if (!tc->lists)
+        cc_warn(tc->cfg.log, "the tracker hands out lower-case ids: the seed era's tracker, "
+                             "which fails on peer-list requests; not asking it for peers");
     tc->preferred = tc->spelling;
     tc->state = TC_JOINED;
     tc->retry_s = tc->cfg.retry_min_s;
@@ -471,7 +491,7 @@ bool cc_tracker_client_check(cc_tracker_client *tc, const char *id, cc_tracker_c
                              void *ctx)
 {
     size_t len = strlen(id);
-    if (tc->state != TC_JOINED || tc->n_checks >= MAX_CHECKS || len > MAX_ID_LEN)
+    if (tc->state != TC_JOINED || !tc->lists || tc->n_checks >= MAX_CHECKS || len > MAX_ID_LEN)
         return false;
     request *r = cc_calloc(1, sizeof *r);
     r->is_check = true;
@@ -498,7 +518,7 @@ void cc_tracker_client_write_json(const cc_tracker_client *tc, cc_buf *out)
     snprintf(where, sizeof where, "%s:%d", tc->cfg.host, tc->cfg.port);
     cc_json_append_quoted(out, where);
     if (tc->state == TC_JOINED)
-        cc_buf_printf(out, ", \"peer_id\": \"%s\", \"spelling\": \"%s\"", tc->id,
-                      spelling_name(tc->spelling));
+        cc_buf_printf(out, ", \"peer_id\": \"%s\", \"spelling\": \"%s\", \"lists\": %s", tc->id,
+                      spelling_name(tc->spelling), tc->lists ? "true" : "false");
     cc_buf_putc(out, '}');
 }

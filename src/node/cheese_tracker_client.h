@@ -10,7 +10,13 @@
  * first) and, after spelling_wait_s of silence, in the other; the spelling
  * of the answer is the tracker's, used for everything after on that
  * connection. If neither is answered, or the tracker closes the connection
- * before answering, the next attempt starts with the other spelling.
+ * before answering, the next attempt starts with the other spelling. The
+ * seed-spelling join after an unanswered later one comes after a line end:
+ * a seed-era tracker reads lines and still holds the PCONNECT.
+ *
+ * The seed era's tracker (it answers with a lower-case id, the same for
+ * every peer) fails on GET_PEERS, so it is never asked for peers or about
+ * ids: with it, checks are refused (the caller knows only its own id).
  *
  * Requests go one at a time (answers do not say what they answer): a
  * queue of peer-list requests and id checks. An answer that does not come
@@ -78,8 +84,8 @@ const char *cc_tracker_client_id(const cc_tracker_client *tc);
 cc_cheese_spelling cc_tracker_client_spelling(const cc_tracker_client *tc);
 
 /* Asks the tracker whether it knows id. False (and fn is not called) when
- * it cannot be asked now: not joined, or too many checks waiting; the
- * caller then treats the id as unknown. Otherwise fn(ctx, known) comes
+ * it cannot be asked now: not joined, a tracker that cannot list, or too
+ * many checks waiting; the caller then treats the id as unknown. Otherwise fn(ctx, known) comes
  * later, from the loop. */
 bool cc_tracker_client_check(cc_tracker_client *tc, const char *id, cc_tracker_check_fn fn,
                              void *ctx);
@@ -88,7 +94,8 @@ void cc_tracker_client_cancel(cc_tracker_client *tc, void *ctx);
 /* Asks for peers now (besides the poll). */
 void cc_tracker_client_poll(cc_tracker_client *tc);
 
-/* Appends {"state": ..., "host": ..., "peer_id": ..., "spelling": ...}. */
+/* Appends {"state": ..., "host": ..., "peer_id": ..., "spelling": ...,
+ * "lists": true|false}. */
 void cc_tracker_client_write_json(const cc_tracker_client *tc, cc_buf *out);
 
 /* Parses a peer list payload ([{"peer_id", "host", "port"}, ...]); entries

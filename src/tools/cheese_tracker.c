@@ -3,6 +3,7 @@
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when it could not
  * start, 2 for usage errors. */
 #include <errno.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
@@ -18,13 +19,14 @@ static const char usage[] =
     "usage: cheese-tracker [options]\n"
     "\n"
     "Runs the tracker of the cheese network (seed 000): peers join it, ask it\n"
-    "for other peers, and are dropped when they close or stop answering HCK.\n"
+    "for other peers, and are dropped when they close or fail a liveness check\n"
+    "(HCK, or for peers without HCK a greeting on the port they joined with).\n"
     "Both spellings of the protocol are served (PROTOCOL.md B.1).\n"
     "\n"
     "  --host ADDR              address to listen on (127.0.0.1; 0.0.0.0 for all)\n"
     "  --port N                 TCP port (9999)\n"
-    "  --health-interval S      send HCK to later-spelling peers every S seconds (15)\n"
-    "  --health-timeout S       drop a peer whose HCKACK takes longer (5)\n"
+    "  --health-interval S      check every peer's liveness every S seconds (15)\n"
+    "  --health-timeout S       drop a peer whose HCKACK or greeting takes longer (5)\n"
     "  --join-timeout S         close connections that have not joined after S (60)\n"
     "  --max-connections N      simultaneous connections (100000)\n"
     "  --log-level LEVEL        debug, info, warn or error (info)\n"
@@ -128,10 +130,16 @@ static int run(settings *s)
         fputs("cheese-tracker: cannot create the event loop\n", stderr);
         return 1;
     }
+    /* Peers may announce a host name; without a resolver only addresses
+     * can be probed. */
+    struct evdns_base *dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    s->tracker.dns = dns;
     cc_err err = {0};
     cc_cheese_tracker *t = cc_cheese_tracker_start(base, &s->tracker, &err);
     if (!t) {
         fprintf(stderr, "cheese-tracker: %s\n", err.msg);
+        if (dns)
+            evdns_base_free(dns, 0);
         event_base_free(base);
         return 1;
     }
@@ -144,6 +152,8 @@ static int run(settings *s)
     event_free(sigint);
     event_free(sigterm);
     cc_cheese_tracker_free(t);
+    if (dns)
+        evdns_base_free(dns, 0);
     event_base_free(base);
     return 0;
 }

@@ -15,7 +15,9 @@ the other.
 Every process runs under `nice`: the http reference spins in a busy loop
 while idle, and would otherwise take a core from the nodes under test.
 """
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -150,6 +152,152 @@ def tracebacks(log_text):
                 end += 1
             out.append("\n".join(lines[i:end + 1]))
     return out
+
+
+# A line of an http reference node's own code reading one of its files.
+_OWN_FILE_READ = re.compile(r"\b\w+ = json\.load\(f\)\s*$")
+
+
+def traceback_count(log_text):
+    """How many tracebacks a reference printed (threads print into each
+    other's lines, so a header is looked for anywhere in a line)."""
+    return sum(1 for line in log_text.splitlines() if "Traceback (most recent call last)" in line)
+
+
+def file_races(log_text):
+    """How many of the tracebacks of an http reference node are its threads
+    dying on one of its own files (its chain, mempool or peer list), read
+    while another of its threads was rewriting it in place: they share those
+    files with no lock. Its own race, whoever sent the requests. Each such
+    traceback shows the reading line once; they are counted by it, since
+    the output of several threads dying at once is mixed line by line."""
+    return sum(1 for line in log_text.splitlines() if _OWN_FILE_READ.search(line))
+
+
+def http_peers_default(folder, addresses):
+    """Writes the peers-default.json an http reference node reads at start."""
+    with open(os.path.join(folder, "peers-default.json"), "w") as f:
+        json.dump({"peers": list(addresses)}, f)
+
+
+def _http_file(folder, kind, port):
+    """One of an http reference node's files, parsed; None while it is
+    missing or half written (it rewrites them in place)."""
+    try:
+        with open(os.path.join(folder, f"{kind}-{port}.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def http_ready(folder, port):
+    """True once an http reference node has mined its block 1 and written
+    every file it reads when answering: before that, its handlers die."""
+    return all(_http_file(folder, kind, port) is not None
+               for kind in ("blocks", "transactions", "peers"))
+
+
+def http_chain(folder, port):
+    """Its chain ({"chain": [[b0], [b1, b1'], ...]}), or None (see _http_file)."""
+    return _http_file(folder, "blocks", port)
+
+
+def http_mempool(folder, port):
+    """Its waiting transactions (a list), or None (see _http_file)."""
+    doc = _http_file(folder, "transactions", port)
+    return None if doc is None else doc["transactions"]
+
+
+def http_peers(folder, port):
+    """Its peer list, or None (see _http_file)."""
+    doc = _http_file(folder, "peers", port)
+    return None if doc is None else doc["peers"]
+
+
+def http_file_time(folder, kind, port):
+    """When an http reference node last wrote one of its files (kind:
+    blocks, transactions, peers), or None."""
+    try:
+        return os.path.getmtime(os.path.join(folder, f"{kind}-{port}.json"))
+    except OSError:
+        return None
+
+
+def http_public_key(log_text):
+    """The public key (hex) an http reference node printed at start, or None."""
+    for line in log_text.splitlines():
+        if line.startswith("My public key hex is"):
+            return line.split()[-1]
+    return None
+
+
+def linux_listen_prelude():
+    """Python code to put before a script that runs a cheese reference peer.
+
+    Their peer listens on the local port of its own tracker connection,
+    which Windows and BSD allow but Linux refuses (EADDRINUSE) unless that
+    connection's socket also set SO_REUSEADDR before connecting. This makes
+    `socket.create_connection`, which they connect with, set it; nothing
+    else of theirs changes."""
+    return '''import socket as _socket
+
+
+def _create_connection(address, timeout=_socket._GLOBAL_DEFAULT_TIMEOUT,
+                       source_address=None, **_):
+    error = OSError("no address")
+    for family, kind, proto, _, addr in _socket.getaddrinfo(*address, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        try:
+            if timeout is not _socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            sock.connect(addr)
+            return sock
+        except OSError as e:
+            error = e
+            sock.close()
+    raise error
+
+
+_socket.create_connection = _create_connection
+'''
+
+
+def squeeze_prelude():
+    """Python code to put before a script: an output line repeating the one
+    before is counted, not written. A reference thread whose peer closed
+    keeps calling recv() and printing its empty result forever (their bug);
+    this keeps its log from growing by megabytes a second."""
+    return '''import sys as _sys
+import threading as _threading
+
+
+class _Squeezed:
+    def __init__(self, out):
+        self.out, self.part, self.last, self.repeats = out, "", None, 0
+        self.lock = _threading.Lock()
+
+    def write(self, text):
+        with self.lock:
+            self.part += text
+            while "\\n" in self.part:
+                line, self.part = self.part.split("\\n", 1)
+                if line == self.last:
+                    self.repeats += 1
+                    continue
+                if self.repeats:
+                    self.out.write(f"[the line above {self.repeats} more times]\\n")
+                    self.repeats = 0
+                self.out.write(line + "\\n")
+                self.last = line
+        return len(text)
+
+    def flush(self):
+        self.out.flush()
+
+
+_sys.stdout = _Squeezed(_sys.stdout)
+'''
 
 
 def python_ok():

@@ -28,6 +28,8 @@ from conftest import WAIT_S, free_port, wait_until
 
 BUILD = os.environ.get("CHEESE_BUILD")
 GENESIS_SMELL = "589aabe32e398b6b8e3eab39ebdd3976b657dbdf8562251af0b04d2c6d1d6e0c"
+GENESIS_TEXT = ('{"sequence_number": 0, "parent_smell": "", "transactions": [], "nonce": 100, '
+                '"timestamp": 0}')
 REWARD_SENDER = "CHEESECHAIN REWARD SYSTEM"
 REWARD_SIGNATURE = "rewardtransactionsignature"
 QUIET_S = 0.4  # an answer of unknown length is complete after this much silence
@@ -583,11 +585,11 @@ def test_chain_served_only_to_known_peers(net):
         _, parent = check_block(json.dumps(block), parent)
         assert parent == c.block_at(i)["hash"]
 
-    # greetings: in the spelling the peer speaks first, else the later one
+    # a peer that speaks first gets its answer alone (the references read
+    # one recv() as the answer); one that waits is greeted in the later spelling
     p = Peer(a.port, greet=False)
     p.sock.sendall(b"GET_CHAIN:PID0A")
-    answer = p.quiet_read()
-    assert re.fullmatch(rb"Connection to peer PID[0-9A-F]{20}INVALID_PEER_ID", answer), answer
+    assert p.quiet_read() == b"INVALID_PEER_ID"
     p.close()
     p = Peer(a.port)
     assert re.fullmatch(rb"PCONNECTACK:PID[0-9A-F]{20}", p.greeting), p.greeting
@@ -596,13 +598,22 @@ def test_chain_served_only_to_known_peers(net):
 
 
 class SeedPeer:
-    """A peer of the seed's era: greets "Connection to peer PID...", answers
-    GET_CHAIN with CHAIN[...] and GET_OPEN_TRANSACTIONS with TR[...], takes
-    NEW_CHEESE without a word, and knows nothing of the later spelling."""
+    """A peer of the seed's spelling: greets "Connection to peer PID...",
+    answers GET_CHAIN with CHAIN[...] and GET_OPEN_TRANSACTIONS with TR[...],
+    takes NEW_CHEESE without a word, and knows nothing of the later spelling.
 
-    def __init__(self, chain):
+    With era=True it behaves as the code of the seed's era does: greets
+    "Connected to peer: PID<lower-case hex>", reads requests as lines ending
+    in \r\n (a request without one is never answered), needs the third
+    field of "GET_CHAIN:ID:NODE" (its handler dies without it: `broken`),
+    and never answers GET_OPEN_TRANSACTIONS."""
+
+    def __init__(self, chain, era=False):
         self.chain = chain
+        self.era = era
         self.received = bytearray()
+        self.lines = []
+        self.broken = []
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.srv.bind(("127.0.0.1", 0))
@@ -618,7 +629,8 @@ class SeedPeer:
             except OSError:
                 return
             self.conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            serve = self._serve_lines if self.era else self._serve
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn):
         try:
@@ -629,6 +641,24 @@ class SeedPeer:
                     conn.sendall(b"CHAIN" + json.dumps(self.chain).encode())
                 elif data.startswith(b"GET_OPEN_TRANSACTIONS:"):
                     conn.sendall(b"TR[]")
+        except OSError:
+            pass
+
+    def _serve_lines(self, conn):
+        try:
+            conn.sendall(b"Connected to peer: PID" + os.urandom(16).hex().encode())
+            buf = b""
+            while data := conn.recv(1 << 20):
+                self.received += data + b"|"
+                buf += data
+                while b"\r\n" in buf:
+                    line, buf = buf.split(b"\r\n", 1)
+                    self.lines.append(line)
+                    if line.startswith(b"GET_CHAIN"):
+                        if len(line.split(b":")) < 3:
+                            self.broken.append(line)
+                            return  # IndexError: the handler is gone
+                        conn.sendall(b"CHAIN" + json.dumps(self.chain).encode())
         except OSError:
             pass
 
@@ -678,6 +708,46 @@ def test_seed_peer_with_a_longer_fork(net):
         assert later not in got
 
 
+def test_seed_era_peer(net):
+    """The forms of the seed era's code (PROTOCOL.md B.1): its join ends with
+    \r\n, its peer greets "Connected to peer: PID<lower case>", reads lines,
+    wants a third field in GET_CHAIN and sends one itself."""
+    tracker, (a, b, c) = net
+    everyone = (a, b, c)
+    height = a.height()
+    chain = [a.block_at(h)["block"] for h in range(height + 1)]
+    key = RsaKey()
+    parent = a.tip()
+    for h in range(height + 1, height + 3):
+        block = mine(h, parent, [reward(key.pub)])
+        chain.append(block)
+        parent = smell(block)
+    peer = SeedPeer(chain, era=True)
+    conn = socket.create_connection(("127.0.0.1", tracker.port), timeout=WAIT_S)
+    try:
+        assert conn.recv(100) == b"Connection Successful"
+        conn.sendall(f"JOIN_CHAIN:127.0.0.1:{peer.port}\r\n".encode())
+        pid = conn.recv(100).decode()
+        assert re.fullmatch(r"PID[0-9A-F]{20}", pid), pid
+        # every node reads its greeting, asks in its spelling with a line
+        # end and the third field, and takes the longer chain
+        wait_until(lambda: same_tip(everyone) == parent, "everyone on the seed-era peer's chain")
+        asked = [f"GET_CHAIN:{n.tracker_state()['peer_id']}:{n.port}".encode() for n in everyone]
+        wait_until(lambda: all(line in peer.lines for line in asked), "every node's GET_CHAIN")
+        assert not peer.broken
+        # its own request, with its third field, gets our chain
+        p = Peer(b.port, greet=False)
+        answer = p.ask(f"GET_CHAIN:{pid}:5005\r\n".encode())
+        assert answer.startswith(b"CHAIN["), answer[:100]
+        assert [smell(x) for x in json.loads(answer[5:])][-1] == parent
+        # a lower-case id nobody gave out is unknown
+        assert p.ask(b"GET_CHAIN:PID" + b"ab" * 16 + b":5005\r\n") == b"INVALID_PEER_ID"
+        p.close()
+    finally:
+        conn.close()
+        peer.close()
+
+
 def test_restarted_node_catches_up(net):
     tracker, (a, b, c) = net
     pub = c.pub
@@ -707,14 +777,21 @@ def test_nodes_join_a_restarted_tracker(net):
 
 # ---- trackers of one spelling ------------------------------------------------------------------
 
+SEED_ERA_ID = "PID" + "1d0e5c4b3a29180716f5e4d3c2b1a098"  # the same for every peer
+
+
 class FakeTracker:
     """A tracker that understands one spelling only and ignores the other,
-    as trackers of each era do (PROTOCOL.md B.1)."""
+    as trackers of each era do (PROTOCOL.md B.1). The seed spellings read
+    lines ending in \r\n, as the code of the seed's era does; "seed-era"
+    also answers every join with the same lower-case id and, like that
+    code, fails on GET_PEERS for an id it knows (`failed`)."""
 
     def __init__(self, spelling):
         self.spelling = spelling
         self.received = []
         self.joins = []
+        self.failed = []
         self.acks = 0
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -731,10 +808,11 @@ class FakeTracker:
             except OSError:
                 return
             self.conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            serve = self._serve if self.spelling == "later" else self._serve_lines
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
-    def _serve(self, conn):
-        conn.sendall(b"Connection Successful")
+    def _messages(self, conn, lines):
+        buf = b""
         while True:
             try:
                 data = conn.recv(4096)
@@ -742,19 +820,42 @@ class FakeTracker:
                 return
             if not data:
                 return
+            if not lines:
+                yield data
+                continue
+            buf += data
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                yield line
+
+    def _serve(self, conn):
+        conn.sendall(b"Connection Successful")
+        for data in self._messages(conn, lines=False):
             self.received.append(data)
-            seed = self.spelling == "seed"
-            if data.startswith(b"JOIN_CHAIN:" if seed else b"PCONNECT:"):
+            if data.startswith(b"PCONNECT:"):
                 self.joins.append(data.split(b":", 1)[1].decode())
-                pid = "PID" + os.urandom(10).hex().upper()
-                conn.sendall(pid.encode() if seed else b"TCONNECTRESP:" + pid.encode())
-                if not seed:
-                    conn.sendall(b"HCK")  # a liveness check right away
-            elif data.startswith(b"GET_PEERS:" if seed else b"GETPEERS:"):
-                conn.sendall(b"CPSS[]" if seed else b"GETPEERSRESP[]")
-            elif data == b"HCKACK" and not seed:
+                conn.sendall(b"TCONNECTRESP:PID" + os.urandom(10).hex().upper().encode())
+                conn.sendall(b"HCK")  # a liveness check right away
+            elif data.startswith(b"GETPEERS:"):
+                conn.sendall(b"GETPEERSRESP[]")
+            elif data == b"HCKACK":
                 self.acks += 1
             # anything else: silence
+
+    def _serve_lines(self, conn):
+        era = self.spelling == "seed-era"
+        conn.sendall(b"Connection Successful")
+        for line in self._messages(conn, lines=True):
+            self.received.append(line)
+            if line.startswith(b"JOIN_CHAIN:"):
+                self.joins.append(line.split(b":", 1)[1].decode())
+                pid = SEED_ERA_ID if era else "PID" + os.urandom(10).hex().upper()
+                conn.sendall(pid.encode())
+            elif line.startswith(b"GET_PEERS:"):
+                if era and line[len(b"GET_PEERS:"):].decode() == SEED_ERA_ID:
+                    self.failed.append(line)
+                    return  # its thread dies on the socket in the JSON
+                conn.sendall(b"CPSS[]" if not era else b"INVALID_PEER_ID\r\n")
 
     def close(self):
         self.srv.close()
@@ -763,27 +864,44 @@ class FakeTracker:
 
 
 def test_joins_trackers_of_either_spelling(tmp_path):
-    fakes = {s: FakeTracker(s) for s in ("seed", "later")}
+    spellings = ("seed", "later", "seed-era")
+    fakes = {s: FakeTracker(s) for s in spellings}
     nodes = {s: Node(str(tmp_path / s), fakes[s].port) for s in fakes}
     try:
         for n in nodes.values():
             n.start(joined=False)
         for s, n in nodes.items():
             wait_until(lambda n=n: n.tracker_state()["state"] == "joined", f"a join ({s})")
-            assert n.tracker_state()["spelling"] == s
-            assert fakes[s].joins == [f"127.0.0.1:{n.port}"]  # no terminator, once
-        # the seed-era tracker was asked in the later spelling first, then in its own
-        seed = fakes["seed"].received
-        port = nodes["seed"].port
-        assert seed[:2] == [f"PCONNECT:127.0.0.1:{port}".encode(),
-                            f"JOIN_CHAIN:127.0.0.1:{port}".encode()], seed
+            assert n.tracker_state()["spelling"] == s.split("-")[0]
+            assert fakes[s].joins == [f"127.0.0.1:{n.port}"]  # once, no stray bytes
+        # the seed-era trackers were asked in the later spelling first (no
+        # line end: they never read it), then, after that line was ended, in
+        # their own
+        for s in ("seed", "seed-era"):
+            port = nodes[s].port
+            assert fakes[s].received[:2] == [f"PCONNECT:127.0.0.1:{port}".encode(),
+                                             f"JOIN_CHAIN:127.0.0.1:{port}".encode()], s
         wait_until(lambda: any(r.startswith(b"GET_PEERS:PID") for r in fakes["seed"].received),
                    "a seed-spelling peer list request")
         # the later one got its join at once, and its HCK answered
-        assert fakes["later"].received[0].startswith(b"PCONNECT:")
+        assert fakes["later"].received[0] == f"PCONNECT:127.0.0.1:{nodes['later'].port}".encode()
         wait_until(lambda: fakes["later"].acks >= 1, "HCKACK")
-        wait_until(lambda: any(r.startswith(b"GETPEERS:PID") for r in fakes["later"].received),
-                   "a later-spelling peer list request")
+        wait_until(lambda: sum(r.startswith(b"GETPEERS:PID") for r in fakes["later"].received) >= 3,
+                   "later-spelling peer list requests")
+        # the seed era's tracker (lower-case ids) is never asked for peers
+        era = nodes["seed-era"]
+        assert era.tracker_state()["peer_id"] == SEED_ERA_ID
+        assert era.tracker_state()["lists"] is False
+        assert not any(r.startswith(b"GET_PEERS") for r in fakes["seed-era"].received)
+        assert not fakes["seed-era"].failed
+        # its peers all carry our id: that one is served, others refused
+        # without asking the tracker
+        p = Peer(era.port, greet=False)
+        answer = p.ask(f"GET_CHAIN:{SEED_ERA_ID}:5005\r\n".encode())
+        assert answer == b"CHAIN[" + GENESIS_TEXT.encode() + b"]", answer
+        assert p.ask(b"GET_CHAIN:PID" + b"0a" * 16 + b":5005\r\n") == b"INVALID_PEER_ID"
+        p.close()
+        assert not any(r.startswith(b"GET_PEERS") for r in fakes["seed-era"].received)
     finally:
         errors = []
         for n in nodes.values():

@@ -466,17 +466,65 @@ class Responder(threading.Thread):
                 self.conn.send(b"HCKACK")
 
 
+class PeerPort:
+    """The port a peer listens on: greets whoever connects (as `greeting`,
+    then the connection stays open until the other side closes), or accepts
+    and says nothing (`greeting` None), until stopped."""
+
+    def __init__(self, greeting=b"Connected to peer: PID" + b"ab" * 16):
+        self.greeting = greeting
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(16)
+        self.port = self.srv.getsockname()[1]
+        self.connections = 0
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.conns.append(conn)
+            if self.greeting:
+                try:
+                    conn.sendall(self.greeting)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.srv.close()
+        for c in self.conns:
+            c.close()
+
+
+def nothing_listens():
+    """A loopback port nobody listens on (bound a moment ago, then freed)."""
+    return free_port()
+
+
 def test_dead_peers_are_dropped_within_one_liveness_period(make_tracker):
     interval, timeout = 1.0, 1.0
     period = interval + timeout
     tracker = make_tracker(health_interval=interval, health_timeout=timeout)
-    observer = Conn(tracker).join("seed")
-    alive = Conn(tracker).join("later")
+    observer_port = PeerPort()
+    observer = Conn(tracker).join("seed", port=observer_port.port)
+    alive = Conn(tracker).join("later", port=nothing_listens())
     responder = Responder(alive)
     responder.start()
-    silent = Conn(tracker).join("later")     # reads HCK, never answers
-    seed_quiet = Conn(tracker).join("seed")  # the seed spelling has no HCK: must stay
-    closing = Conn(tracker).join("later")
+    silent = Conn(tracker).join("later", port=nothing_listens())  # reads HCK, never answers
+    # the seed spelling has no HCK: a seed peer greeting on its port stays
+    seed_port = PeerPort()
+    seed_quiet = Conn(tracker).join("seed", port=seed_port.port)
+    # a later peer that never answers HCK but greets on its port (the later
+    # reference) stays too
+    no_hck_port = PeerPort(greeting=b"PCONNECTACK:PIDABC123")
+    no_hck = Conn(tracker).join("later", port=no_hck_port.port)
+    closing = Conn(tracker).join("later", port=nothing_listens())
 
     # a closed socket: gone at once
     closing.close()
@@ -484,7 +532,8 @@ def test_dead_peers_are_dropped_within_one_liveness_period(make_tracker):
     wait_until(lambda: observer.peers(about=closing.id) is None, "closed peer dropped")
     assert time.monotonic() - start < period + 2
 
-    # the silent peer gets exactly "HCK", and is dropped when it does not answer
+    # the silent peer gets exactly "HCK", and is dropped when it does not
+    # answer and nothing greets on its port
     silent.sock.settimeout(interval + WAIT_S)
     assert silent.sock.recv(100) == b"HCK"
     start = time.monotonic()
@@ -492,15 +541,58 @@ def test_dead_peers_are_dropped_within_one_liveness_period(make_tracker):
     assert time.monotonic() - start < period + 2
     assert silent.closed_by_tracker()
 
-    # three more periods: the answering and the seed-spelling peers stay
-    time.sleep(3 * period)
+    # three more checks of each: the answering and the greeting peers stay
+    checks = (seed_port.connections, no_hck_port.connections, responder.hcks)
+    wait_until(lambda: seed_port.connections >= checks[0] + 3 and
+               no_hck_port.connections >= checks[1] + 3 and responder.hcks >= checks[2] + 3,
+               "three more checks of each peer")
     assert observer.peers(about=alive.id) is not None
     assert observer.peers(about=seed_quiet.id) is not None
-    assert ids_of(observer.peers()) == {alive.id, seed_quiet.id}
+    assert observer.peers(about=no_hck.id) is not None
+    assert ids_of(observer.peers()) == {alive.id, seed_quiet.id, no_hck.id}
     assert responder.hcks >= 3
     responder.stop = True
     responder.join()
     assert seed_quiet.nothing_more()  # never sent HCK
+    assert seed_port.connections >= 3  # probed instead
+    # one HCK went unanswered: from then on it is probed, not asked again
+    no_hck.sock.settimeout(QUIET_S)
+    assert no_hck.sock.recv(100) == b"HCK"
+    assert no_hck.nothing_more()
+    assert no_hck_port.connections >= 2
+    for p in (observer_port, seed_port, no_hck_port):
+        p.stop()
+
+
+def test_seed_peer_that_stops_answering_on_its_port_is_dropped(make_tracker):
+    """A seed-spelling peer keeps its tracker connection open but no longer
+    answers on the port it joined with: it is dropped within one health
+    interval and timeout, and its connection closed."""
+    interval, timeout = 2.0, 2.0
+    tracker = make_tracker(health_interval=interval, health_timeout=timeout)
+    observer_port = PeerPort()
+    observer = Conn(tracker).join("seed", port=observer_port.port)
+    port = PeerPort()
+    seed = Conn(tracker).join("seed", port=port.port)
+    hung_port = PeerPort(greeting=None)  # accepts, never greets
+    hung = Conn(tracker).join("seed", port=hung_port.port)
+    # the hung one is dropped at its first check: no greeting in time
+    start = time.monotonic()
+    wait_until(lambda: observer.peers(about=hung.id) is None, "the hung seed peer dropped")
+    assert time.monotonic() - start < interval + timeout + 2
+    assert hung.closed_by_tracker(timeout=1)
+    wait_until(lambda: port.connections >= 2, "two checks of the live peer")
+    assert observer.peers(about=seed.id) is not None
+
+    port.stop()
+    start = time.monotonic()
+    wait_until(lambda: observer.peers(about=seed.id) is None, "the dead seed peer dropped")
+    assert time.monotonic() - start < interval + timeout + 2
+    assert seed.closed_by_tracker(timeout=1)
+    assert ids_of(observer.peers()) == set()
+    assert "dropped" in tracker.log()
+    for p in (observer_port, hung_port):
+        p.stop()
 
 
 def test_connections_that_never_join_are_closed(make_tracker):

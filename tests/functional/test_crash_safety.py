@@ -575,8 +575,9 @@ def test_http_node_survives_sigkill(make_node):
 
 class Speaker:
     """A connection to a cheese node that speaks first, as reference peers
-    do: the node greets it just before its first answer. No wait for a
-    greeting, so that even a short round gets its announcements in."""
+    do: the node then sends no greeting (one is skipped all the same). No
+    wait for a greeting, so that even a short round gets its announcements
+    in."""
 
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT_S)

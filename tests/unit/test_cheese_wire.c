@@ -160,6 +160,10 @@ static void test_tracker_commands(void **state)
     check("JOIN_CHAIN:127.0.0.1:9009", "JOIN seed arg=127.0.0.1:9009\n");
     check("PCONNECT:localhost:9009", "JOIN later arg=localhost:9009\n");
     check("PID0123456789ABCDEF0123", "JOINED seed arg=PID0123456789ABCDEF0123\n");
+    /* the seed era's tracker: a lower-case id, bare */
+    check("PIDb1242de1fa9b4c6a8c2b7d2e5f0a3b91",
+          "JOINED seed arg=PIDb1242de1fa9b4c6a8c2b7d2e5f0a3b91\n");
+    check("JOIN_CHAIN:127.0.0.1:40123\r\n", "JOIN seed arg=127.0.0.1:40123\n");
     check("TCONNECTRESP:PID0A", "JOINED later arg=PID0A\n");
     check("GET_PEERS:PID0A", "GET_PEERS seed arg=PID0A\n");
     check("GETPEERS:PID0A", "GET_PEERS later arg=PID0A\n");
@@ -180,8 +184,10 @@ static void test_peer_commands(void **state)
 {
     (void)state;
     check("Connection to peer PID0A", "PEER_HELLO seed arg=PID0A\n");
+    check("Connected to peer: PIDb1242de1", "PEER_HELLO seed arg=PIDb1242de1\n");
     check("PCONNECTACK:PID0A", "PEER_HELLO later arg=PID0A\n");
     check("GET_CHAIN:PID0A", "GET_CHAIN seed arg=PID0A\n");
+    check("GET_CHAIN:PIDb1242de1:5005\r\n", "GET_CHAIN seed arg=PIDb1242de1:5005\n");
     check("GETCHAIN:PID0A", "GET_CHAIN later arg=PID0A\n");
     check("CHAIN[{\"sequence_number\": 0}]", "CHAIN seed payload=[{\"sequence_number\": 0}]\n");
     check("GETCHAINRESP[]", "CHAIN later payload=[]\n");
@@ -465,11 +471,12 @@ static void test_format_round_trips(void **state)
     (void)state;
     round_trip(CC_CHEESE_GREETING, CC_CHEESE_ANY, NULL, NULL, "Connection Successful");
     round_trip(CC_CHEESE_JOIN, CC_CHEESE_SEED, "127.0.0.1:9009", NULL,
-               "JOIN_CHAIN:127.0.0.1:9009");
+               "JOIN_CHAIN:127.0.0.1:9009\r\n");
     round_trip(CC_CHEESE_JOIN, CC_CHEESE_LATER, "127.0.0.1:9009", NULL, "PCONNECT:127.0.0.1:9009");
     round_trip(CC_CHEESE_JOINED, CC_CHEESE_SEED, "PID0A1B", NULL, "PID0A1B");
+    round_trip(CC_CHEESE_JOINED, CC_CHEESE_SEED, "PID0a1b", NULL, "PID0a1b");
     round_trip(CC_CHEESE_JOINED, CC_CHEESE_LATER, "PID0A1B", NULL, "TCONNECTRESP:PID0A1B");
-    round_trip(CC_CHEESE_GET_PEERS, CC_CHEESE_SEED, "PID0A", NULL, "GET_PEERS:PID0A");
+    round_trip(CC_CHEESE_GET_PEERS, CC_CHEESE_SEED, "PID0A", NULL, "GET_PEERS:PID0A\r\n");
     round_trip(CC_CHEESE_GET_PEERS, CC_CHEESE_LATER, "PID0A", NULL, "GETPEERS:PID0A");
     round_trip(CC_CHEESE_PEERS, CC_CHEESE_SEED, NULL, "[]", "CPSS[]");
     round_trip(CC_CHEESE_PEERS, CC_CHEESE_LATER, NULL, "[{\"a\": \"]\"}]",
@@ -478,16 +485,18 @@ static void test_format_round_trips(void **state)
     round_trip(CC_CHEESE_INVALID_PEER_ID, CC_CHEESE_LATER, NULL, NULL, "INVALIDPEERID");
     round_trip(CC_CHEESE_PEER_GREETING, CC_CHEESE_SEED, "PID0A", NULL, "Connection to peer PID0A");
     round_trip(CC_CHEESE_PEER_GREETING, CC_CHEESE_LATER, "PID0A", NULL, "PCONNECTACK:PID0A");
-    round_trip(CC_CHEESE_GET_CHAIN, CC_CHEESE_SEED, "PID0A", NULL, "GET_CHAIN:PID0A");
+    round_trip(CC_CHEESE_GET_CHAIN, CC_CHEESE_SEED, "PID0A", NULL, "GET_CHAIN:PID0A\r\n");
+    round_trip(CC_CHEESE_GET_CHAIN, CC_CHEESE_SEED, "PID0a:9009", NULL,
+               "GET_CHAIN:PID0a:9009\r\n");
     round_trip(CC_CHEESE_GET_CHAIN, CC_CHEESE_LATER, "PID0A", NULL, "GETCHAIN:PID0A");
     round_trip(CC_CHEESE_CHAIN, CC_CHEESE_SEED, NULL, "[]", "CHAIN[]");
     round_trip(CC_CHEESE_CHAIN, CC_CHEESE_LATER, NULL, "[]", "GETCHAINRESP[]");
     round_trip(CC_CHEESE_GET_OPEN_TXS, CC_CHEESE_SEED, "PID0A", NULL,
-               "GET_OPEN_TRANSACTIONS:PID0A");
+               "GET_OPEN_TRANSACTIONS:PID0A\r\n");
     round_trip(CC_CHEESE_GET_OPEN_TXS, CC_CHEESE_LATER, "PID0A", NULL, "GETOPENTRANSACTIONS:PID0A");
     round_trip(CC_CHEESE_OPEN_TXS, CC_CHEESE_SEED, NULL, "[]", "TR[]");
     round_trip(CC_CHEESE_OPEN_TXS, CC_CHEESE_LATER, NULL, "[]", "GETOPENTRANSACTIONSRESP[]");
-    round_trip(CC_CHEESE_NEW_CHEESE, CC_CHEESE_SEED, NULL, "{}", "NEW_CHEESE{}");
+    round_trip(CC_CHEESE_NEW_CHEESE, CC_CHEESE_SEED, NULL, "{}", "NEW_CHEESE{}\r\n");
     round_trip(CC_CHEESE_NEW_CHEESE, CC_CHEESE_LATER, NULL, "{}", "BRCHEESE{}");
     round_trip(CC_CHEESE_NEW_CHEESE, CC_CHEESE_LATER, "PID0A", "[{}]", "BRCHEESE[{}];PID0A");
     round_trip(CC_CHEESE_CHEESE_ACK, CC_CHEESE_LATER, NULL, NULL, "BRCHEESEACK");
@@ -532,13 +541,46 @@ static void test_format_refusals(void **state)
     refused(CC_CHEESE_GET_PEERS, CC_CHEESE_LATER, "PID0A", "{}", "no payload");
 }
 
+/* What a message is about is known once its keyword is in. */
+static void test_pending_command(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        cc_cheese_cmd pending;
+    } cases[] = {
+        {"", CC_CHEESE_UNKNOWN},
+        {"PCONNECTACK", CC_CHEESE_UNKNOWN},
+        {"PCONNECTACK:", CC_CHEESE_PEER_GREETING},
+        {"Connected to peer: PIDab", CC_CHEESE_PEER_GREETING},
+        {"Connection to peer PID0", CC_CHEESE_PEER_GREETING},
+        {"GETCHAINRESP[{", CC_CHEESE_CHAIN},
+        {"hello", CC_CHEESE_UNKNOWN},
+        {"Connection Successful", CC_CHEESE_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cc_cheese_wire *w = cc_cheese_wire_new(&limits);
+        cc_cheese_msg m;
+        size_t used;
+        const char *b = cases[i].bytes;
+        while (cc_cheese_wire_feed(w, b, strlen(b), &used, &m, NULL) == CC_CHEESE_MSG)
+            b += used;
+        if (cc_cheese_wire_pending(w) != cases[i].pending)
+            fail_msg("after '%s': pending %d, want %d", cases[i].bytes,
+                     (int)cc_cheese_wire_pending(w), (int)cases[i].pending);
+        cc_cheese_wire_free(w);
+    }
+}
+
 static void test_peer_ids_and_names(void **state)
 {
     (void)state;
     assert_true(cc_cheese_peer_id_valid("PID0123456789ABCDEF0123", 23));
     assert_true(cc_cheese_peer_id_valid("PIDA", 4));
+    assert_true(cc_cheese_peer_id_valid("PIDa", 4));
+    assert_true(cc_cheese_peer_id_valid("PIDb1242de1fa9b4c6a8c2b7d2e5f0a3b91", 35));
     assert_false(cc_cheese_peer_id_valid("PID", 3));
-    assert_false(cc_cheese_peer_id_valid("PIDa", 4));
+    assert_false(cc_cheese_peer_id_valid("PIDg", 4));
     assert_false(cc_cheese_peer_id_valid("pid0A", 5));
     assert_false(cc_cheese_peer_id_valid("PID0G", 5));
     assert_string_equal(cc_cheese_cmd_name(CC_CHEESE_PEERS, CC_CHEESE_LATER), "GETPEERSRESP");
@@ -562,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_consumed_and_state),
         cmocka_unit_test(test_format_round_trips),
         cmocka_unit_test(test_format_refusals),
+        cmocka_unit_test(test_pending_command),
         cmocka_unit_test(test_peer_ids_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
