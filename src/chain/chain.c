@@ -20,7 +20,19 @@ typedef struct stored_block {
     int status;
 } stored_block;
 
-enum { STATUS_STORED = 0, STATUS_CONNECTED = 1, STATUS_INVALID = 2 };
+/* STORED: passed the checks that need no chain context; VALID: passed every
+ * rule on its own branch (connected to the best chain at least once, or
+ * checked as a side branch); INVALID: broke one, or builds on one that did.
+ * Only VALID blocks are ever served or listed. */
+enum { STATUS_STORED = 0, STATUS_VALID = 1, STATUS_INVALID = 2 };
+
+/* A side block whose branch leaves the best chain at most this far below
+ * the tip is checked against its branch when it arrives (a trial
+ * reorganisation, rolled back): competing blocks near the tip, the usual
+ * fork, are then served and relayed like any other. A deeper fork waits,
+ * unseen, until its branch is about to become the best: checking it at
+ * once would let a peer make us replay deep forks for one proof of work. */
+#define SIDE_CHECK_DEPTH 8
 
 static bool block_lookup(cc_chain *chain, const char *hash, stored_block *out, cc_buf *text,
                          cc_err *err)
@@ -153,7 +165,7 @@ static bool connect_block(cc_chain *chain, const cc_block *block, cc_err *err)
     sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_SET);
     sqlite3_bind_int64(stmt, 1, block->height);
     store_bind_text(stmt, 2, block->hash);
-    if (!store_run(chain, stmt, err) || !set_status(chain, block->hash, STATUS_CONNECTED, err))
+    if (!store_run(chain, stmt, err) || !set_status(chain, block->hash, STATUS_VALID, err))
         return false;
     stmt = store_stmt(chain, SQL_MEMPOOL_DEL_MINED);
     store_bind_text(stmt, 1, block->hash);
@@ -305,6 +317,21 @@ static bool connect_stored(cc_chain *chain, const char *hash, const char *target
     return ok;
 }
 
+/* Undoes the best chain down to fork_height and connects path (oldest
+ * first) in its place; the abandoned blocks' payments go to abandoned. On
+ * failure *bad names the block that broke the rules (empty for database
+ * failures); the caller rolls back. */
+static bool switch_branch(cc_chain *chain, const char (*path)[CC_HASH_HEX_LEN + 1], size_t n,
+                          int64_t fork_height, tx_list *abandoned, size_t *depth,
+                          char bad[CC_HASH_HEX_LEN + 1], cc_err *err)
+{
+    bad[0] = '\0';
+    bool ok = disconnect_to(chain, fork_height, abandoned, depth, err);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = connect_stored(chain, path[i], path[n - 1], bad, err);
+    return ok;
+}
+
 /* Connects the branch ending at target in place of the best chain's blocks
  * above the fork. On failure *bad names the block that broke the rules
  * (empty for database failures); the caller rolls back. */
@@ -318,11 +345,52 @@ static bool activate(cc_chain *chain, const char *target, size_t *depth,
     if (!branch_path(chain, target, &path, &n, &fork_height, err))
         return false;
     tx_list abandoned = {0};
-    bool ok = disconnect_to(chain, fork_height, &abandoned, depth, err);
-    for (size_t i = 0; ok && i < n; i++)
-        ok = connect_stored(chain, path[i], target, bad, err);
-    ok = ok && mempool_restore(chain, abandoned.items, abandoned.n, err);
+    bool ok = switch_branch(chain, (const char(*)[CC_HASH_HEX_LEN + 1])path, n, fork_height,
+                            &abandoned, depth, bad, err) &&
+              mempool_restore(chain, abandoned.items, abandoned.n, err);
     tx_list_clear(&abandoned);
+    free(path);
+    return ok;
+}
+
+/* Connects path as a trial inside a savepoint that is always rolled back:
+ * the best chain, balances and mempool end as they were. */
+static bool try_branch(cc_chain *chain, const char (*path)[CC_HASH_HEX_LEN + 1], size_t n,
+                       int64_t fork_height, char bad[CC_HASH_HEX_LEN + 1], cc_err *err)
+{
+    if (!store_exec(chain, "SAVEPOINT trial", err))
+        return false;
+    tx_list abandoned = {0};
+    size_t depth = 0;
+    bool ok = switch_branch(chain, path, n, fork_height, &abandoned, &depth, bad, err);
+    tx_list_clear(&abandoned);
+    if (!store_exec(chain, "ROLLBACK TO trial; RELEASE trial", ok ? err : NULL))
+        return false;
+    return ok;
+}
+
+/* A side block just stored (inside the caller's transaction): checked
+ * against its branch when the fork is shallow, and then its branch is
+ * marked valid (*checked). False with *bad set when a rule is broken;
+ * a deep fork is left unchecked (true, *checked false). */
+static bool check_side(cc_chain *chain, const char *hash, bool *checked,
+                       char bad[CC_HASH_HEX_LEN + 1], cc_err *err)
+{
+    *checked = false;
+    bad[0] = '\0';
+    char(*path)[CC_HASH_HEX_LEN + 1];
+    size_t n;
+    int64_t fork_height = 0;
+    if (!branch_path(chain, hash, &path, &n, &fork_height, err))
+        return false;
+    const char(*branch)[CC_HASH_HEX_LEN + 1] = (const char(*)[CC_HASH_HEX_LEN + 1])path;
+    bool ok = true;
+    if (chain->height - fork_height <= SIDE_CHECK_DEPTH) {
+        ok = try_branch(chain, branch, n, fork_height, bad, err);
+        for (size_t i = 0; ok && i < n; i++)
+            ok = set_status(chain, branch[i], STATUS_VALID, err);
+        *checked = ok;
+    }
     free(path);
     return ok;
 }
@@ -468,9 +536,12 @@ static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result 
     bool extends = block->height > chain->height;
     if (ok && extends)
         ok = activate(chain, block->hash, &res->reorg_depth, bad, err);
+    else if (ok)
+        ok = check_side(chain, block->hash, &res->checked, bad, err);
     if (ok && store_commit(chain, err)) {
         res->outcome = extends ? CC_BLOCK_NEW_TIP : CC_BLOCK_SIDE;
         if (extends) {
+            res->checked = true;
             res->tip_changed = true;
             chain->generation++;
         }
@@ -480,6 +551,7 @@ static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result 
     if (bad[0])
         remember_invalid(chain, block, bad);
     res->reorg_depth = 0;
+    res->checked = false;
     refresh_state(chain, NULL);
     return false;
 }
@@ -577,7 +649,8 @@ static bool store_genesis(cc_chain *chain, cc_err *err)
     sqlite3_bind_int64(stmt, 4, 0);
     sqlite3_bind_blob(stmt, 5, rules->genesis_text, (int)strlen(rules->genesis_text),
                       SQLITE_STATIC);
-    bool ok = store_run(chain, stmt, err) && set_status(chain, rules->genesis_hash, 1, err);
+    bool ok = store_run(chain, stmt, err) &&
+              set_status(chain, rules->genesis_hash, STATUS_VALID, err);
     stmt = store_stmt(chain, SQL_BEST_SET);
     sqlite3_bind_int64(stmt, 1, 0);
     store_bind_text(stmt, 2, rules->genesis_hash);
@@ -702,8 +775,8 @@ bool cc_chain_block_text(cc_chain *chain, const char *hash, cc_buf *out, cc_err 
     stored_block info;
     if (!block_lookup(chain, hash, &info, out, err))
         return false;
-    if (!info.found || info.status == STATUS_INVALID) {
-        cc_buf_reset(out); /* an invalid block's text is not an answer */
+    if (!info.found || info.status != STATUS_VALID) {
+        cc_buf_reset(out); /* only a block checked on its branch is an answer */
         return cc_fail(err, CC_ERR_NOT_FOUND, "Block not found");
     }
     return true;
@@ -769,7 +842,7 @@ static bool write_page_open(cc_chain *chain, const char *hash, const cc_chain_pa
     cc_buf first = CC_BUF_INIT;
     stored_block info;
     bool ok = block_lookup(chain, hash, &info, &first, err);
-    if (ok && (!info.found || info.status == STATUS_INVALID))
+    if (ok && (!info.found || info.status != STATUS_VALID))
         ok = cc_fail(err, CC_ERR_NOT_FOUND, "Block not found");
     if (ok) {
         cc_buf_puts(out, "{\"chain\": [");
@@ -849,7 +922,7 @@ bool cc_chain_block_get(cc_chain *chain, const char *hash, cc_buf *text,
     stored_block stored;
     if (!block_lookup(chain, hash, &stored, text, err))
         return false;
-    if (!stored.found || stored.status == STATUS_INVALID) {
+    if (!stored.found || stored.status != STATUS_VALID) {
         if (text)
             cc_buf_reset(text);
         return cc_fail(err, CC_ERR_NOT_FOUND, "Block not found");

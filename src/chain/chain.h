@@ -9,11 +9,16 @@
  * transactions of abandoned blocks back to the mempool, ahead of those
  * already waiting.
  *
- * As in Bitcoin, a side block is checked against its branch (funds, no
- * payment twice) only when its branch would become the best: checking
- * every side block at once would let a peer make us replay deep forks for
- * the price of one proof of work. A block that fails that check is
- * remembered as invalid with everything built on it, and no longer served.
+ * A side block whose branch forks near the tip is checked against its
+ * branch (funds, no payment twice) when it arrives, by a trial
+ * reorganisation that is rolled back. A deeper fork is checked, as in
+ * Bitcoin, only when its branch would become the best: checking every side
+ * block at once would let a peer make us replay deep forks for the price
+ * of one proof of work. Until a block has passed that check it is kept out
+ * of sight: only blocks valid on their branch are served (block text,
+ * /getblocks lists, pages, look-ups), so that nothing this node hands out
+ * breaks a rule. A block that fails the check is remembered as invalid
+ * with everything built on it.
  *
  * Every change is one SQLite transaction: committed before a call returns
  * success, rolled back on any failure, so a rejected block or transaction
@@ -51,7 +56,7 @@ void cc_chain_close(cc_chain *chain);
 
 typedef enum cc_block_outcome {
     CC_BLOCK_NEW_TIP,  /* connected; the best chain now ends here (maybe by reorg) */
-    CC_BLOCK_SIDE,     /* valid and stored on a branch that is not the best */
+    CC_BLOCK_SIDE,     /* stored on a branch that is not the best (see checked) */
     CC_BLOCK_ORPHAN,   /* parent unknown: held until the parent arrives */
 } cc_block_outcome;
 
@@ -61,6 +66,9 @@ typedef struct cc_block_result {
     int64_t height;       /* the block's nr: for an orphan, a height its sender has */
     char missing_parent[CC_HASH_HEX_LEN + 1]; /* for CC_BLOCK_ORPHAN */
     bool tip_changed;     /* the best tip moved (this block or adopted orphans) */
+    bool checked;         /* valid on its branch (a new tip, or a side block of a
+                           * shallow fork): served, and fit to relay; false for
+                           * an orphan or an unchecked side block */
     size_t reorg_depth;   /* blocks disconnected from the old best chain */
 } cc_block_result;
 
@@ -112,13 +120,15 @@ const char *cc_chain_tip(const cc_chain *chain);
 /* Counts the best chain's changes; lets the miner notice a moved tip. */
 uint64_t cc_chain_tip_generation(const cc_chain *chain);
 
-/* Wire text of a stored block (any branch); CC_ERR_NOT_FOUND otherwise. */
+/* Wire text of a block valid on its branch (any branch); CC_ERR_NOT_FOUND
+ * otherwise (unknown, invalid, or not checked yet). */
 bool cc_chain_block_text(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err);
-/* {"chain": [[b0], [b1, b1'], ...]}: every stored valid block by height,
- * best-chain block first. */
+/* {"chain": [[b0], [b1, b1'], ...]}: every block valid on its branch, by
+ * height, best-chain block first. */
 bool cc_chain_write_all(cc_chain *chain, cc_buf *out, cc_err *err);
 /* {"chain": [H, child, ...]}: block H then the best-chain blocks after it
- * (only H itself when H is not on the best chain). */
+ * (only H itself when H is not on the best chain); CC_ERR_NOT_FOUND when H
+ * is not a block valid on its branch. */
 bool cc_chain_write_from(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err);
 
 /* ---- catching up (a node serving and following another's best chain) ----
@@ -165,8 +175,9 @@ typedef struct cc_chain_block_info {
     bool best; /* on the best chain */
 } cc_chain_block_info;
 
-/* A stored valid block (any branch) by hash: its wire text (text may be
- * NULL), height and place; CC_ERR_NOT_FOUND "Block not found" otherwise. */
+/* A block valid on its branch (any branch) by hash: its wire text (text
+ * may be NULL), height and place; CC_ERR_NOT_FOUND "Block not found"
+ * otherwise. */
 bool cc_chain_block_get(cc_chain *chain, const char *hash, cc_buf *text,
                         cc_chain_block_info *info, cc_err *err);
 

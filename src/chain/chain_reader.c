@@ -10,11 +10,11 @@
 #define SQL_ROWS                                                                                  \
     "SELECT b.height, b.text FROM block b"                                                        \
     " LEFT JOIN best c ON c.height=b.height AND c.hash=b.hash"                                    \
-    " WHERE b.status<2 ORDER BY b.height, c.hash IS NULL, b.seq"
+    " WHERE b.status=1 ORDER BY b.height, c.hash IS NULL, b.seq"
 /* length() of a blob is read from the record header: the texts are not loaded. */
 #define SQL_SIZE                                                                                  \
     "SELECT count(*), count(DISTINCT height), COALESCE(sum(length(text)), 0)"                     \
-    " FROM block WHERE status<2"
+    " FROM block WHERE status=1"
 
 struct cc_chain_reader {
     sqlite3 *db;

@@ -11,9 +11,11 @@
  * txindex leaves out (they move no sender's funds, and the same reward
  * text may be mined more than once), so that a txid lookup finds them.
  *
- * status: 0 = stored, checked without chain context; 1 = connected to the
- * best chain at least once; 2 = invalid on its branch (kept so that it and
- * its descendants are refused at once). */
+ * status: 0 = stored, checked without chain context (a side block of a
+ * deep fork, kept out of every answer); 1 = valid on its branch: connected
+ * to the best chain at least once, or checked as a side block; 2 = invalid
+ * on its branch (kept so that it and its descendants are refused at once).
+ * Only status 1 is ever served or listed. */
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
@@ -51,7 +53,7 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_BLOCK_CHILDREN] = "SELECT hash FROM block WHERE prev=?1",
     [SQL_BLOCK_ALL] = ("SELECT b.height, b.text FROM block b"
                       " LEFT JOIN best c ON c.height=b.height AND c.hash=b.hash"
-                      " WHERE b.status<2 ORDER BY b.height, c.hash IS NULL, b.seq"),
+                      " WHERE b.status=1 ORDER BY b.height, c.hash IS NULL, b.seq"),
     [SQL_BEST_GET] = "SELECT hash FROM best WHERE height=?1",
     [SQL_BEST_SET] = "INSERT OR REPLACE INTO best(height, hash) VALUES(?1,?2)",
     [SQL_BEST_DEL] = "DELETE FROM best WHERE height=?1",

@@ -26,6 +26,8 @@ struct exchange {
     cc_http_client_done done;
     void *ctx;
     size_t max_response_bytes;
+    char *read_header;     /* name of the response header to report, or NULL */
+    char *header;          /* its value in the answer, or NULL */
     bool answered;
     cc_http_failure error; /* what libevent's error callback said, if it did */
     cc_http_client_answer result; /* kept until it is reported */
@@ -61,12 +63,15 @@ static void report_and_free(exchange *x)
     if (!x->answered)
         client->pending--;
     x->result.body = x->body;
+    x->result.header = x->header;
     x->done(x->ctx, &x->result);
     /* frees a request still under way without calling it back */
     evhttp_connection_free(x->conn);
     event_free(x->report);
     event_free(x->deadline);
     free(x->body);
+    free(x->read_header);
+    free(x->header);
     free(x);
 }
 
@@ -134,6 +139,10 @@ static void on_done(struct evhttp_request *req, void *arg)
         finish(x, 0, CC_HTTP_FAIL_TOO_LARGE, NULL, 0);
         return;
     }
+    struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
+    const char *value = x->read_header ? evhttp_find_header(headers, x->read_header) : NULL;
+    if (value)
+        x->header = cc_strdup(value);
     finish(x, status, CC_HTTP_ANSWERED, (const char *)evbuffer_pullup(input, -1), len);
 }
 
@@ -161,6 +170,8 @@ void cc_http_client_free(cc_http_client *client)
         x->result = (cc_http_client_answer){.failure = CC_HTTP_FAIL_DROPPED};
         free(x->body);
         x->body = NULL;
+        free(x->header);
+        x->header = NULL;
         report_and_free(x);
     }
     free(client);
@@ -183,6 +194,7 @@ void cc_http_client_send(cc_http_client *client, const cc_http_client_request *r
     x->done = done;
     x->ctx = ctx;
     x->max_response_bytes = req->max_response_bytes;
+    x->read_header = req->read_header ? cc_strdup(req->read_header) : NULL;
     x->report = evtimer_new(client->base, on_report, x);
     x->deadline = evtimer_new(client->base, on_deadline, x);
     x->conn = evhttp_connection_base_new(client->base, NULL, req->host, (unsigned short)req->port);

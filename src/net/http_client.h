@@ -19,7 +19,7 @@
  * call on the loop.
  *
  * Thread: the loop thread of `base`. Ownership: the callback receives a
- * body that is valid only during the call. */
+ * body and a header value that are valid only during the call. */
 #ifndef CC_NET_HTTP_CLIENT_H
 #define CC_NET_HTTP_CLIENT_H
 
@@ -45,6 +45,8 @@ typedef struct cc_http_client_answer {
     cc_http_failure failure; /* CC_HTTP_ANSWERED when status != 0 */
     const char *body;        /* NUL-terminated; NULL when no answer */
     size_t len;
+    const char *header;      /* the value of the request's read_header in the
+                              * answer; NULL when absent or not asked for */
 } cc_http_client_answer;
 
 typedef void (*cc_http_client_done)(void *ctx, const cc_http_client_answer *answer);
@@ -60,6 +62,7 @@ typedef struct cc_http_client_request {
     double timeout_s;        /* longest silence */
     double deadline_s;       /* longest request in all; 0: none */
     size_t max_response_bytes;
+    const char *read_header; /* a response header to report (NULL: none) */
 } cc_http_client_request;
 
 typedef struct cc_http_client cc_http_client;

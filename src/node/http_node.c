@@ -139,8 +139,7 @@ static void maybe_mine(http_node *node)
     update_mining(node, false, NULL);
 }
 
-static void on_fetched_block(void *ctx, const char *peer, int status, const char *body,
-                             size_t len);
+static void on_fetched_block(void *ctx, const char *peer, const cc_http_client_answer *a);
 
 /* Every block and transaction offered to the chain goes through these
  * two, so that /metrics counts each outcome once. */
@@ -192,8 +191,9 @@ static void relay_mempool(http_node *node)
 }
 
 /* Stores a block from a client, a peer (source) or our miner (NULL);
- * relays it to every other peer when it is new and valid. For an orphan,
- * a short gap is filled by asking every peer for the parent at once; the
+ * relays it to every other peer when it is new and checked on its branch
+ * (a side block of a deep fork is not, yet: chain.h). For an orphan, a
+ * short gap is filled by asking the peers for the parent at once; the
  * sync (which pages) takes on whatever a longer gap or a fork needs. */
 static bool accept_decoded(http_node *node, cc_block *block, const char *source,
                            cc_block_result *res, cc_err *err)
@@ -205,9 +205,8 @@ static bool accept_decoded(http_node *node, cc_block *block, const char *source,
         char path[96];
         snprintf(path, sizeof path, "/getdata?id=%s", res->missing_parent);
         if (res->height <= cc_chain_height(node->chain) + PARENT_FETCH_GAP)
-            cc_peering_broadcast(node->peering, "GET", path, NULL, 0, NULL, on_fetched_block,
-                                 node);
-    } else {
+            cc_peering_fetch(node->peering, path, source, on_fetched_block, node);
+    } else if (res->checked) {
         cc_peering_broadcast(node->peering, "POST", "/block", block->text, block->text_len,
                              source, NULL, NULL);
     }
@@ -389,16 +388,15 @@ static block_check *new_block_check(http_node *node, const char *peer_ip)
     return bc;
 }
 
-static void on_fetched_block(void *ctx, const char *peer, int status, const char *body,
-                             size_t len)
+static void on_fetched_block(void *ctx, const char *peer, const cc_http_client_answer *a)
 {
     http_node *node = ctx;
-    if (status != 200)
+    if (a->status != 200)
         return;
     block_check *bc = new_block_check(node, peer);
     cc_err err = {0};
-    if (!decode_block(node, body, len, &bc->block, &err)) {
-        cc_peering_served_block_refused(node->peering, peer, body, len, &err);
+    if (!decode_block(node, a->body, a->len, &bc->block, &err)) {
+        cc_peering_served_block_refused(node->peering, peer, a->body, a->len, &err);
         block_check_free(bc);
         return;
     }
@@ -582,6 +580,8 @@ static void get_peers(http_node *node, const cc_http_request *req, const char *p
         return;
     }
     cc_peers_write_json(node->peers, &resp->body);
+    /* Tells peers that we serve the catch-up forms (node/http_peering.h). */
+    cc_buf_puts(&resp->headers, CC_PEERING_API_HEADER ": " CC_PEERING_API_VALUE "\r\n");
     cc_peering_register_requester(node->peering, req, peer_ip);
 }
 
@@ -799,10 +799,11 @@ static const struct route {
     const char *path;
     const char *method;
     endpoint_fn fn;
+    bool between_nodes; /* what peers ask each other: a peer asking is up */
 } routes[] = {
-    {"/getblocks", "GET", get_blocks}, {"/getdata", "GET", get_data},
-    {"/getpeers", "GET", get_peers},   {"/block", "POST", post_block},
-    {"/inv", "POST", post_inv},        {"/money", "POST", post_money},
+    {"/getblocks", "GET", get_blocks, true}, {"/getdata", "GET", get_data, true},
+    {"/getpeers", "GET", get_peers, true},   {"/block", "POST", post_block, true},
+    {"/inv", "POST", post_inv, true},        {"/money", "POST", post_money, false},
 };
 
 /* "/getpeers/" is the same resource as "/getpeers". */
@@ -836,6 +837,8 @@ static void answer(void *ctx, const cc_http_request *req, const char *peer_ip,
             cc_http_error(resp, CC_ERR_METHOD, msg);
             return;
         }
+        if (routes[i].between_nodes)
+            cc_peering_heard_from(node->peering, req, peer_ip);
         routes[i].fn(node, req, peer_ip, resp);
         return;
     }

@@ -22,6 +22,9 @@
 #define MAX_LISTED_CONSIDERED 256       /* addresses read from one peer list */
 #define KNOWN_ITEMS 1024                /* items remembered per peer */
 #define MAX_SCORED 1024                 /* addresses whose health is remembered */
+#define SEED_READ_BYTES 4096            /* what a reference node reads of a request */
+#define SEED_HEADER_BYTES 192           /* our request line and headers, at most, less the path
+                                         * and our own address */
 
 typedef struct pending pending;
 struct pending {
@@ -30,6 +33,7 @@ struct pending {
     char *path;
     char *body;
     size_t len;
+    uint64_t item; /* item_key of a POST's body (0 otherwise) */
     size_t max_answer;
     cc_peering_answer done;
     void *ctx;
@@ -45,6 +49,7 @@ struct peer_link {
     size_t queued;
     uint64_t *known; /* ring of item keys it has; allocated on first use */
     size_t known_next, known_n;
+    cc_peer_api api; /* what its latest answer to /getpeers showed */
 };
 
 struct cc_peering {
@@ -62,6 +67,7 @@ struct cc_peering {
 typedef struct call {
     cc_peering *peering;
     char peer[96];
+    bool getpeers; /* every node answers it: it shows whether the peer is up, and its API */
     cc_peering_answer done;
     void *ctx;
 } call;
@@ -161,10 +167,44 @@ static void drop_queue(cc_peering *peering, peer_link *l)
         cc_peering_answer done = p->done;
         void *ctx = p->ctx;
         free_pending(peering, p);
+        static const cc_http_client_answer dropped = {.failure = CC_HTTP_FAIL_DROPPED};
         if (done)
-            done(ctx, l->address, 0, NULL, 0);
+            done(ctx, l->address, &dropped);
     }
     l->tail = NULL;
+}
+
+/* The peer sent us an item that still waits in its queue: it has it, so
+ * the item is not sent back (a reference node would take a payment it
+ * already mined as new, and mine it again). */
+static void drop_queued_item(cc_peering *peering, peer_link *l, uint64_t key)
+{
+    pending *removed = NULL;
+    pending **p = &l->head;
+    l->tail = NULL;
+    while (*p) {
+        pending *item = *p;
+        if (item->item == 0 || item->item != key) {
+            l->tail = item;
+            p = &item->next;
+            continue;
+        }
+        *p = item->next;
+        item->next = removed;
+        removed = item;
+        l->queued--;
+    }
+    /* The queue is whole again before anyone hears: a caller may send. */
+    static const cc_http_client_answer dropped = {.failure = CC_HTTP_FAIL_DROPPED};
+    while (removed) {
+        pending *item = removed;
+        removed = item->next;
+        cc_peering_answer done = item->done;
+        void *ctx = item->ctx;
+        free_pending(peering, item);
+        if (done)
+            done(ctx, l->address, &dropped);
+    }
 }
 
 static bool wanted(const cc_peering *peering, const peer_link *l)
@@ -237,8 +277,12 @@ static void failed(cc_peering *peering, const char *address, const char *why)
 }
 
 /* Judges the transport side of an answer: failures, and answers a
- * well-behaved peer never gives. */
-static void account(cc_peering *peering, const char *address, const cc_http_client_answer *a)
+ * well-behaved peer never gives. A connection closed without an answer to
+ * anything but /getpeers is no failure: the peer is up and only could not
+ * handle that request (a reference node's handler dies on requests it does
+ * not understand), so relays to it go on. */
+static void account(cc_peering *peering, const char *address, bool getpeers,
+                    const cc_http_client_answer *a)
 {
     const char *why = cc_http_failure_name(a->failure);
     switch (a->failure) {
@@ -246,6 +290,12 @@ static void account(cc_peering *peering, const char *address, const cc_http_clie
         cc_scores_answered(peering->scores, address);
         return;
     case CC_HTTP_FAIL_DROPPED:
+        return;
+    case CC_HTTP_FAIL_CLOSED:
+        if (getpeers)
+            failed(peering, address, why);
+        else
+            cc_debug(peering->cfg.log, "peer %s %s: not a failure", address, why);
         return;
     case CC_HTTP_FAIL_DEADLINE:
         failed(peering, address, why);
@@ -283,9 +333,12 @@ static void on_answer(void *ctx, const cc_http_client_answer *a)
         l->inflight--;
     if (a->failure == CC_HTTP_FAIL_DROPPED)
         peering->stopping = true;
-    account(peering, c->peer, a);
+    account(peering, c->peer, c->getpeers, a);
+    if (l && c->getpeers && a->status == 200)
+        l->api = a->header && strcmp(a->header, CC_PEERING_API_VALUE) == 0 ? CC_PEER_API_EXTENDED
+                                                                          : CC_PEER_API_SEED;
     if (c->done)
-        c->done(c->ctx, c->peer, a->status, a->body, a->len);
+        c->done(c->ctx, c->peer, a);
     free(c);
     schedule_pump(peering);
 }
@@ -298,7 +351,10 @@ static void start(cc_peering *peering, peer_link *l, const char *method, const c
     int port = 0;
     split_address(l->address, host, &port); /* checked before anything was queued */
     call *c = cc_calloc(1, sizeof *c);
-    *c = (call){.peering = peering, .done = done, .ctx = ctx};
+    *c = (call){.peering = peering,
+                .getpeers = strncmp(path, "/getpeers", 9) == 0,
+                .done = done,
+                .ctx = ctx};
     snprintf(c->peer, sizeof c->peer, "%s", l->address);
     cc_http_client_request req = {.host = host,
                                   .port = port,
@@ -309,7 +365,8 @@ static void start(cc_peering *peering, peer_link *l, const char *method, const c
                                   .body_len = len,
                                   .timeout_s = PEER_SILENCE_S,
                                   .deadline_s = PEER_DEADLINE_S,
-                                  .max_response_bytes = max_answer};
+                                  .max_response_bytes = max_answer,
+                                  .read_header = c->getpeers ? CC_PEERING_API_HEADER : NULL};
     l->inflight++;
     bool debug = peering->cfg.log && peering->cfg.log->threshold <= CC_LOG_DEBUG;
     if (body && debug) /* hashing every body only to log it would cost */
@@ -320,10 +377,32 @@ static void start(cc_peering *peering, peer_link *l, const char *method, const c
     cc_http_client_send(peering->cfg.client, &req, on_answer, c);
 }
 
+/* A reference node's handler threads read and rewrite its files with no
+ * lock: two of our requests at once can make one of them read a file half
+ * written, and die. */
+static unsigned inflight_cap(const peer_link *l)
+{
+    return l->api == CC_PEER_API_SEED ? 1 : CC_PEERING_PER_PEER_INFLIGHT;
+}
+
 static bool room(const cc_peering *peering, const peer_link *l)
 {
-    return l->inflight < CC_PEERING_PER_PEER_INFLIGHT &&
+    return l->inflight < inflight_cap(l) &&
            cc_http_client_pending(peering->cfg.client) < MAX_OUTGOING;
+}
+
+/* A reference node reads one recv(4096) of a request: a longer one reaches
+ * it cut off, and its handler dies on the broken JSON. Such a request is
+ * not sent at all. */
+static bool readable_whole(const cc_peering *peering, const peer_link *l, const char *path,
+                           size_t len)
+{
+    if (l->api != CC_PEER_API_SEED ||
+        strlen(path) + strlen(peering->cfg.self) + SEED_HEADER_BYTES + len <= SEED_READ_BYTES)
+        return true;
+    cc_debug(peering->cfg.log, "not sent to %s: %s of %zu bytes would reach it cut off",
+             l->address, path, len);
+    return false;
 }
 
 /* Starts what waits, as far as the limits allow. */
@@ -355,6 +434,8 @@ static bool send_to(cc_peering *peering, const char *address, const char *method
         !cc_scores_may_send(peering->scores, address, now()))
         return false;
     peer_link *l = get_link(peering, address);
+    if (!readable_whole(peering, l, path, len))
+        return false;
     if (room(peering, l) && !l->head) {
         start(peering, l, method, path, body, len, max_answer, done, ctx);
         return true;
@@ -369,6 +450,7 @@ static bool send_to(cc_peering *peering, const char *address, const char *method
     p->path = cc_strdup(path);
     p->body = body ? cc_strndup(body, len) : NULL;
     p->len = body ? len : 0;
+    p->item = body && strcmp(method, "POST") == 0 ? item_key(body, len) : 0;
     p->max_answer = max_answer;
     p->done = done;
     p->ctx = ctx;
@@ -420,6 +502,29 @@ void cc_peering_broadcast(cc_peering *peering, const char *method, const char *p
     free(targets);
 }
 
+void cc_peering_fetch(cc_peering *peering, const char *path, const char *source,
+                      cc_peering_answer done, void *ctx)
+{
+    if (source)
+        send_to(peering, source, "GET", path, NULL, 0, MAX_PEER_ANSWER, done, ctx);
+    const cc_peers *peers = peering->cfg.peers;
+    size_t n = cc_peers_count(peers);
+    char(*targets)[96] = cc_calloc(n ? n : 1, sizeof *targets);
+    for (size_t i = 0; i < n; i++)
+        snprintf(targets[i], sizeof targets[i], "%s", cc_peers_at(peers, i));
+    for (size_t i = 0; i < n; i++)
+        if ((!source || strcmp(targets[i], source) != 0) &&
+            cc_peering_api(peering, targets[i]) == CC_PEER_API_EXTENDED)
+            send_to(peering, targets[i], "GET", path, NULL, 0, MAX_PEER_ANSWER, done, ctx);
+    free(targets);
+}
+
+cc_peer_api cc_peering_api(const cc_peering *peering, const char *address)
+{
+    const peer_link *l = find_link(peering, address);
+    return l ? l->api : CC_PEER_API_UNKNOWN;
+}
+
 /* ---- who is asking ------------------------------------------------------------ */
 
 const char *cc_peering_source(const cc_peering *peering, const cc_http_request *req,
@@ -464,6 +569,17 @@ bool cc_peering_sender(const cc_peering *peering, const cc_http_request *req,
     return true;
 }
 
+void cc_peering_heard_from(cc_peering *peering, const cc_http_request *req, const char *peer_ip)
+{
+    char sender[96];
+    if (!cc_peering_sender(peering, req, peer_ip, sender))
+        return;
+    if (cc_scores_failures(peering->scores, sender))
+        cc_debug(peering->cfg.log, "peer %s is up: it sent us %s %s", sender, req->method,
+                 req->path);
+    cc_scores_answered(peering->scores, sender);
+}
+
 bool cc_peering_admit(cc_peering *peering, const cc_http_request *req, const char *peer_ip,
                       cc_err *err)
 {
@@ -475,8 +591,11 @@ bool cc_peering_admit(cc_peering *peering, const cc_http_request *req, const cha
         return cc_fail(err, CC_ERR_FORBIDDEN,
                        "Peer %s is banned for misbehaviour (%.0f s left)", sender, until - now());
     peer_link *l = cc_peers_contains(peering->cfg.peers, sender) ? get_link(peering, sender) : NULL;
-    if (l)
-        link_learn(l, item_key(req->body.data, req->body.len));
+    if (!l)
+        return true;
+    uint64_t key = item_key(req->body.data, req->body.len);
+    link_learn(l, key);
+    drop_queued_item(peering, l, key);
     return true;
 }
 
@@ -515,17 +634,17 @@ static void consider_peer(cc_peering *peering, const char *address);
 
 /* An answer to our /getpeers: a peer list makes the address a peer (it
  * answered), and every address in it a would-be peer. */
-static void on_peer_list(void *ctx, const char *peer, int status, const char *body, size_t len)
+static void on_peer_list(void *ctx, const char *peer, const cc_http_client_answer *a)
 {
     cc_peering *peering = ctx;
-    if (status == 0)
+    if (a->status == 0)
         return; /* counted as a failure already */
-    if (status != 200) {
+    if (a->status != 200) {
         /* for instance our own check, come back to us through an alias */
         failed(peering, peer, "no peer list");
         return;
     }
-    json_t *doc = cc_json_parse(body, len, 4, NULL);
+    json_t *doc = cc_json_parse(a->body, a->len, 4, NULL);
     json_t *list = json_object_get(doc, "peers");
     if (!json_is_array(list)) {
         failed(peering, peer, "no peer list");
@@ -534,6 +653,7 @@ static void on_peer_list(void *ctx, const char *peer, int status, const char *bo
         json_decref(doc);
         return;
     }
+    cc_debug(peering->cfg.log, "peer list from %s: %zu addresses", peer, json_array_size(list));
     cc_err err = {0};
     if (!cc_peers_contains(peering->cfg.peers, peer) && !cc_peering_banned(peering, peer)) {
         if (cc_peers_add(peering->cfg.peers, peer, &err)) {
@@ -551,12 +671,11 @@ static void on_peer_list(void *ctx, const char *peer, int status, const char *bo
     json_decref(doc);
 }
 
-static void on_probe_answer(void *ctx, const char *peer, int status, const char *body,
-                            size_t len)
+static void on_probe_answer(void *ctx, const char *peer, const cc_http_client_answer *a)
 {
     cc_peering *peering = ctx;
     peering->probes--;
-    on_peer_list(ctx, peer, status, body, len);
+    on_peer_list(ctx, peer, a);
 }
 
 /* The /getpeers we send: our port, so that the peer lists us, and our

@@ -8,8 +8,13 @@
  *   - limits: at most PER_PEER_INFLIGHT requests under way per peer, a
  *     short bounded queue beyond that, a total deadline and a size limit on
  *     every answer;
+ *   - the seed's API or ours: a peer's answers to /getpeers show which it
+ *     speaks (CC_PEERING_API_HEADER). A peer that has not shown it speaks
+ *     ours is sent only what a reference node reads whole: one request at a
+ *     time (their handlers race on their files), none it would read cut off;
  *   - health: failures in a row give an exponential back-off, and a listed
- *     peer is dropped after MAX_FAILURES of them; misbehaviour (garbage,
+ *     peer is dropped after MAX_FAILURES of them; a peer's own request to us
+ *     ends its back-off (it is up); misbehaviour (garbage,
  *     oversized or endlessly slow answers, invalid blocks) earns points and
  *     a ban (node/peer_score.h), during which the peer is sent nothing and
  *     its POST /block and /inv get 403.
@@ -35,6 +40,21 @@
 #define CC_PEERING_PER_PEER_QUEUE 32   /* waiting beyond those, per peer */
 #define CC_PEERING_MAX_FAILURES 5      /* failures in a row that drop a peer */
 
+/* Our nodes put this header in their answers to /getpeers: they serve the
+ * catch-up forms of /getblocks (?locator=...&limit=N, ?id=H&limit=N) and
+ * answer unknown ids with 404. A reference node's handler dies on a query
+ * with two '=' and on /getdata of a block it does not hold, so a peer is
+ * sent those only once it has shown this header. */
+#define CC_PEERING_API_HEADER "Cheese-Sync"
+#define CC_PEERING_API_VALUE "locator"
+
+/* What a peer has shown it speaks. */
+typedef enum cc_peer_api {
+    CC_PEER_API_UNKNOWN,  /* it has not answered /getpeers yet */
+    CC_PEER_API_SEED,     /* the seed's requests only (a reference node) */
+    CC_PEER_API_EXTENDED, /* ours as well */
+} cc_peer_api;
+
 typedef struct cc_peering_config {
     struct event_base *base;
     cc_http_client *client;
@@ -49,9 +69,10 @@ typedef struct cc_peering_config {
     const cc_log *log;
 } cc_peering_config;
 
-/* status 0: no answer. peer is the address asked. */
-typedef void (*cc_peering_answer)(void *ctx, const char *peer, int status, const char *body,
-                                  size_t len);
+/* peer is the address asked; answer->status is 0 when no answer came
+ * (answer->failure says why: CC_HTTP_FAIL_DROPPED when the request was
+ * dropped unsent). */
+typedef void (*cc_peering_answer)(void *ctx, const char *peer, const cc_http_client_answer *answer);
 
 typedef struct cc_peering cc_peering;
 
@@ -79,6 +100,19 @@ bool cc_peering_send(cc_peering *peering, const char *address, const char *metho
 void cc_peering_broadcast(cc_peering *peering, const char *method, const char *path,
                           const char *body, size_t len, const char *source,
                           cc_peering_answer done, void *ctx);
+
+/* A GET for something only some peers may hold (a block by id): sent to
+ * source (NULL: none), which showed it holds it, and to every listed peer
+ * that speaks our API, since only those answer an unknown id. */
+void cc_peering_fetch(cc_peering *peering, const char *path, const char *source,
+                      cc_peering_answer done, void *ctx);
+
+/* What address has shown it speaks (its latest answer to /getpeers). */
+cc_peer_api cc_peering_api(const cc_peering *peering, const char *address);
+
+/* A request to us from a peer (cc_peering_sender names it): it is up, so
+ * its back-off ends and it is sent to again at once. */
+void cc_peering_heard_from(cc_peering *peering, const cc_http_request *req, const char *peer_ip);
 
 /* The listed peer a request came from, judged by its Host header (reference
  * nodes and ours name their own address there) or ?port=; NULL if none. */

@@ -26,6 +26,7 @@ typedef struct page_job page_job;
 typedef struct peer_state {
     char address[96];
     double seed_only_since;           /* 0: it answers our locator form */
+    double whole_only_since;          /* 0: its ?id= answers are chains */
     char cursor[CC_HASH_HEX_LEN + 1]; /* the last block it sent us ("" none) */
     int64_t claimed;                  /* its best height as far as we know (-1) */
 } peer_state;
@@ -50,6 +51,7 @@ struct cc_sync {
     bool in_flight;            /* a request for a page is under way */
     page_job *job;             /* a page being checked by the workers (NULL none) */
     int held_status;           /* an answer that came while a page was checked */
+    cc_http_failure held_failure;
     char *held_body;
     size_t held_len;
     bool drop_next;            /* the page asked ahead is not wanted: end the round on it */
@@ -71,10 +73,12 @@ static peer_state *state_of(cc_sync *sync, const char *address)
     return ps;
 }
 
-static bool seed_only(const peer_state *ps)
+static bool recent(double since)
 {
-    return ps->seed_only_since > 0 && cc_clock_mono() - ps->seed_only_since < SEED_ONLY_RETRY_S;
+    return since > 0 && cc_clock_mono() - since < SEED_ONLY_RETRY_S;
 }
+
+static bool seed_only(const peer_state *ps) { return recent(ps->seed_only_since); }
 
 /* Jitter keeps nodes started together from asking each other in step. */
 static double jittered(double seconds)
@@ -287,8 +291,11 @@ static void collect_block(page_job *job, const char *text, size_t len)
 }
 
 /* The blocks of "chain": a flat list (ours, or the seed's ?id=) from its
- * second block on, since the first is the one we named and hold; or the
- * best block of each height of a whole chain. False when malformed. */
+ * second block on, since the first is the one we named and hold; or every
+ * block of a whole chain, height by height. Every block, not only the first
+ * of each height: a reference node lists a height's blocks in the order
+ * they reached it, not best first, and a parent always comes a height
+ * before its children. False when malformed. */
 static bool collect_page(page_job *job)
 {
     items it = items_of(job->env.chain, job->env.chain_end);
@@ -299,8 +306,9 @@ static bool collect_page(page_job *job)
         if (*value == '[') {
             job->pg.nested = true;
             items height = items_of(value, value + len);
-            if (items_next(&height, &value, &len))
+            while (items_next(&height, &value, &len))
                 collect_block(job, value, len);
+            it.bad = it.bad || height.bad;
         } else if (!first) {
             collect_block(job, value, len);
         }
@@ -339,7 +347,19 @@ static bool take_verdicts(page_job *job, const page_block *pb, cc_err *err)
     return true;
 }
 
-/* Feeds block b; false when the rest of the page is no use. */
+/* A refusal for a block judged before (it, or the block it builds on, was
+ * found invalid): a whole chain lists it again every time, and the peer
+ * was scored the first time. */
+static bool judged_before(const cc_err *err)
+{
+    return strncmp(err->msg, "Block already exists", 20) == 0 ||
+           strcmp(err->msg, "Block builds on an invalid block") == 0;
+}
+
+/* Feeds block b; false when the rest of the page is no use. In a flat page
+ * each block builds on the one before, so the page ends at the first
+ * refused or unconnected block; a whole chain lists every branch, so it
+ * goes on. */
 static bool feed_block(page_job *job, size_t b)
 {
     cc_sync *sync = job->sync;
@@ -350,18 +370,18 @@ static bool feed_block(page_job *job, size_t b)
               sync->cfg.submit(sync->cfg.ctx, &pb->block, &res, &err);
     if (!ok) {
         /* Blocks we hold already (a whole chain starts at the genesis) are
-         * passed over; after any other refusal, the rest of the page
-         * builds on the block refused. */
-        if (err.code == CC_ERR_BAD_REQUEST && !cc_peering_is_invalid_block(&err))
+         * passed over. */
+        bool invalid = cc_peering_is_invalid_block(&err);
+        if (err.code == CC_ERR_BAD_REQUEST && (!invalid || (job->pg.nested && judged_before(&err))))
             return true;
         cc_info(sync->cfg.log, "sync: block from %s refused: %s", sync->peer, err.msg);
-        if (cc_peering_is_invalid_block(&err))
+        if (invalid)
             cc_peering_misbehaved(sync->cfg.peering, sync->peer, CC_MISBEHAVE_INVALID_BLOCK,
                                   err.msg);
-        return false;
+        return job->pg.nested && err.code == CC_ERR_BAD_REQUEST;
     }
     if (res.outcome == CC_BLOCK_ORPHAN)
-        return false; /* not connected to what we have: the rest would only fill the pool */
+        return job->pg.nested; /* flat: the rest would only fill the pool */
     job->pg.stored++;
     memcpy(job->pg.last, res.hash, sizeof job->pg.last);
     job->pg.last_height = res.height;
@@ -385,7 +405,7 @@ static void feed_page(page_job *job)
 
 /* ---- rounds -------------------------------------------------------------------- */
 
-static void on_answer(void *ctx, const char *peer, int status, const char *body, size_t len);
+static void on_answer(void *ctx, const char *peer, const cc_http_client_answer *a);
 
 /* A round running longer than this shows its progress at warn, so that the
  * quiet default (docs/configuration.md) still shows long catch-ups, at most
@@ -445,18 +465,45 @@ static void request_page(cc_sync *sync, ask how, const char *cursor)
 
 static void ask_peer(cc_sync *sync, ask how) { request_page(sync, how, NULL); }
 
+/* The seed's way for a peer: by id, or its whole chain when its ?id=
+ * answers are no chains (a reference node's are broken JSON). */
+static ask seed_way(const peer_state *ps)
+{
+    return recent(ps->whole_only_since) ? ASK_FULL : ASK_BY_ID;
+}
+
+/* Our locator form only for a peer that has shown it speaks it: a
+ * reference node's handler dies on it. */
+static ask first_ask(cc_sync *sync, const peer_state *ps)
+{
+    bool ours = cc_peering_api(sync->cfg.peering, ps->address) == CC_PEER_API_EXTENDED;
+    return ours && !seed_only(ps) ? ASK_LOCATOR : seed_way(ps);
+}
+
+/* A peer can be asked once it has shown which API it speaks: a restarted
+ * node lists its peers from its file before they have answered. */
+static bool askable(const cc_sync *sync, const char *address)
+{
+    return cc_peering_api(sync->cfg.peering, address) != CC_PEER_API_UNKNOWN;
+}
+
 static bool pick_peer(cc_sync *sync)
 {
-    if (sync->pending[0]) {
+    bool pending = sync->pending[0] && askable(sync, sync->pending);
+    if (pending)
         memcpy(sync->peer, sync->pending, sizeof sync->peer);
-        sync->pending[0] = '\0';
+    sync->pending[0] = '\0';
+    if (pending)
         return true;
-    }
     size_t n = cc_peers_count(sync->cfg.peers);
-    if (n == 0)
-        return false;
-    snprintf(sync->peer, sizeof sync->peer, "%s", cc_peers_at(sync->cfg.peers, sync->turn++ % n));
-    return true;
+    for (size_t i = 0; i < n; i++) {
+        const char *address = cc_peers_at(sync->cfg.peers, sync->turn++ % n);
+        if (askable(sync, address)) {
+            snprintf(sync->peer, sizeof sync->peer, "%s", address);
+            return true;
+        }
+    }
+    return false;
 }
 
 static void start_round(cc_sync *sync)
@@ -474,7 +521,7 @@ static void start_round(cc_sync *sync)
     sync->started = cc_clock_mono();
     sync->stored = 0;
     sync->last_loud = 0;
-    ask_peer(sync, seed_only(state_of(sync, sync->peer)) ? ASK_BY_ID : ASK_LOCATOR);
+    ask_peer(sync, first_ask(sync, state_of(sync, sync->peer)));
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -494,22 +541,26 @@ static void mark_seed_only(cc_sync *sync, peer_state *ps)
     ps->seed_only_since = cc_clock_mono();
 }
 
-/* An answer that is not a chain: the next, plainer way when the peer did
- * not understand (reference nodes answer errors with 200; ours and others
- * 400 or 404); for anything else (403, 429, 5xx) another round will do. */
-static void fall_back(cc_sync *sync, int status)
+/* The peer did not understand what we asked: reference nodes answer
+ * errors with 200, ours and others with 400 or 404, and a reference node's
+ * handler that dies on a request closes the connection with no answer. For
+ * anything else (403, 429, 5xx, no connection, silence) another round
+ * will do. */
+static bool not_understood(int status, cc_http_failure failure)
+{
+    return status == 200 || status == 400 || status == 404 || failure == CC_HTTP_FAIL_CLOSED;
+}
+
+/* An answer that is not a chain: the next, plainer way. */
+static void fall_back(cc_sync *sync)
 {
     peer_state *ps = state_of(sync, sync->peer);
-    cc_debug(sync->cfg.log, "sync: %s answered %d to request kind %d", sync->peer, status,
-             (int)sync->asked);
-    if (status != 200 && status != 400 && status != 404) {
-        end_round(sync);
-    } else if (sync->asked == ASK_LOCATOR) {
+    if (sync->asked == ASK_LOCATOR) {
         mark_seed_only(sync, ps);
-        ask_peer(sync, ASK_BY_ID);
+        ask_peer(sync, seed_way(ps));
     } else if (sync->asked == ASK_BY_ID) {
-        /* Our tip is on no chain it knows: only its whole chain shows where
-         * we part. */
+        /* Our tip is on no chain it knows, or its ?id= answers are no use:
+         * only its whole chain shows where we part. */
         ask_peer(sync, ASK_FULL);
     } else {
         end_round(sync);
@@ -584,6 +635,59 @@ static next_step after_page(cc_sync *sync, const envelope *env, const page *pg)
     return STEP_END;
 }
 
+/* ---- a peer that never fetches ---------------------------------------------------
+ *
+ * A reference node takes a block only when it is posted to it and it holds
+ * the parent; it never asks for what it lacks. One relay it missed (its
+ * handlers also rewrite its chain file from copies read earlier, losing
+ * blocks that came meanwhile) leaves it behind for good. Its whole chain
+ * shows what it holds, so the blocks of our best chain above the highest
+ * one it holds are posted to it, oldest first (the peering object sends a
+ * seed-only peer one request at a time, in order), a few each round. */
+
+#define PUSH_MAX_BLOCKS 16
+
+/* The height of the highest block of our best chain among the page's
+ * (the genesis, which every chain starts with, when none is). */
+static int64_t shared_height(const page_job *job)
+{
+    cc_chain *chain = job->sync->cfg.chain;
+    int64_t shared = 0;
+    for (size_t i = 0; i < job->n_blocks; i++) {
+        const page_block *pb = &job->blocks[i];
+        char best[CC_HASH_HEX_LEN + 1];
+        if (pb->decoded && pb->block.height > shared &&
+            cc_chain_hash_at(chain, pb->block.height, best, NULL) &&
+            strcmp(best, pb->block.hash) == 0)
+            shared = pb->block.height;
+    }
+    return shared;
+}
+
+static void push_missing(page_job *job)
+{
+    cc_sync *sync = job->sync;
+    cc_chain *chain = sync->cfg.chain;
+    int64_t from = shared_height(job) + 1, height = cc_chain_height(chain);
+    size_t sent = 0;
+    cc_buf text = CC_BUF_INIT;
+    for (int64_t h = from; h <= height && sent < PUSH_MAX_BLOCKS; h++, sent++) {
+        char hash[CC_HASH_HEX_LEN + 1];
+        cc_buf_reset(&text);
+        /* A block the peer cannot take (too large for it) ends the push:
+         * the rest build on it. */
+        if (!cc_chain_hash_at(chain, h, hash, NULL) ||
+            !cc_chain_block_text(chain, hash, &text, NULL) ||
+            !cc_peering_send(sync->cfg.peering, sync->peer, "POST", "/block", text.data, text.len,
+                             NULL, NULL))
+            break;
+    }
+    cc_buf_free(&text);
+    if (sent)
+        cc_info(sync->cfg.log, "sync: %s lacks blocks %lld to %lld of our best chain and never "
+                "fetches: posted it %zu", sync->peer, (long long)from, (long long)height, sent);
+}
+
 /* A full page of our locator form: the next one is asked for now, from
  * the page's last block, so that it travels while this one is stored. */
 static void ask_ahead(page_job *job)
@@ -597,7 +701,8 @@ static void ask_ahead(page_job *job)
     request_page(sync, ASK_LOCATOR, last->block.hash);
 }
 
-static void handle_answer(cc_sync *sync, int status, const char *body, size_t len);
+static void handle_answer(cc_sync *sync, int status, cc_http_failure failure, const char *body,
+                          size_t len);
 
 /* A held answer (it came while a page was being checked) is handled now. */
 static bool take_held(cc_sync *sync)
@@ -609,7 +714,7 @@ static bool take_held(cc_sync *sync)
     size_t len = sync->held_len;
     sync->held_status = 0;
     sync->held_body = NULL;
-    handle_answer(sync, status, body ? body : "", len);
+    handle_answer(sync, status, sync->held_failure, body ? body : "", len);
     free(body);
     return true;
 }
@@ -644,10 +749,13 @@ static void on_page_checked(void *ctx, bool cancelled)
         step = after_page(sync, &job->env, &job->pg);
     else
         cc_info(sync->cfg.log, "sync: malformed answer from %s", sync->peer);
+    if (job->well_formed && job->pg.nested &&
+        first_ask(sync, state_of(sync, sync->peer)) != ASK_LOCATOR)
+        push_missing(job);
     page_job_free(job);
     if (step == STEP_NEXT_PAGE) {
         if (!take_held(sync) && !sync->in_flight)
-            ask_peer(sync, seed_only(state_of(sync, sync->peer)) ? ASK_BY_ID : ASK_LOCATOR);
+            ask_peer(sync, sync->asked == ASK_LOCATOR ? ASK_LOCATOR : ASK_BY_ID);
         return;
     }
     drop_held(sync);
@@ -674,42 +782,56 @@ static void start_page(cc_sync *sync, const envelope *env, const char *body, siz
     cc_verifier_run(sync->cfg.verifier, check_share, on_page_checked, job);
 }
 
-static void handle_answer(cc_sync *sync, int status, const char *body, size_t len)
+static void mark_whole_only(cc_sync *sync, peer_state *ps)
+{
+    if (!recent(ps->whole_only_since))
+        cc_info(sync->cfg.log, "sync: %s answers /getblocks?id= with no chain; asking it for "
+                "its whole chain", ps->address);
+    ps->whole_only_since = cc_clock_mono();
+}
+
+static void handle_answer(cc_sync *sync, int status, cc_http_failure failure, const char *body,
+                          size_t len)
 {
     if (sync->drop_next) {
         sync->drop_next = false;
         end_round(sync);
         return;
     }
-    if (status == 0) {
-        /* No answer, one over the size limit, or the node is stopping. */
-        cc_debug(sync->cfg.log, "sync: no answer from %s", sync->peer);
+    envelope env;
+    bool readable = status == 200 && read_envelope(body, body + len, &env);
+    if (readable && !env.errcode && env.chain) {
+        start_page(sync, &env, body, len);
+        return;
+    }
+    cc_debug(sync->cfg.log, "sync: %s answered request kind %d with %d (%s)", sync->peer,
+             (int)sync->asked, status, cc_http_failure_name(failure));
+    if (!not_understood(status, failure)) {
         end_round(sync);
         return;
     }
-    envelope env;
-    if (status != 200 || !read_envelope(body, body + len, &env) || env.errcode || !env.chain) {
-        fall_back(sync, status);
-        return;
-    }
-    start_page(sync, &env, body, len);
+    if (status == 200 && !readable && sync->asked == ASK_BY_ID)
+        mark_whole_only(sync, state_of(sync, sync->peer));
+    fall_back(sync);
 }
 
-static void on_answer(void *ctx, const char *peer, int status, const char *body, size_t len)
+static void on_answer(void *ctx, const char *peer, const cc_http_client_answer *a)
 {
     (void)peer;
     cc_sync *sync = ctx;
     sync->in_flight = false;
+    const char *body = a->body ? a->body : "";
     if (sync->job) {
         /* The answer to a page asked ahead: it waits for the page before
          * it (the client's buffer is only ours during this call). */
-        sync->held_status = status;
-        sync->held_body = cc_malloc(len + 1);
-        memcpy(sync->held_body, body ? body : "", len);
-        sync->held_len = len;
+        sync->held_status = a->status;
+        sync->held_failure = a->failure;
+        sync->held_body = cc_malloc(a->len + 1);
+        memcpy(sync->held_body, body, a->len);
+        sync->held_len = a->len;
         return;
     }
-    handle_answer(sync, status, body, len);
+    handle_answer(sync, a->status, a->failure, body, a->len);
 }
 
 /* ---- life ------------------------------------------------------------------------ */

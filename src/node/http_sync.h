@@ -5,11 +5,16 @@
  * One round asks one peer, page after page, for the blocks after our block
  * locator (`/getblocks?locator=...&limit=N`: the peer answers from the
  * newest of our blocks on its best chain, so a fork point is found in one
- * request) until a page brings nothing new. A peer that does not know the
- * locator form (a reference node ignores it and sends its whole chain, or
- * answers with an error) is asked the seed's way from then on:
- * `/getblocks?id=<our tip>`, and when that block is unknown to it, the
- * whole `/getblocks`, whose best block at each height is fed in order.
+ * request) until a page brings nothing new. Only a peer that has shown it
+ * speaks that form (node/http_peering.h: cc_peering_api) is sent it: a
+ * reference node's handler dies on it. Any other peer, and one that does
+ * not understand the form after all (an error, its whole chain, or the
+ * connection closed with no answer), is asked the seed's way:
+ * `/getblocks?id=<our tip>`, and when that block is unknown to it or its
+ * answer is no chain (a reference node's is broken JSON), the whole
+ * `/getblocks`, every block of which is fed, height by height. Such a peer
+ * never fetches, so the blocks of our best chain that its whole chain
+ * lacks are posted to it, a few each round.
  * Rounds start at cc_sync_start, every few seconds (jittered, one peer
  * after the other), and at once when a peer shows us a block we cannot
  * connect. At most one request and one page are under way at any time, so

@@ -54,7 +54,9 @@ bool cc_scores_banned(const cc_peer_scores *scores, const char *address, double 
 /* A request to address got no usable answer: returns the number of
  * failures in a row, and sets the back-off before the next try. */
 unsigned cc_scores_failed(cc_peer_scores *scores, const char *address, double now);
-/* A request to address was answered: the failure count starts over. */
+/* A request to address was answered, or address sent us a request of its
+ * own: it is up, so the failure count and the back-off start over (a ban
+ * stays). */
 void cc_scores_answered(cc_peer_scores *scores, const char *address);
 unsigned cc_scores_failures(const cc_peer_scores *scores, const char *address);
 /* True when address is neither banned nor waiting out a back-off. */

@@ -53,17 +53,18 @@ def rss_kib(node):
 
 # ---- a peer written in Python ---------------------------------------------------------------
 
-def http_answer(status, doc):
+def http_answer(status, doc, headers=""):
     body = json.dumps(doc).encode()
     reason = {200: "OK", 404: "Not Found"}.get(status, "Error")
     return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n{headers}\r\n").encode() + body
 
 
 class FakePeer:
     """A peer on loopback. `behaviour` says how it answers every request
     after the first (the first, the node's check of a would-be peer, always
-    gets a proper peer list, so that the node lists it):
+    gets a proper peer list, so that the node lists it, and says, as our
+    nodes do, that it speaks more than the seed's API):
       node     answers like a node (and counts what it gets: a sink)
       garbage  bytes that are not HTTP, then closes
       huge     a 10 MB body without Content-Length
@@ -206,8 +207,8 @@ class FakePeer:
             body = self.served_block.encode()
             return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     b"Content-Length: %d\r\n\r\n" % len(body)) + body
-        if method == "GET" and path == "/getpeers":
-            return http_answer(200, {"peers": []})
+        if method == "GET" and path == "/getpeers":  # as our nodes answer: it speaks our API
+            return http_answer(200, {"peers": []}, "Cheese-Sync: locator\r\n")
         if method == "POST" and path == "/block":
             return http_answer(200, {"message": "Block accepted"})
         if method == "POST" and path == "/inv":
@@ -317,6 +318,64 @@ def test_line_of_five_learns_everyone_and_converges(line):
                "the five nodes to agree on the miner's block 2")
     best = [[b["hash"] for b in n.best()] for n in nodes]
     assert all(chain == best[0] for chain in best)
+
+
+def test_peers_restarted_together_relay_to_each_other_at_once(make_node):
+    """Five nodes in a line; the two at one end stop and start again
+    together. The first back finds the other still down and backs off from
+    it; then the other asks it for its peers, which shows that it is up: a
+    block posted to the first reaches the other at once, not once the
+    back-off (150 s with this gossip period) has run out."""
+    extra = ["--gossip-interval", "600", "--log-level", "debug"]
+    nodes = [make_node(n_transactions=NEVER, extra=QUIET + extra)]
+    for _ in range(4):
+        nodes.append(with_defaults(make_node, [nodes[-1].address], extra=QUIET + extra))
+    fourth, fifth = nodes[3], nodes[4]
+    wait_until(lambda: fifth.address in peers_of(fourth) and fourth.address in peers_of(fifth),
+               "the last two to list each other")
+    key = Key()
+    b1 = block_on(GENESIS_HASH, 1, key.pub)
+    nodes[0].post_ok("/block", b1.text)
+    wait_until(lambda: all(n.tip()["hash"] == b1.hash for n in nodes), "the line to agree")
+
+    fourth.stop()
+    fifth.stop()
+    fourth.start()
+    wait_until(lambda: f"peer {fifth.address} failed (1 in a row)" in fourth.log(),
+               "the fourth to find the fifth down")
+    fifth.start()
+    wait_until(lambda: f"peer list from {fourth.address}:" in fifth.log(),
+               "the fifth to ask the fourth for its peers")
+    b2 = block_on(b1.hash, 2, key.pub)
+    fourth.post_ok("/block", b2.text)
+    wait_until(lambda: f"sent POST /block to {fifth.address} (" in fourth.log(),
+               "the fourth to relay the block to the fifth")
+    wait_until(lambda: fifth.tip()["hash"] == b2.hash, "the fifth to have the block")
+
+
+def test_side_block_that_breaks_the_rules_is_refused_and_never_relayed(make_node, fake_peer):
+    """A block beside our tip that pays from a key holding nothing (as
+    reference nodes mine them) is checked against its branch at once:
+    refused, not served, not relayed; a valid one beside it is."""
+    node = make_node(n_transactions=NEVER, extra=QUIET + GOSSIP)
+    sink = fake_peer("node")
+    sink.register_with(node)
+    wait_until(lambda: sink.address in peers_of(node), "the sink to be listed")
+    key = Key()
+    b1 = block_on(GENESIS_HASH, 1, key.pub)
+    b2 = block_on(b1.hash, 2, key.pub)
+    node.post_ok("/block", b1.text)
+    node.post_ok("/block", b2.text)
+    bad = block_on(b1.hash, 2, Key().pub, [payment(Key(), key.pub, 0.5)])
+    assert_error(node.post("/block", bad.text), 400, "Insufficient funds")
+    good = block_on(b1.hash, 2, Key().pub)
+    assert node.post_ok("/block", good.text)["message"] == "Block stored on a side branch"
+    wait_until(lambda: any(r[3] == good.text for r in sink.posts()), "the sink to get the valid one")
+    assert not any(bad.hash in r[3] for r in sink.posts())
+    assert_error(node.get(f"/getdata?id={bad.hash}"), 404)
+    listed = node.get("/getblocks").body
+    assert bad.hash not in listed and good.hash in listed
+    assert node.tip()["hash"] == b2.hash
 
 
 def in_best_chain(node, txs):

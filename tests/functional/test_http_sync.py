@@ -179,14 +179,20 @@ def test_cut_line_converges_on_the_longer_branch_and_remines_the_shorter_ones_pa
 # ---- a peer that only speaks the seed's API ------------------------------------------------
 
 class SeedOnlyPeer:
-    """Serves a chain the way a reference node does: /getblocks (every block
-    by height), /getblocks?id= (flat, from the block on), /getdata?id=; it
-    ignores parameters it does not know, and answers errors with HTTP 200
-    (or error_status)."""
+    """Serves a chain the way a node of the seed's API does: /getblocks (every
+    block by height), /getblocks?id= (flat, from the block on), /getdata?id=;
+    it ignores parameters it does not know, and answers errors with HTTP 200
+    (or error_status).
 
-    def __init__(self, texts, error_status=200):
+    like_reference: as the reference node does, its handler dies on a query
+    with two '=' (the connection closes with no answer) and its ?id= answers
+    are broken JSON. claims_ours: its /getpeers answer says, wrongly, that it
+    serves our catch-up forms."""
+
+    def __init__(self, texts, error_status=200, like_reference=False, claims_ours=False):
         self.blocks = list(texts)  # best chain, genesis excluded
         self.requests = []
+        self.posts = []  # (path, body)
         self.lock = threading.Lock()
         peer = self
 
@@ -213,8 +219,13 @@ class SeedOnlyPeer:
                 block_id = query.get("id", [None])[0]
                 if url.path == "/getpeers":
                     self.answer({"peers": []})
+                elif like_reference and self.path.count("=") > 1:
+                    self.close_connection = True  # the handler died: no answer at all
                 elif url.path == "/getblocks" and block_id is None:
                     self.answer('{"chain": [' + ", ".join(f"[{t}]" for t in texts) + "]}")
+                elif like_reference and url.path == "/getblocks":
+                    at = hashes.index(block_id) if block_id in hashes else len(texts)
+                    self.answer('{"chain": ' + "".join(t + "," for t in texts[at:]) + "]}")
                 elif url.path in ("/getblocks", "/getdata") and block_id in hashes:
                     at = hashes.index(block_id)
                     self.answer(texts[at] if url.path == "/getdata" else
@@ -224,8 +235,15 @@ class SeedOnlyPeer:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
-                self.rfile.read(length)
+                body = self.rfile.read(length).decode()
+                with peer.lock:
+                    peer.posts.append((self.path, body))
                 self.answer({"message": "ok"})
+
+            def end_headers(self):
+                if claims_ours and self.path.startswith("/getpeers"):
+                    self.send_header("Cheese-Sync", "locator")
+                super().end_headers()
 
         self.genesis = vectors()["genesis"]["json"]
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -239,6 +257,10 @@ class SeedOnlyPeer:
     def asked(self, prefix):
         with self.lock:
             return [r for r in self.requests if r.startswith(prefix)]
+
+    def posted(self, path, body):
+        with self.lock:
+            return (path, body) in self.posts
 
     def __enter__(self):
         self.thread.start()
@@ -254,9 +276,10 @@ def test_sync_from_a_peer_that_only_speaks_the_seed_api(make_node, error_status)
     texts = fixture_blocks(30)
     with SeedOnlyPeer(texts[:20], error_status) as peer:
         node = with_peers(make_node, [peer.address])
-        # it ignores the locator and sends its whole chain, which is used as it is
+        # it never showed that it speaks more than the seed's API: it is asked
+        # the seed's way only (a reference node's handler dies on our forms)
         wait_until(lambda: tip_hash(node) == hash_of(texts[19]), "the node to sync 20 blocks")
-        assert peer.asked("/getblocks?locator=")
+        assert peer.asked(f"/getblocks?id={GENESIS_HASH}")
 
         # from then on it is asked by id; its chain grows: the node follows
         peer.extend(texts[20:22])
@@ -275,3 +298,28 @@ def test_sync_from_a_peer_that_only_speaks_the_seed_api(make_node, error_status)
                    "onto the seed-only peer's longer chain", timeout=SYNC_WAIT_S)
         assert peer.asked(f"/getblocks?id={ours.hash}")
         assert peer.requests.count("/getblocks") > full_before
+        assert not peer.asked("/getblocks?locator=")
+
+
+def test_peer_that_closes_on_our_forms_is_synced_the_seed_way_and_relayed_to(make_node):
+    """A peer that says it speaks our catch-up forms but whose handler dies on
+    them, as a reference node's does on a query with two '=': the connection
+    closed without an answer means "the seed's API only", not "down". The
+    node syncs from it the seed's way (its ?id= answers are broken JSON, so
+    by its whole chain), and keeps relaying to it: no back-off."""
+    texts = fixture_blocks(21)
+    with SeedOnlyPeer(texts[:20], like_reference=True, claims_ours=True) as peer:
+        node = with_peers(make_node, [peer.address], extra=QUIET + ["--log-level", "debug"])
+        wait_until(lambda: tip_hash(node) == hash_of(texts[19]), "the node to sync 20 blocks")
+        assert peer.asked("/getblocks?locator=")
+        assert peer.asked("/getblocks?id=") and "/getblocks" in peer.requests
+        log = node.log()
+        assert f"sync: {peer.address} does not page by locator" in log
+        assert f"peer {peer.address} failed" not in log
+
+        node.post_ok("/block", texts[20])
+        wait_until(lambda: peer.posted("/block", texts[20]), "the block to be relayed to the peer")
+        # later rounds ask it for its whole chain at once
+        full = peer.requests.count("/getblocks")
+        wait_until(lambda: peer.requests.count("/getblocks") > full, "another round")
+        assert len(peer.asked("/getblocks?locator=")) == 1 and len(peer.asked("/getblocks?id=")) == 1

@@ -756,10 +756,30 @@ static void test_invalid_tip_block_refused_and_remembered(void **state)
     mined_free(&child);
 }
 
-/* A side branch holding an overspend deeper down: accepted as a side block
- * (not yet checked against its branch), refused when the branch would
- * become the best; the bad block and its stored descendants are then
- * marked invalid and the best chain is unchanged. */
+/* True when the chain hands out hash in no answer: block text, look-up,
+ * /getblocks?id=, and the whole /getblocks. */
+static void assert_out_of_sight(env *e, const mined *m)
+{
+    cc_buf text = CC_BUF_INIT;
+    cc_err err = {0};
+    assert_false(cc_chain_block_text(e->chain, m->hash, &text, &err));
+    assert_int_equal(err.code, CC_ERR_NOT_FOUND);
+    assert_int_equal(text.len, 0);
+    assert_false(cc_chain_block_get(e->chain, m->hash, &text, NULL, &err));
+    assert_int_equal(err.code, CC_ERR_NOT_FOUND);
+    assert_false(cc_chain_write_from(e->chain, m->hash, &text, &err));
+    assert_int_equal(err.code, CC_ERR_NOT_FOUND);
+    char *all = write_all(e);
+    assert_null(strstr(all, m->hash));
+    free(all);
+    cc_buf_free(&text);
+}
+
+/* A side branch near the tip is checked against its branch as it arrives
+ * (as reference nodes mine blocks that spend from keys holding nothing, a
+ * peer must never get such a block from us): an overspend is refused at
+ * once and remembered invalid with what builds on it; a valid side block
+ * is served, and checked (fit to relay). */
 static void test_invalid_side_branch_refused(void **state)
 {
     env *e = *state;
@@ -767,39 +787,49 @@ static void test_invalid_side_branch_refused(void **state)
     mined b2 = mine_empty(e, 2, b1.hash, A);
     submit(e, &b1, CC_BLOCK_NEW_TIP);
     submit(e, &b2, CC_BLOCK_NEW_TIP);
-    cc_tx over, spend_twice;
+    cc_tx over, unfunded, spend_twice;
     pay(e, B, C, num_i(3), &over);
+    pay(e, Z, C, num_d(0.5), &unfunded);
     mined s1 = mine_empty(e, 1, CC_HTTP_GENESIS_HASH, B);
     mined s2 = mine(e, 2, s1.hash, &over, 1, B);
     mined s2b = mine_empty(e, 2, s1.hash, C);
-    submit(e, &s1, CC_BLOCK_SIDE);
-    submit(e, &s2, CC_BLOCK_SIDE);
-    submit(e, &s2b, CC_BLOCK_SIDE);
-    mined s3 = mine_empty(e, 3, s2.hash, C);
-    assert_block_refused(e, &s3, "Insufficient funds");
+    mined u2 = mine(e, 2, b1.hash, &unfunded, 1, C);
+    char *before = write_all(e);
+    /* the same height as our tip, spending what Z never had */
+    assert_block_refused(e, &u2, "Insufficient funds");
+    assert_out_of_sight(e, &u2);
+    char *after = write_all(e);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    cc_block_result res = submit(e, &s1, CC_BLOCK_SIDE);
+    assert_true(res.checked);
+    assert_block_refused(e, &s2, "Insufficient funds");
+    res = submit(e, &s2b, CC_BLOCK_SIDE);
+    assert_true(res.checked);
     assert_string_equal(cc_chain_tip(e->chain), b2.hash);
     assert_int_equal(cc_chain_height(e->chain), 2);
     assert_balance(e, A, "2");
     assert_balance(e, B, "0");
     assert_balance(e, C, "0");
-    /* s2 is gone from every answer; s1 and s2b are still valid side blocks. */
-    cc_buf text = CC_BUF_INIT;
-    cc_err err = {0};
-    assert_false(cc_chain_block_text(e->chain, s2.hash, &text, &err));
-    assert_int_equal(err.code, CC_ERR_NOT_FOUND);
-    cc_buf_free(&text);
+    mempool_is(e, NULL, 0);
+    /* s2 is in no answer; s1 and s2b are valid side blocks, served. */
+    assert_out_of_sight(e, &s2);
     const mined *row1[] = {&b1, &s1, NULL};
     const mined *row2[] = {&b2, &s2b, NULL};
     const mined *const *rows[] = {row1, row2};
     assert_write_all(e, rows, 2);
+    const char *only[] = {s2b.text};
+    assert_write_from(e, s2b.hash, only, 1);
+    /* Sent again, and blocks built on them, are refused at once. */
+    assert_block_refused(e, &s2, "invalid");
+    assert_block_refused(e, &u2, "invalid");
+    mined s3 = mine_empty(e, 3, s2.hash, C);
     assert_block_refused(e, &s3, "invalid");
-    /* s3 descends from s2, so it is remembered as invalid too: a block on
-     * it is refused rather than kept as an orphan. */
-    mined s4 = mine_empty(e, 4, s3.hash, C);
-    assert_block_refused(e, &s4, "invalid");
     /* The valid side branch through s2b can still win. */
     mined s3b = mine_empty(e, 3, s2b.hash, C);
-    cc_block_result res = submit(e, &s3b, CC_BLOCK_NEW_TIP);
+    res = submit(e, &s3b, CC_BLOCK_NEW_TIP);
+    assert_true(res.checked);
     assert_int_equal(res.reorg_depth, 2);
     assert_balance(e, A, "0");
     assert_balance(e, B, "1");
@@ -812,14 +842,96 @@ static void test_invalid_side_branch_refused(void **state)
     submit(e, &d4, CC_BLOCK_NEW_TIP);
     mined d5 = mine(e, 5, d4.hash, &spend_twice, 1, C);
     assert_block_refused(e, &d5, "already in the chain");
+    /* ... also as a side block: the same height as the tip, by another
+     * parent that has the payment on its branch already */
+    mined d5s = mine(e, 5, d4.hash, &spend_twice, 1, Z);
+    mined e5 = mine_empty(e, 5, d4.hash, A);
+    submit(e, &e5, CC_BLOCK_NEW_TIP);
+    assert_block_refused(e, &d5s, "already in the chain");
+    assert_out_of_sight(e, &d5s);
     assert_balance(e, Z, "1/2");
     verify_ledger(e);
 
     cc_tx_clear(&over);
+    cc_tx_clear(&unfunded);
     cc_tx_clear(&spend_twice);
-    mined *all[] = {&b1, &b2, &s1, &s2, &s2b, &s3, &s4, &s3b, &d4, &d5};
+    mined *all[] = {&b1, &b2, &s1, &s2, &s2b, &u2, &s3, &s3b, &d4, &d5, &d5s, &e5};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         mined_free(all[i]);
+}
+
+/* Beyond the depth at which side blocks are checked as they arrive (8). */
+#define DEEP 10
+
+/* A side branch forking deeper than that is stored unchecked and kept out
+ * of sight: not served, not listed, not fit to relay, until its branch is
+ * about to become the best and is checked whole. Then an invalid one is
+ * refused and the best chain stays; a valid one takes over and shows. */
+static void test_deep_side_branch_out_of_sight_until_checked(void **state)
+{
+    env *e = *state;
+    mined main_chain[DEEP], bad[DEEP + 2], good[DEEP + 1];
+    const char *prev = CC_HTTP_GENESIS_HASH;
+    for (int i = 0; i < DEEP; i++) {
+        main_chain[i] = mine_empty(e, i + 1, prev, A);
+        submit(e, &main_chain[i], CC_BLOCK_NEW_TIP);
+        prev = main_chain[i].hash;
+    }
+    char *before = write_all(e);
+    /* bad: B's reward, then B pays 3 out of 1 */
+    cc_tx over;
+    pay(e, B, C, num_i(3), &over);
+    prev = CC_HTTP_GENESIS_HASH;
+    for (int i = 0; i < DEEP + 2; i++) {
+        bad[i] = i == 1 ? mine(e, 2, prev, &over, 1, B) : mine_empty(e, i + 1, prev, B);
+        prev = bad[i].hash;
+    }
+    for (int i = 0; i < DEEP; i++) {
+        cc_block_result res = submit(e, &bad[i], CC_BLOCK_SIDE);
+        assert_false(res.checked);
+        assert_out_of_sight(e, &bad[i]);
+    }
+    char *after = write_all(e);
+    assert_string_equal(after, before);
+    /* one more makes the branch the longest: checked whole, refused */
+    assert_block_refused(e, &bad[DEEP], "Insufficient funds");
+    assert_string_equal(cc_chain_tip(e->chain), main_chain[DEEP - 1].hash);
+    assert_block_refused(e, &bad[DEEP + 1], "invalid");
+    free(after);
+    after = write_all(e);
+    assert_string_equal(after, before);
+    verify_ledger(e);
+
+    prev = CC_HTTP_GENESIS_HASH;
+    for (int i = 0; i < DEEP + 1; i++) {
+        good[i] = mine_empty(e, i + 1, prev, C);
+        prev = good[i].hash;
+    }
+    for (int i = 0; i < DEEP; i++)
+        assert_false(submit(e, &good[i], CC_BLOCK_SIDE).checked);
+    assert_out_of_sight(e, &good[0]);
+    cc_block_result res = submit(e, &good[DEEP], CC_BLOCK_NEW_TIP);
+    assert_true(res.checked);
+    assert_int_equal(res.reorg_depth, DEEP);
+    assert_balance(e, C, "11");
+    assert_balance(e, A, "0");
+    /* the new best chain shows, and the abandoned one was valid on its
+     * branch: still served */
+    cc_buf text = CC_BUF_INIT;
+    assert_true(cc_chain_block_text(e->chain, good[0].hash, &text, NULL));
+    assert_true(cc_chain_block_text(e->chain, main_chain[0].hash, &text, NULL));
+    cc_buf_free(&text);
+    verify_ledger(e);
+
+    free(before);
+    free(after);
+    cc_tx_clear(&over);
+    for (int i = 0; i < DEEP; i++)
+        mined_free(&main_chain[i]);
+    for (int i = 0; i < DEEP + 2; i++)
+        mined_free(&bad[i]);
+    for (int i = 0; i < DEEP + 1; i++)
+        mined_free(&good[i]);
 }
 
 static void test_orphans_connect_when_parent_arrives(void **state)
@@ -1381,6 +1493,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_invalid_tip_block_refused_and_remembered, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid_side_branch_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deep_side_branch_out_of_sight_until_checked, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_orphans_connect_when_parent_arrives, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_orphan_pool_bounded, setup, teardown),
