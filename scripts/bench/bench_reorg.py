@@ -11,7 +11,8 @@ second overtakes): each such pair is one more flip of 2,000-odd blocks each
 way. Meanwhile one client asks `/api/info` on a keep-alive connection, over
 and over; its slowest answer during the flips is the figure. The POST that
 causes a flip is answered once the flip is done: its time is the flip's
-length, shown beside.
+length, shown beside: from that POST until `/api/info` shows the new tip
+(the node answers the POST at once and switches in steps).
 """
 import os
 import socket
@@ -24,7 +25,7 @@ import chains
 BRANCH_A = chains.Spec(blocks=2000, payments=2, reward_keys=16, seed="reorg-a")
 BRANCH_B = chains.Spec(blocks=2001, payments=2, reward_keys=16, seed="reorg-b")
 FLIPS = 6  # the first (B overtakes) and five more, alternating
-TARGET_MS = 100.0
+TARGET_MS = 50.0
 
 
 class Prober(threading.Thread):
@@ -70,6 +71,16 @@ def tip_of(node):
     return benchlib.get_json(node.port, "/api/info")["tip"]
 
 
+def flip(node, text, new_tip):
+    """Posts the block that makes the other branch the longer one; returns
+    (posted, switched): the node may answer before the switch is done
+    (it runs in steps), so the switch ends when /api/info shows the tip."""
+    t0, _ = post_block(node.port, text)
+    benchlib.wait_until(lambda: tip_of(node) == new_tip, "the switch to the other branch",
+                        timeout=300, interval=0.005)
+    return t0, time.monotonic()
+
+
 def run(ctx):
     a_chain, b_chain = chains.chain(ctx, BRANCH_A), chains.chain(ctx, BRANCH_B)
     datadir = chains.datadirs(ctx, a_chain, [BRANCH_A.blocks])[BRANCH_A.blocks]
@@ -90,19 +101,15 @@ def run(ctx):
     benchlib.wait_until(lambda: len(prober.samples) > 10 or prober.error, "the first answers")
     flips = []  # (posted, answered, worst, samples, depth)
     ctx.log("flip 1: branch B overtakes")
-    t0, t1 = post_block(node.port, last_of_b)
-    flips.append((t0, t1))
+    flips.append(flip(node, last_of_b, tips["b"]))
     behind = "a"
     while len(flips) < FLIPS:
         ctx.log(f"flip {len(flips) + 1}: branch {behind.upper()} overtakes")
         pair = benchlib.chain_of_blocks(2, key, parent=tips[behind],
                                         first_height=heights[behind] + 1)
         post_block(node.port, pair[0].text)  # a tie: the best chain stays
-        t0, t1 = post_block(node.port, pair[1].text)
+        flips.append(flip(node, pair[1].text, pair[1].hash))
         tips[behind], heights[behind] = pair[1].hash, heights[behind] + 2
-        flips.append((t0, t1))
-        if tip_of(node) != tips[behind]:
-            raise RuntimeError(f"flip {len(flips)}: the node did not switch to branch {behind}")
         behind = "b" if behind == "a" else "a"
     time.sleep(0.2)  # answers asked during the last flip come back
     prober.stopping.set()
@@ -133,7 +140,7 @@ def run(ctx):
         "about 2,000 blocks); one client asks `/api/info` on a keep-alive connection "
         f"throughout. Its slowest answer during a flip: {worst_ms:.1f} ms ({count} answers "
         f"during flips; median over the whole run {median_ms:.2f} ms). A flip, from the POST "
-        f"that causes it to its answer: {', '.join(f'{s:.2f}' for s in flip_s)} s.",
+        f"that causes it until the new tip shows: {', '.join(f'{s:.2f}' for s in flip_s)} s.",
     ])
     return {"rows": rows, "sections": [section]}
 

@@ -1,5 +1,6 @@
 #include "chain/chain.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,23 +275,30 @@ static bool branch_path(cc_chain *chain, const char *target, char (**path)[CC_HA
     return true;
 }
 
+/* Disconnects the best chain's block at height h (its payments to
+ * abandoned). */
+static bool disconnect_at(cc_chain *chain, int64_t h, tx_list *abandoned, size_t *depth,
+                          cc_err *err)
+{
+    char hash[CC_HASH_HEX_LEN + 1];
+    if (!best_hash_at(chain, h, hash))
+        return cc_fail(err, CC_ERR_INTERNAL, "best chain has no block at %lld", (long long)h);
+    cc_block block;
+    if (!load_block(chain, hash, &block, err))
+        return false;
+    bool ok = disconnect_block(chain, &block, err);
+    tx_list_prepend_payments(abandoned, &block);
+    cc_block_clear(&block);
+    *depth += ok;
+    return ok;
+}
+
 static bool disconnect_to(cc_chain *chain, int64_t fork_height, tx_list *abandoned,
                           size_t *depth, cc_err *err)
 {
-    for (int64_t h = chain->height; h > fork_height; h--) {
-        char hash[CC_HASH_HEX_LEN + 1];
-        if (!best_hash_at(chain, h, hash))
-            return cc_fail(err, CC_ERR_INTERNAL, "best chain has no block at %lld", (long long)h);
-        cc_block block;
-        if (!load_block(chain, hash, &block, err))
+    for (int64_t h = chain->height; h > fork_height; h--)
+        if (!disconnect_at(chain, h, abandoned, depth, err))
             return false;
-        bool ok = disconnect_block(chain, &block, err);
-        tx_list_prepend_payments(abandoned, &block);
-        cc_block_clear(&block);
-        if (!ok)
-            return false;
-        (*depth)++;
-    }
     return true;
 }
 
@@ -450,6 +458,229 @@ static void remember_invalid(cc_chain *chain, const cc_block *block, const char 
         store_rollback(chain);
 }
 
+/* ---- deep reorganisations, in steps ---------------------------------------
+ *
+ * A reorganisation deeper than reorg_inline_max blocks would hold the
+ * caller's thread (the event loop) for as long as it takes to undo and
+ * apply every block. Instead the new tip is stored (committed, unchecked)
+ * and the switch runs in steps of a few blocks, which the caller drives
+ * (cc_chain_reorg_step), all of them one SQLite transaction on db. Between
+ * steps, reads go to the view connection, whose snapshot is the state
+ * before the switch: it agrees with the tip, height and mempool count held
+ * in memory, which change only when the switch commits. Changes wait:
+ * they are refused (CC_ERR_UNAVAILABLE) until it ends. */
+
+typedef struct chain_reorg {
+    char target[CC_HASH_HEX_LEN + 1];
+    char (*path)[CC_HASH_HEX_LEN + 1]; /* fork (excluded) to target, oldest first */
+    size_t n, next;                    /* blocks of path, and the next to connect */
+    int64_t fork_height, undo_height;  /* the best chain's block to undo next */
+    tx_list abandoned;
+    size_t depth;
+    bool restoring;    /* the abandoned payments are being put back */
+    size_t restored;   /* abandoned.items[0..restored) are */
+    int64_t first_seq; /* the arrival order of the first */
+    char bad[CC_HASH_HEX_LEN + 1];
+} chain_reorg;
+
+/* Abandoned payments put back in the mempool for one block of a step's
+ * budget: a payment costs a fraction of a block. */
+#define RESTORE_PER_BLOCK 16
+
+static void reorg_free(chain_reorg *r)
+{
+    if (!r)
+        return;
+    tx_list_clear(&r->abandoned);
+    free(r->path);
+    free(r);
+}
+
+bool chain_writable(const cc_chain *chain, cc_err *err)
+{
+    if (!chain->reorg)
+        return true;
+    const chain_reorg *r = chain->reorg;
+    size_t total = (size_t)(chain->height - r->fork_height) + r->n;
+    size_t done = (size_t)(chain->height - r->undo_height) + r->next;
+    return cc_fail(err, CC_ERR_UNAVAILABLE,
+                   "The chain is switching to a longer branch (%zu of %zu blocks done); "
+                   "try again in a moment", done, total);
+}
+
+/* A plan (*out) when making target the tip is a reorganisation to run in
+ * steps; NULL when it is done at once. */
+static bool plan_reorg(cc_chain *chain, const char *target, chain_reorg **out, cc_err *err)
+{
+    *out = NULL;
+    if (chain->in_batch || chain->reorg_inline_max == 0)
+        return true;
+    char(*path)[CC_HASH_HEX_LEN + 1];
+    size_t n;
+    int64_t fork_height = 0;
+    if (!branch_path(chain, target, &path, &n, &fork_height, err))
+        return false;
+    if ((size_t)(chain->height - fork_height) <= chain->reorg_inline_max) {
+        free(path);
+        return true;
+    }
+    chain_reorg *r = cc_calloc(1, sizeof *r);
+    memcpy(r->target, target, sizeof r->target);
+    r->path = path;
+    r->n = n;
+    r->fork_height = fork_height;
+    r->undo_height = chain->height;
+    *out = r;
+    return true;
+}
+
+/* Called once the planned tip is committed. Should the view or the
+ * transaction not start, the switch is made at once instead. */
+static bool start_reorg(cc_chain *chain, chain_reorg *r, cc_block_result *res, cc_err *err)
+{
+    res->outcome = CC_BLOCK_SIDE;
+    res->reorg_pending = true;
+    cc_err why = {0};
+    bool viewed = store_view_begin(chain, &why);
+    if (viewed && store_exec(chain, "BEGIN IMMEDIATE", &why)) {
+        chain->reorg = r;
+        cc_info(chain->log, "switching to the branch of %s: %lld blocks to undo, %zu to apply, "
+                "in steps", r->target, (long long)(chain->height - r->fork_height), r->n);
+        return true;
+    }
+    if (viewed)
+        store_view_end(chain);
+    cc_warn(chain->log, "switching to %s at once: %s", r->target, why.msg);
+    if (!store_exec(chain, "BEGIN IMMEDIATE", err)) {
+        reorg_free(r);
+        return false;
+    }
+    chain->reorg = r;
+    bool done = false;
+    while (!done)
+        if (!cc_chain_reorg_step(chain, SIZE_MAX, &done, res, err))
+            return false;
+    return true;
+}
+
+/* One block of the switch: the next to undo, or else the next to apply. */
+static bool reorg_one(cc_chain *chain, chain_reorg *r, cc_err *err)
+{
+    if (r->undo_height > r->fork_height)
+        return disconnect_at(chain, r->undo_height--, &r->abandoned, &r->depth, err);
+    return connect_stored(chain, r->path[r->next++], r->target, r->bad, err);
+}
+
+static bool reorg_applied(const chain_reorg *r)
+{
+    return r->undo_height == r->fork_height && r->next == r->n;
+}
+
+static bool reorg_finished(const chain_reorg *r)
+{
+    return reorg_applied(r) && r->restoring && r->restored == r->abandoned.n;
+}
+
+/* Up to budget blocks undone or applied, then what is left of the budget
+ * spent on putting abandoned payments back. */
+static bool reorg_work(cc_chain *chain, chain_reorg *r, size_t budget, cc_err *err)
+{
+    for (; budget > 0 && !reorg_applied(r); budget--)
+        if (!reorg_one(chain, r, err))
+            return false;
+    if (budget == 0 || !reorg_applied(r))
+        return true;
+    if (!r->restoring) {
+        r->first_seq = mempool_restore_begin(chain, r->abandoned.n);
+        r->restoring = true;
+    }
+    size_t room = budget > SIZE_MAX / RESTORE_PER_BLOCK ? SIZE_MAX : budget * RESTORE_PER_BLOCK;
+    size_t left = r->abandoned.n - r->restored;
+    size_t to = r->restored + (left < room ? left : room);
+    if (!mempool_restore_some(chain, r->abandoned.items, r->restored, to, r->first_seq, err))
+        return false;
+    r->restored = to;
+    return true;
+}
+
+static void adopt_orphans(cc_chain *chain, const char *parent, cc_block_result *res);
+
+/* The switch is over (committed, or rolled back by the caller): reads go
+ * back to db and memory follows the database. */
+static chain_reorg *reorg_end(cc_chain *chain)
+{
+    chain_reorg *r = chain->reorg;
+    store_view_end(chain);
+    chain->reorg = NULL;
+    refresh_state(chain, NULL);
+    return r;
+}
+
+static bool reorg_failed(cc_chain *chain, cc_block_result *res, cc_err *err)
+{
+    store_exec(chain, "ROLLBACK", NULL);
+    chain_reorg *r = reorg_end(chain);
+    res->outcome = CC_BLOCK_SIDE;
+    memcpy(res->hash, r->target, sizeof res->hash);
+    /* The branch stays stored; a rule broken on it marks it invalid for
+     * good, so that it is never tried again. */
+    if (r->bad[0] && store_begin(chain, NULL)) {
+        if (mark_invalid(chain, r->bad, NULL))
+            store_commit(chain, NULL);
+        else
+            store_rollback(chain);
+    }
+    cc_err_prefix(err, "switching to the branch of %s: ", r->target);
+    cc_warn(chain->log, "%s", err ? err->msg : "switching to a branch failed");
+    reorg_free(r);
+    return false;
+}
+
+static void reorg_done(cc_chain *chain, cc_block_result *res)
+{
+    chain_reorg *r = reorg_end(chain);
+    chain->generation++;
+    res->outcome = CC_BLOCK_NEW_TIP;
+    memcpy(res->hash, r->target, sizeof res->hash);
+    res->height = chain->height;
+    res->tip_changed = true;
+    res->checked = true;
+    res->reorg_depth = r->depth;
+    cc_info(chain->log, "switched to the branch of %s: %zu blocks undone, %zu applied",
+            r->target, r->depth, r->n);
+    adopt_orphans(chain, r->target, res);
+    reorg_free(r);
+}
+
+bool cc_chain_reorg_pending(const cc_chain *chain) { return chain->reorg != NULL; }
+
+bool cc_chain_reorg_step(cc_chain *chain, size_t max_blocks, bool *done, cc_block_result *res,
+                         cc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    *done = chain->reorg == NULL;
+    if (*done)
+        return true;
+    chain_reorg *r = chain->reorg;
+    cc_err why = {0};
+    chain->in_reorg_step = true;
+    bool ok = reorg_work(chain, r, max_blocks, &why);
+    bool applied = ok && reorg_finished(r);
+    if (applied)
+        ok = mempool_restore_end(chain, &why) && store_exec(chain, "COMMIT", &why);
+    chain->in_reorg_step = false;
+    if (!ok) {
+        if (err)
+            *err = why;
+        return reorg_failed(chain, res, err);
+    }
+    if (applied) {
+        reorg_done(chain, res);
+        *done = true;
+    }
+    return true;
+}
+
 /* ---- orphans -------------------------------------------------------------- */
 
 static bool orphan_known(const cc_chain *chain, const char *hash)
@@ -534,11 +765,16 @@ static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result 
     bool ok = insert_block(chain, block, err);
     char bad[CC_HASH_HEX_LEN + 1] = "";
     bool extends = block->height > chain->height;
+    chain_reorg *later = NULL;
     if (ok && extends)
+        ok = plan_reorg(chain, block->hash, &later, err);
+    if (ok && extends && !later)
         ok = activate(chain, block->hash, &res->reorg_depth, bad, err);
-    else if (ok)
+    else if (ok && !extends)
         ok = check_side(chain, block->hash, &res->checked, bad, err);
-    if (ok && store_commit(chain, err)) {
+    if (ok && later && store_commit(chain, err))
+        return start_reorg(chain, later, res, err);
+    if (ok && !later && store_commit(chain, err)) {
         res->outcome = extends ? CC_BLOCK_NEW_TIP : CC_BLOCK_SIDE;
         if (extends) {
             res->checked = true;
@@ -548,6 +784,7 @@ static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result 
         return refresh_state(chain, err);
     }
     store_rollback(chain);
+    reorg_free(later);
     if (bad[0])
         remember_invalid(chain, block, bad);
     res->reorg_depth = 0;
@@ -602,6 +839,9 @@ static bool submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *re
         return true;
     }
     bool stored = store_block(chain, block, res, err);
+    /* A switch under way adopts them when it is done. */
+    if (chain->reorg)
+        return stored;
     /* Orphans waiting for this block are settled now: connected when it was
      * stored, refused when it was remembered as invalid. After a database
      * failure it is not stored and they keep waiting. */
@@ -615,6 +855,8 @@ bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_blo
                            cc_err *err)
 {
     memset(res, 0, sizeof *res);
+    if (!chain_writable(chain, err))
+        return false;
     cc_block block;
     if (!chain->rules->block_decode(text, len, &block, err))
         return false;
@@ -627,7 +869,7 @@ bool cc_chain_submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *
                              cc_err *err)
 {
     memset(res, 0, sizeof *res);
-    return submit_decoded(chain, block, res, err);
+    return chain_writable(chain, err) && submit_decoded(chain, block, res, err);
 }
 
 /* ---- opening ----------------------------------------------------------------- */
@@ -697,6 +939,36 @@ static bool backfill_reward_index(cc_chain *chain, cc_err *err)
     return false;
 }
 
+/* A node stopped while switching to a longer branch comes back on the old
+ * one with the longer branch's tip stored: the switch is made at opening,
+ * at once (nobody waits yet). A branch that breaks a rule is marked
+ * invalid and the old one stays. */
+static bool finish_interrupted_switch(cc_chain *chain, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BLOCK_LONGEST_UNCHECKED);
+    sqlite3_bind_int64(stmt, 1, chain->height);
+    char target[CC_HASH_HEX_LEN + 1] = "";
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        snprintf(target, sizeof target, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_reset(stmt);
+    if (!target[0])
+        return true;
+    char bad[CC_HASH_HEX_LEN + 1] = "";
+    size_t depth = 0;
+    cc_info(chain->log, "finishing the switch to the branch of %s", target);
+    bool ok = store_begin(chain, err) && activate(chain, target, &depth, bad, NULL);
+    if (ok)
+        return store_commit(chain, err) && refresh_state(chain, err);
+    store_rollback(chain);
+    if (bad[0] && store_begin(chain, err)) {
+        if (!mark_invalid(chain, bad, err) || !store_commit(chain, err)) {
+            store_rollback(chain);
+            return false;
+        }
+    }
+    return refresh_state(chain, err);
+}
+
 cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
 {
     cc_chain *chain = cc_calloc(1, sizeof *chain);
@@ -704,6 +976,7 @@ cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
     chain->log = config->log;
     chain->max_orphans = config->max_orphans;
     chain->max_mempool = config->max_mempool;
+    chain->reorg_inline_max = config->reorg_inline_max;
     chain->orphans = cc_calloc(config->max_orphans ? config->max_orphans : 1, sizeof(orphan));
     chain->verified = cc_sig_cache_new(SIG_CACHE_CAPACITY);
     if (!store_open(chain, config->db_path, err) || !store_genesis(chain, err) ||
@@ -714,6 +987,10 @@ cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
     chain->next_block_seq = store_query_int(chain, SQL_SEQ_MAX) + 1;
     chain->next_mempool_seq = store_query_int(chain, SQL_MEMPOOL_SEQ_MAX) + 1;
     chain->mempool_count = (size_t)store_query_int(chain, SQL_MEMPOOL_COUNT);
+    if (!finish_interrupted_switch(chain, err)) {
+        cc_chain_close(chain);
+        return NULL;
+    }
     return chain;
 }
 
@@ -721,6 +998,12 @@ void cc_chain_close(cc_chain *chain)
 {
     if (!chain)
         return;
+    if (chain->reorg) {
+        /* Unfinished: nothing of it was committed, the new tip stays stored
+         * and the switch is made again when a block builds on it. */
+        store_exec(chain, "ROLLBACK", NULL);
+        reorg_free(reorg_end(chain));
+    }
     store_close(chain);
     for (size_t i = 0; i < chain->n_orphans; i++)
         free(chain->orphans[i].text);
@@ -731,6 +1014,8 @@ void cc_chain_close(cc_chain *chain)
 
 bool cc_chain_batch_begin(cc_chain *chain, cc_err *err)
 {
+    if (!chain_writable(chain, err))
+        return false;
     if (chain->in_batch)
         return cc_fail(err, CC_ERR_INTERNAL, "a batch is already open");
     if (!store_exec(chain, "BEGIN IMMEDIATE", err))

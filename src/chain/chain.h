@@ -48,6 +48,11 @@ typedef struct cc_chain_config {
     const cc_log *log;
     size_t max_orphans;  /* blocks waiting for a parent */
     size_t max_mempool;  /* transactions waiting to be mined */
+    /* A reorganisation undoing more blocks than this runs in steps that the
+     * caller drives (cc_chain_reorg_step), so that the thread stays free for
+     * other work; 0: every one at once. Catching up in a batch is never
+     * split. */
+    size_t reorg_inline_max;
 } cc_chain_config;
 
 /* Opens (creating when new) the database and loads the best chain. */
@@ -70,6 +75,8 @@ typedef struct cc_block_result {
                            * shallow fork): served, and fit to relay; false for
                            * an orphan or an unchecked side block */
     size_t reorg_depth;   /* blocks disconnected from the old best chain */
+    bool reorg_pending;   /* stored, and the best chain is switching to its branch
+                           * in steps (cc_chain_reorg_step): not checked yet */
 } cc_block_result;
 
 /* Validates and stores a block received as wire text. A block seen before
@@ -83,6 +90,24 @@ bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_blo
  * worker, say); the block stays the caller's. */
 bool cc_chain_submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *res,
                              cc_err *err);
+
+/* ---- deep reorganisations in steps ----
+ *
+ * When a block makes a branch forking more than reorg_inline_max blocks
+ * below the tip the longest, cc_chain_submit_* store it (outcome
+ * CC_BLOCK_SIDE, reorg_pending) and leave the switch to the caller, who
+ * calls cc_chain_reorg_step until *done, yielding to other work between
+ * calls. Meanwhile every read (blocks, balances, the mempool, height and
+ * tip) shows the state before the switch, and every change (blocks,
+ * payments, batches) fails with CC_ERR_UNAVAILABLE. When done, res says
+ * what a submission that made the switch at once would have said
+ * (CC_BLOCK_NEW_TIP, tip_changed, reorg_depth, orphans adopted). A branch
+ * that breaks a rule is marked invalid: the step returns false with err,
+ * and the best chain stays what it was. A node that stops in the middle
+ * loses nothing: no step is committed before the last. */
+bool cc_chain_reorg_pending(const cc_chain *chain);
+bool cc_chain_reorg_step(cc_chain *chain, size_t max_blocks, bool *done, cc_block_result *res,
+                         cc_err *err);
 
 /* A batch makes the changes between begin and end one SQLite transaction
  * (each change a savepoint of it, still refused alone): catching up with a

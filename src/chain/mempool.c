@@ -160,17 +160,31 @@ static bool trim_all_senders(cc_chain *chain, cc_err *err)
  * waiting, so they go back ahead of it (seqs below the smallest one) and
  * keep their claim on the funds when the trim runs; a payment the new
  * branch already holds stays out. */
-bool mempool_restore(cc_chain *chain, const cc_tx *abandoned, size_t n, cc_err *err)
+int64_t mempool_restore_begin(cc_chain *chain, size_t n)
 {
     /* Connecting blocks deleted what they mined: the bound needs the real
      * count, not the one from before the change. */
     chain->mempool_count = (size_t)store_query_int(chain, SQL_MEMPOOL_COUNT);
-    int64_t seq = store_query_int(chain, SQL_MEMPOOL_SEQ_MIN) - (int64_t)n;
+    return store_query_int(chain, SQL_MEMPOOL_SEQ_MIN) - (int64_t)n;
+}
+
+bool mempool_restore_some(cc_chain *chain, const cc_tx *abandoned, size_t from, size_t to,
+                          int64_t first_seq, cc_err *err)
+{
     bool ok = true;
-    for (size_t i = 0; ok && i < n; i++, seq++)
+    for (size_t i = from; ok && i < to; i++)
         if (check_new_payment(chain, &abandoned[i], NULL) && !mempool_full(chain, NULL))
-            ok = mempool_add(chain, &abandoned[i], seq, err);
-    return ok && trim_all_senders(chain, err);
+            ok = mempool_add(chain, &abandoned[i], first_seq + (int64_t)i, err);
+    return ok;
+}
+
+bool mempool_restore_end(cc_chain *chain, cc_err *err) { return trim_all_senders(chain, err); }
+
+bool mempool_restore(cc_chain *chain, const cc_tx *abandoned, size_t n, cc_err *err)
+{
+    int64_t first_seq = mempool_restore_begin(chain, n);
+    return mempool_restore_some(chain, abandoned, 0, n, first_seq, err) &&
+           mempool_restore_end(chain, err);
 }
 
 bool cc_chain_check_new_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
@@ -180,6 +194,8 @@ bool cc_chain_check_new_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
 
 bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
 {
+    if (!chain_writable(chain, err))
+        return false;
     /* The cheap refusals before the costly signature check. The node's own
      * payments come through here too: they are checked like any other, so
      * a wallet bug cannot put an unspendable payment in the mempool. */
@@ -200,6 +216,8 @@ bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
 bool cc_chain_submit_tx(cc_chain *chain, const char *text, size_t len,
                         char txid[CC_HASH_HEX_LEN + 1], cc_err *err)
 {
+    if (!chain_writable(chain, err))
+        return false;
     cc_tx tx;
     if (!chain->rules->tx_decode(text, len, &tx, err))
         return false;

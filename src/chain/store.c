@@ -86,6 +86,8 @@ static const char *const sql_text[SQL_COUNT_] = {
                            " JOIN block b ON b.hash=r.block WHERE r.txid=?1"
                            " ORDER BY b.height LIMIT 1"),
     [SQL_MEMPOOL_GET] = "SELECT text FROM mempool WHERE txid=?1",
+    [SQL_BLOCK_LONGEST_UNCHECKED] =
+        "SELECT hash FROM block WHERE status=0 AND height>?1 ORDER BY height DESC, seq LIMIT 1",
 };
 
 bool store_db_fail(cc_chain *chain, cc_err *err)
@@ -160,11 +162,53 @@ bool store_open(cc_chain *chain, const char *path, cc_err *err)
     return true;
 }
 
+static bool view_open(cc_chain *chain, const char *path, cc_err *err)
+{
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &chain->view, flags, NULL) != SQLITE_OK)
+        return cc_fail(err, CC_ERR_INTERNAL, "cannot open database %s to read: %s", path,
+                       chain->view ? sqlite3_errmsg(chain->view) : "out of memory");
+    sqlite3_busy_timeout(chain->view, 5000);
+    /* Writes are prepared too (store_stmt picks by id); on a read-only
+     * connection they could never run. */
+    for (int i = 0; i < SQL_COUNT_; i++)
+        if (sqlite3_prepare_v3(chain->view, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &chain->view_stmts[i], NULL) != SQLITE_OK)
+            return cc_fail(err, CC_ERR_INTERNAL, "database: %s", sqlite3_errmsg(chain->view));
+    return true;
+}
+
+bool store_view_begin(cc_chain *chain, cc_err *err)
+{
+    if (!chain->view && !view_open(chain, sqlite3_db_filename(chain->db, "main"), err))
+        return false;
+    /* A read transaction takes its snapshot at its first read. */
+    sqlite3_stmt *tip = chain->view_stmts[SQL_BEST_TIP];
+    bool ok = sqlite3_exec(chain->view, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+              sqlite3_step(tip) == SQLITE_ROW;
+    sqlite3_reset(tip);
+    if (!ok)
+        return cc_fail(err, CC_ERR_INTERNAL, "database: %s", sqlite3_errmsg(chain->view));
+    return true;
+}
+
+void store_view_end(cc_chain *chain)
+{
+    for (int i = 0; i < SQL_COUNT_; i++)
+        sqlite3_reset(chain->view_stmts[i]);
+    sqlite3_exec(chain->view, "COMMIT", NULL, NULL, NULL);
+}
+
 void store_close(cc_chain *chain)
 {
     /* First, so that closing the last connection checkpoints as usual. */
     cc_checkpointer_stop(chain->checkpointer);
     chain->checkpointer = NULL;
+    for (int i = 0; i < SQL_COUNT_; i++)
+        sqlite3_finalize(chain->view_stmts[i]);
+    if (chain->view)
+        sqlite3_close(chain->view);
+    chain->view = NULL;
     for (int i = 0; i < SQL_COUNT_; i++)
         sqlite3_finalize(chain->stmts[i]);
     if (chain->db)
@@ -174,7 +218,8 @@ void store_close(cc_chain *chain)
 
 sqlite3_stmt *store_stmt(cc_chain *chain, store_sql id)
 {
-    sqlite3_stmt *stmt = chain->stmts[id];
+    bool view = chain->reorg && !chain->in_reorg_step;
+    sqlite3_stmt *stmt = view ? chain->view_stmts[id] : chain->stmts[id];
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     return stmt;

@@ -49,6 +49,7 @@ typedef enum store_sql {
     SQL_TX_FIND_PAYMENT,
     SQL_TX_FIND_REWARD,
     SQL_MEMPOOL_GET,
+    SQL_BLOCK_LONGEST_UNCHECKED,
     SQL_COUNT_
 } store_sql;
 
@@ -78,7 +79,20 @@ struct cc_chain {
     cc_sig_cache *verified; /* transactions whose signature was checked */
     bool in_batch;          /* changes are savepoints of one open transaction */
     cc_checkpointer *checkpointer; /* NULL: SQLite's own checkpoints */
+    /* A deep reorganisation runs in steps (chain.c), its changes one open
+     * transaction of db; between steps every read goes to view, a
+     * read-only connection whose read transaction began before the
+     * reorganisation did: the state it shows matches tip and height. */
+    size_t reorg_inline_max;      /* deeper reorganisations run in steps */
+    struct chain_reorg *reorg;    /* the one under way, or NULL */
+    bool in_reorg_step;           /* reads and writes go to db */
+    sqlite3 *view;                /* opened at the first stepped reorganisation */
+    sqlite3_stmt *view_stmts[SQL_COUNT_];
 };
+
+/* False (CC_ERR_UNAVAILABLE, saying how far it got) while a deep
+ * reorganisation is under way: changes wait for it (chain.c). */
+bool chain_writable(const cc_chain *chain, cc_err *err);
 
 /* A signature check that is made at most once per transaction: a hit in
  * chain->verified, else the rules' check, remembered when it passes. */
@@ -86,6 +100,12 @@ bool chain_tx_signature_ok(cc_chain *chain, const cc_tx *tx);
 
 bool store_open(cc_chain *chain, const char *path, cc_err *err);
 void store_close(cc_chain *chain);
+
+/* Starts a read transaction on the view connection (opened on first use),
+ * so that reads between the steps of a reorganisation see the state before
+ * it; store_view_end ends it. */
+bool store_view_begin(cc_chain *chain, cc_err *err);
+void store_view_end(cc_chain *chain);
 
 /* The prepared statement for id, reset and with bindings cleared. */
 sqlite3_stmt *store_stmt(cc_chain *chain, store_sql id);
@@ -126,5 +146,13 @@ bool store_check_affordable(const cc_tx *tx, const mpq_t available, cc_err *err)
  * inside the chain's transaction: abandoned holds the payments of the
  * blocks the change disconnected, in chain order (n may be 0). */
 bool mempool_restore(cc_chain *chain, const cc_tx *abandoned, size_t n, cc_err *err);
+
+/* The same in parts, for a reorganisation run in steps: begin (returns the
+ * arrival order of abandoned[0]), then some of abandoned[from..to) at a
+ * time, then end (the trim of what the new branch cannot afford). */
+int64_t mempool_restore_begin(cc_chain *chain, size_t n);
+bool mempool_restore_some(cc_chain *chain, const cc_tx *abandoned, size_t from, size_t to,
+                          int64_t first_seq, cc_err *err);
+bool mempool_restore_end(cc_chain *chain, cc_err *err);
 
 #endif

@@ -529,7 +529,8 @@ static bool open_state(cheese_node *node, cc_err *err)
         return false;
     cc_node_report_key(node->key.pub_hex, created, path);
     node->chain = cc_node_chain_open(cfg->datadir, node->rules, cfg->log, cfg->max_orphans,
-                                     cfg->max_mempool, err);
+                                     cfg->max_mempool,
+                                     0 /* chains arrive whole: see cheese-node.md */, err);
     return node->chain && cc_api_token_load(cfg->datadir, node->token, cfg->log, err);
 }
 

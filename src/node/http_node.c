@@ -27,6 +27,11 @@
 
 #define SYNC_S 4             /* between catch-up rounds (jittered) */
 #define PARENT_FETCH_GAP 8   /* orphans further ahead are left to the sync */
+/* A switch to a branch forking deeper than this runs in steps of
+ * REORG_STEP_BLOCKS, the loop serving everyone else in between (chain.h);
+ * a step takes a few milliseconds. */
+#define REORG_INLINE_MAX 32
+#define REORG_STEP_BLOCKS 16
 
 typedef struct http_node {
     const cc_http_node_config *cfg;
@@ -56,6 +61,7 @@ typedef struct http_node {
     cc_api_backend api;
     cc_node_web web; /* /metrics, /api/ and the explorer */
     cc_metrics metrics;
+    struct event *reorg_step; /* drives a switch to a longer branch, step by step */
 } http_node;
 
 void cc_http_node_defaults(cc_http_node_config *config)
@@ -121,6 +127,12 @@ static bool start_job(http_node *node, cc_err *err)
  * any job, a forced one is dropped when the tip moves before it is found. */
 static bool update_mining(http_node *node, bool forced, cc_err *err)
 {
+    /* Whatever is mined before a switch ends builds on a tip that goes. */
+    if (cc_chain_reorg_pending(node->chain)) {
+        cc_miner_cancel(node->miner);
+        return !forced || cc_fail(err, CC_ERR_UNAVAILABLE, "The chain is switching to a "
+                                  "longer branch; mine again in a moment");
+    }
     bool busy = cc_miner_job(node->miner) != 0;
     bool stale = node->job_generation != cc_chain_tip_generation(node->chain);
     if (busy && !stale && !forced)
@@ -190,6 +202,42 @@ static void relay_mempool(http_node *node)
         cc_info(node->cfg->log, "offered %zu waiting payments to peers after a reorganisation", n);
 }
 
+/* Once a switch to a longer branch is done: its tip goes to every peer
+ * (they fetch what they lack under it), and mining starts on it. */
+static void switched(http_node *node, const cc_block_result *res)
+{
+    relay_tip(node, NULL);
+    if (res->reorg_depth > 0)
+        relay_mempool(node);
+    maybe_mine(node);
+}
+
+/* A timer, not an active event: the loop polls its sockets before it
+ * runs, so a step never follows a step without a look at the clients. */
+static void step_soon(http_node *node)
+{
+    static const struct timeval now = {0, 0};
+    evtimer_add(node->reorg_step, &now);
+}
+
+static void on_reorg_step(evutil_socket_t fd, short what, void *ctx)
+{
+    (void)fd;
+    (void)what;
+    http_node *node = ctx;
+    bool done = false;
+    cc_block_result res;
+    if (!cc_chain_reorg_step(node->chain, REORG_STEP_BLOCKS, &done, &res, NULL)) {
+        maybe_mine(node); /* the chain said why; the old tip stays */
+        return;
+    }
+    if (done) {
+        switched(node, &res);
+        return;
+    }
+    step_soon(node);
+}
+
 /* Stores a block from a client, a peer (source) or our miner (NULL);
  * relays it to every other peer when it is new and checked on its branch
  * (a side block of a deep fork is not, yet: chain.h). For an orphan, a
@@ -200,6 +248,8 @@ static bool accept_decoded(http_node *node, cc_block *block, const char *source,
 {
     if (!submit_decoded(node, block, res, err))
         return false;
+    if (res->reorg_pending)
+        step_soon(node);
     if (res->outcome == CC_BLOCK_ORPHAN) {
         cc_sync_orphan(node->sync, source, res->height);
         char path[96];
@@ -973,7 +1023,7 @@ static bool open_state(http_node *node, cc_err *err)
     if (!cc_api_token_load(cfg->datadir, node->api_token, cfg->log, err))
         return false;
     node->chain = cc_node_chain_open(cfg->datadir, cc_rules_http(), cfg->log, cfg->max_orphans,
-                                     cfg->max_mempool, err);
+                                     cfg->max_mempool, REORG_INLINE_MAX, err);
     if (!node->chain)
         return false;
     snprintf(node->self, sizeof node->self, "%s:%d", cfg->host, cfg->port);
@@ -1011,6 +1061,8 @@ static void close_node(http_node *node)
      * everything they use is still there. */
     cc_verifier_free(node->verifier);
     free(node->settling);
+    if (node->reorg_step)
+        event_free(node->reorg_step);
     /* The client reports dropped requests to their callbacks, which still
      * use the peering object and the chain: it goes first. */
     cc_http_client_free(node->client);
@@ -1041,6 +1093,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
     }
     node.miner = cc_miner_new(node.base, cfg->miner_threads, on_block_found, &node);
     node.verifier = cc_verifier_new(node.base, cc_rules_http(), cfg->verify_threads);
+    node.reorg_step = evtimer_new(node.base, on_reorg_step, &node);
     cc_verifier_set_round_hooks(node.verifier, open_payments, close_payments, &node);
     cc_node_signals signals;
     cc_node_signals_start(&signals, node.base, cfg->log);

@@ -50,7 +50,8 @@ bool cc_node_datadir_open(const char *datadir, cc_dir_lock *lock, const cc_log *
 }
 
 cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const cc_log *log,
-                             size_t max_orphans, size_t max_mempool, cc_err *err)
+                             size_t max_orphans, size_t max_mempool, size_t reorg_inline_max,
+                             cc_err *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/chain.sqlite", datadir);
@@ -58,6 +59,7 @@ cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const c
                                  .rules = rules,
                                  .log = log,
                                  .max_orphans = max_orphans,
+                                 .reorg_inline_max = reorg_inline_max,
                                  .max_mempool = max_mempool};
     return cc_chain_open(&chain_cfg, err);
 }

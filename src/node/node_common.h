@@ -42,9 +42,11 @@ void cc_node_signals_stop(cc_node_signals *s);
 bool cc_node_datadir_open(const char *datadir, cc_dir_lock *lock, const cc_log *log,
                           cc_err *err);
 
-/* Opens (creating when new) DATADIR/chain.sqlite. */
+/* Opens (creating when new) DATADIR/chain.sqlite. reorg_inline_max: see
+ * cc_chain_config (0: every reorganisation at once). */
 cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const cc_log *log,
-                             size_t max_orphans, size_t max_mempool, cc_err *err);
+                             size_t max_orphans, size_t max_mempool, size_t reorg_inline_max,
+                             cc_err *err);
 
 /* Tells the operator the node's public key on stderr, and where the wallet
  * file is (or that it was just created). */
