@@ -3,7 +3,8 @@
  * when the two transcripts differ: the messages read must never depend on
  * how the network splits the stream. Every message read must also keep the
  * reader's promises (limits, NUL-terminated texts, balanced payloads) and,
- * when the writer accepts it, read back as itself. A peer list goes on
+ * when the writer accepts it, read back as itself. What the reader holds
+ * for messages still arriving stays within its limits. A peer list goes on
  * through the node's parser (cc_cheese_peer_list_parse), which may skip
  * entries but must return only valid ids, hosts and ports.
  *
@@ -147,6 +148,11 @@ static void feed_piece(run *r, const char *d, size_t n)
         }
         d += used;
         n -= used;
+        /* what a node sums over connections to bound them all: one
+         * connection's share stays within the limits (and a few keywords
+         * read ahead) */
+        check(cc_cheese_wire_held(r->w) <= r->lim->max_payload + r->lim->max_line + 128,
+              "the bytes held stay within the limits");
         if (st == CC_CHEESE_NEED_MORE) {
             check(n == 0, "NEED_MORE consumes everything");
             return;

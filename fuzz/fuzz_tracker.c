@@ -8,11 +8,12 @@
  * answer is predicted by a model that reads the same bytes with the wire
  * reader the tracker uses (net/cheese_wire.h) and keeps its own peer table:
  * the greeting; a JOINED with a fresh "PID" + 20 hex id in the spelling
- * asked, the same id on a second join; REFUSED for an unusable host:port;
- * a peer list in the spelling asked for a known id, holding exactly the
- * joined peers but the named one and the asker (at most 10), each with
- * the address it joined with, printed as reference nodes print it and read
- * in full by the node's own peer-list parser; INVALID_PEER_ID for any other
+ * asked, the same id on a second join; REFUSED for an unusable host:port
+ * (or a host name: no resolver here); a peer list in the spelling asked
+ * for a known id, holding exactly the joined peers but the named one and
+ * the asker (at most 10), each with the canonical form of the address it
+ * joined with, printed as reference nodes print it and read in full by
+ * the node's own peer-list parser; INVALID_PEER_ID for any other
  * id; REFUSED and a close after the 17th message a tracker does not serve
  * or a message over the limits; nothing else, and no close otherwise. The
  * peer and connection counts must match the model after every burst.
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/address.h"
 #include "net/cheese_tracker.h"
 #include "net/cheese_wire.h"
 #include "node/cheese_tracker_client.h"
@@ -125,33 +127,17 @@ static void doom(client *c, const char *reason)
     c->joined = false;
 }
 
-/* HOST:PORT split at the last ':'; host 1..253 of [A-Za-z0-9._:-], port
- * digits only with a value 1..65535 (kept without leading zeros). */
+/* HOST:PORT as net/address.h reads it (its own target, fuzz_address,
+ * checks that reading against the C library's): the peer is listed under
+ * the canonical host and port. A host name is refused, since this tracker
+ * has no resolver. */
 static bool join_ok(const char *arg, size_t len, char host[256], char port[6])
 {
-    const char *colon = memrchr(arg, ':', len);
-    if (!colon)
+    cc_addr a;
+    if (!cc_addr_parse(arg, len, &a, NULL))
         return false;
-    size_t host_len = (size_t)(colon - arg), port_len = len - host_len - 1;
-    if (host_len == 0 || host_len > 253 || port_len == 0)
-        return false;
-    for (size_t i = 0; i < host_len; i++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-", arg[i]) ||
-            arg[i] == '\0')
-            return false;
-    unsigned long value = 0;
-    for (size_t i = 0; i < port_len; i++) {
-        if (colon[1 + i] < '0' || colon[1 + i] > '9')
-            return false;
-        value = value * 10 + (unsigned long)(colon[1 + i] - '0');
-        if (value > 65535)
-            return false;
-    }
-    if (value == 0)
-        return false;
-    memcpy(host, arg, host_len);
-    host[host_len] = '\0';
-    snprintf(port, 6, "%lu", value);
+    snprintf(host, 256, "%s", a.host);
+    snprintf(port, 6, "%d", a.port);
     return true;
 }
 

@@ -16,7 +16,9 @@
 
 #include "codec/json.h"
 #include "crypto/random.h"
+#include "net/address.h"
 #include "net/listener.h"
+#include "net/lookup.h"
 #include "util/clock.h"
 #include "util/mem.h"
 #include "util/timeval.h"
@@ -29,6 +31,7 @@
 #define LINGER_S 2                              /* see conn_linger */
 #define LINGER_BYTES (64 * 1024)
 #define WRITE_STALL_S 60                        /* a peer that reads nothing this long is gone */
+#define LOOKUP_S 10                             /* longest look-up of a name a peer joins with */
 #define FIRST_BUCKETS 1024
 
 typedef struct conn conn;
@@ -74,13 +77,15 @@ struct conn {
     char ip[INET6_ADDRSTRLEN];
     conn_state state;
     bool suspended; /* reading paused until the peer reads our answers */
+    cc_lookup *lookup; /* a join by name being looked up: reading paused */
+    cc_cheese_spelling lookup_spelling; /* the spelling that join came in */
     unsigned garbage;
     size_t discarded;
     /* the peer, once joined */
     bool joined;
     cc_cheese_spelling spelling;
     char id[ID_LEN + 1];
-    char *host;
+    char host[CC_ADDR_HOST_MAX]; /* canonical (net/address.h) */
     char port[6];
     size_t index;        /* in registry.peers */
     conn *bucket_next;
@@ -286,7 +291,7 @@ static void conn_free(conn *c, const char *why)
     event_free(c->timer);
     bufferevent_free(c->bev);
     cc_cheese_wire_free(c->wire);
-    free(c->host);
+    cc_lookup_cancel(c->lookup);
     free(c);
 }
 
@@ -326,32 +331,6 @@ static void arm_timer(conn *c, double s)
 
 /* ---- requests ---- */
 
-/* "HOST:PORT", split at the last ':' so that an IPv6 host works; the port
- * is digits only, 1 to 65535, and stored without leading zeros. */
-static bool parse_join(const char *arg, size_t len, char **host, char port[6], cc_err *err)
-{
-    const char *colon = memrchr(arg, ':', len);
-    if (!colon)
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "join needs host:port");
-    size_t host_len = (size_t)(colon - arg);
-    const char *p = colon + 1;
-    size_t port_len = len - host_len - 1;
-    if (!cc_cheese_host_valid(arg, host_len))
-        return cc_fail(err, CC_ERR_BAD_REQUEST,
-                       "join needs a host of letters, digits and .-_: (at most 253)");
-    unsigned long value = 0;
-    for (size_t i = 0; i < port_len && value <= 65535; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return cc_fail(err, CC_ERR_BAD_REQUEST, "join needs a port of digits only");
-        value = value * 10 + (unsigned long)(p[i] - '0');
-    }
-    if (port_len == 0 || value < 1 || value > 65535)
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "join needs a port from 1 to 65535");
-    *host = cc_strndup(arg, host_len);
-    snprintf(port, 6, "%lu", value);
-    return true;
-}
-
 /* Every peer is checked once per health interval: with HCK when it joined
  * in the later spelling, else (the seed spelling has none, and would read
  * HCK as an answer) by a probe of its own port. */
@@ -363,21 +342,29 @@ static void watch_liveness(conn *c)
     arm_timer(c, c->t->cfg.health_interval_s);
 }
 
-static void handle_join(conn *c, const cc_cheese_msg *m)
+/* reason goes on the wire, so it is fixed lower-case prose and never
+ * quotes what the peer sent (which may hold keywords or control bytes);
+ * why, for the log, says more. */
+static void refuse_join(conn *c, const char *reason, const char *why)
+{
+    cc_debug(c->t->cfg.log, "join from %s refused: %s", c->ip, why);
+    refuse(c, reason);
+}
+
+/* Registers the peer under the canonical form of the address it joined
+ * with: the same peer spelt "localhost", "127.000.000.001" or "0177.0.0.1"
+ * is listed as 127.0.0.1 every time. Each join still gets its own id, even
+ * when another connection joined with the same address: an id is the
+ * network's only access control, so replacing the other join would let
+ * anyone cut a peer off by naming its address, and refusing this one would
+ * let anyone claim an address before its owner joins. Nodes merge the
+ * entries, which now compare equal. */
+static void finish_join(conn *c, const cc_addr *addr, cc_cheese_spelling spelling)
 {
     cc_cheese_tracker *t = c->t;
-    char *host = NULL;
-    char port[6];
-    cc_err err = {0};
-    if (!parse_join(m->arg, m->arg_len, &host, port, &err)) {
-        cc_debug(t->cfg.log, "join from %s refused: %s", c->ip, err.msg);
-        refuse(c, err.msg);
-        return;
-    }
-    free(c->host);
-    c->host = host;
-    memcpy(c->port, port, sizeof c->port);
-    c->spelling = m->spelling;
+    snprintf(c->host, sizeof c->host, "%s", addr->host);
+    snprintf(c->port, sizeof c->port, "%d", addr->port);
+    c->spelling = spelling;
     if (!c->joined) {
         new_peer_id(&t->reg, c->id);
         registry_add(&t->reg, c);
@@ -385,8 +372,60 @@ static void handle_join(conn *c, const cc_cheese_msg *m)
     }
     watch_liveness(c);
     cc_info(t->cfg.log, "peer %s joined from %s as %s:%s (%s spelling); %zu peers", c->id, c->ip,
-            c->host, c->port, m->spelling == CC_CHEESE_LATER ? "later" : "seed", t->reg.n);
-    send_msg(c, CC_CHEESE_JOINED, m->spelling, c->id, NULL);
+            c->host, c->port, spelling == CC_CHEESE_LATER ? "later" : "seed", t->reg.n);
+    send_msg(c, CC_CHEESE_JOINED, spelling, c->id, NULL);
+}
+
+static void process_input(conn *c);
+
+static void on_join_lookup(void *ctx, const cc_addr *addr, const cc_err *err)
+{
+    conn *c = ctx;
+    c->lookup = NULL;
+    if (addr)
+        finish_join(c, addr, c->lookup_spelling);
+    else
+        refuse_join(c, "join needs a host name that has an address", err->msg);
+    if (c->state != CONN_OPEN || c->suspended)
+        return;
+    bufferevent_enable(c->bev, EV_READ);
+    process_input(c); /* what arrived meanwhile */
+}
+
+/* "HOST:PORT", split at the last ':' (or an IPv6 host in brackets); the
+ * port is digits only, 1 to 65535. An address is registered at once; a
+ * host name is looked up first, and nothing more is read from the
+ * connection until the join is answered, so that answers keep the order
+ * of the requests. */
+static void handle_join(conn *c, const cc_cheese_msg *m)
+{
+    cc_cheese_tracker *t = c->t;
+    const char *host;
+    size_t host_len;
+    int port;
+    cc_addr addr;
+    cc_err err = {0};
+    if (!cc_addr_split(m->arg, m->arg_len, &host, &host_len, &port, &err)) {
+        refuse_join(c, "join needs host:port with a port from 1 to 65535", err.msg);
+        return;
+    }
+    if (cc_addr_make(host, host_len, port, &addr, &err)) {
+        finish_join(c, &addr, m->spelling);
+        return;
+    }
+    if (!cc_addr_host_is_name(host, host_len)) {
+        refuse_join(c, "join needs a host that is an ip address or a name", err.msg);
+        return;
+    }
+    if (!t->cfg.dns) {
+        refuse_join(c, "join needs an ip address: this tracker looks no names up", err.msg);
+        return;
+    }
+    char name[CC_ADDR_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%.*s", (int)host_len, host);
+    c->lookup_spelling = m->spelling;
+    c->lookup = cc_lookup_start(t->base, t->cfg.dns, name, port, LOOKUP_S, on_join_lookup, c);
+    bufferevent_disable(c->bev, EV_READ);
 }
 
 static void append_entry(cc_buf *out, const conn *p)
@@ -473,7 +512,7 @@ static void handle(conn *c, const cc_cheese_msg *m)
 static void arm_silence(conn *c)
 {
     bool input_left = evbuffer_get_length(bufferevent_get_input(c->bev)) > 0;
-    if (c->state == CONN_OPEN && !input_left && cc_cheese_wire_flushable(c->wire)) {
+    if (c->state == CONN_OPEN && !c->lookup && !input_left && cc_cheese_wire_flushable(c->wire)) {
         struct timeval tv = cc_timeval_of(c->t->cfg.silence_s);
         evtimer_add(c->silence, &tv);
     } else {
@@ -492,7 +531,7 @@ static void on_wire_error(conn *c, const cc_err *err)
 static void process_input(conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    while (c->state == CONN_OPEN && !c->suspended) {
+    while (c->state == CONN_OPEN && !c->suspended && !c->lookup) {
         cc_cheese_msg m;
         cc_err err = {0};
         cc_cheese_status st = cc_cheese_wire_feed_evbuffer(c->wire, in, &m, &err);
@@ -513,7 +552,7 @@ static void on_silence(evutil_socket_t fd, short what, void *arg)
     conn *c = arg;
     cc_cheese_msg m;
     cc_err err = {0};
-    while (c->state == CONN_OPEN) {
+    while (c->state == CONN_OPEN && !c->lookup) {
         cc_cheese_status st = cc_cheese_wire_flush(c->wire, &m, &err);
         if (st == CC_CHEESE_NEED_MORE)
             break;
@@ -547,6 +586,8 @@ static void on_write(struct bufferevent *bev, void *arg)
         conn_linger(c);
     } else if (c->state == CONN_OPEN && c->suspended) {
         c->suspended = false;
+        if (c->lookup)
+            return; /* reading resumes once the join is answered */
         bufferevent_enable(c->bev, EV_READ);
         process_input(c); /* what arrived while paused is already in the buffer */
     }
@@ -655,18 +696,15 @@ static void on_probe_event(struct bufferevent *bev, short what, void *arg)
                                       : "cannot be reached on its port");
 }
 
+/* The host is canonical, so libevent reads it as we do. */
 static bool probe_connect(conn *c)
 {
-    cc_cheese_tracker *t = c->t;
-    const char *target = strcmp(c->host, "localhost") == 0 ? "127.0.0.1" : c->host;
-    char spec[300];
-    snprintf(spec, sizeof spec, strchr(target, ':') ? "[%s]:%s" : "%s:%s", target, c->port);
+    char spec[CC_ADDR_TEXT_MAX];
+    snprintf(spec, sizeof spec, strchr(c->host, ':') ? "[%s]:%s" : "%s:%s", c->host, c->port);
     struct sockaddr_storage addr;
     int addr_len = sizeof addr;
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) == 0)
-        return bufferevent_socket_connect(c->probe, (struct sockaddr *)&addr, addr_len) == 0;
-    return t->cfg.dns && bufferevent_socket_connect_hostname(c->probe, t->cfg.dns, AF_UNSPEC,
-                                                             target, atoi(c->port)) == 0;
+    return evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) == 0 &&
+           bufferevent_socket_connect(c->probe, (struct sockaddr *)&addr, addr_len) == 0;
 }
 
 static void start_probe(conn *c)

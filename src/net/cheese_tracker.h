@@ -12,8 +12,16 @@
  * (docs/cheese-network-wire.md). A join whose host or port is unusable gets
  * "REFUSED:<reason>" and registers nothing.
  *
+ * A peer is registered, and listed, under the canonical form of the address
+ * it joined with (net/address.h): "localhost:09009", "127.000.000.001:9009"
+ * and "0177.0.0.1:9009" are all 127.0.0.1 and 9009. A host name is looked
+ * up first (cfg.dns), the connection read no further until its join is
+ * answered.
+ *
  * One peer per connection; a second join on the same connection updates
- * its address and keeps its id. A peer is dropped when its connection
+ * its address and keeps its id. Joins of one address from two connections
+ * are two peers with two ids: dropping either would let anyone knock a peer
+ * off the tracker, or keep it off, by naming its address. A peer is dropped when its connection
  * closes, and when it fails the liveness check made every health interval:
  * a peer that joined in the later spelling is sent "HCK" and must answer
  * "HCKACK" within the health timeout; a seed-spelling peer (the seed
@@ -61,9 +69,8 @@ typedef struct cc_cheese_tracker_config {
      * HCKACK: for the fuzz target, which must not connect to the addresses
      * in its input. */
     bool probe_ports;
-    /* Looks up the hosts of peers announced by name, for probes (not owned).
-     * NULL: only IP addresses and "localhost" can be probed, and a peer
-     * announced by another name fails its probe. */
+    /* Looks up the hosts of peers that join by name (not owned). NULL:
+     * only IP addresses and "localhost" can join. */
     struct evdns_base *dns;
     const cc_log *log;
 } cc_cheese_tracker_config;

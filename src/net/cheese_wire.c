@@ -15,6 +15,12 @@
 #define KW_MAX 32
 _Static_assert(sizeof "GETOPENTRANSACTIONSRESP[" <= KW_MAX, "KW_MAX too small");
 
+/* A buffer larger than this is freed, not kept for reuse, once its message
+ * is done with: a connection that once sent a 16 MiB payload would
+ * otherwise hold that much for as long as it stays open, counted nowhere
+ * (cc_cheese_wire_held counts only messages still arriving). */
+#define KEEP_BYTES (8 * 1024)
+
 typedef enum shape {
     BARE, /* the keyword is the whole message */
     ARG,  /* the keyword, then an argument up to newline, keyword or silence */
@@ -419,15 +425,25 @@ void cc_cheese_wire_free(cc_cheese_wire *w)
     free(w);
 }
 
+static void clear_text(cc_buf *b)
+{
+    if (b->cap > KEEP_BYTES)
+        cc_buf_free(b);
+    else
+        cc_buf_reset(b);
+}
+
 /* The message handed out last is done with: its texts can go. */
 static void begin_call(cc_cheese_wire *w)
 {
     if (!w->ready)
         return;
     w->ready = false;
-    cc_buf_reset(&w->text);
-    cc_buf_reset(&w->payload);
+    clear_text(&w->text);
+    clear_text(&w->payload);
 }
+
+void cc_cheese_wire_done(cc_cheese_wire *w) { begin_call(w); }
 
 static cc_cheese_status report(cc_cheese_wire *w, cc_cheese_msg *msg, cc_err *err)
 {
@@ -519,6 +535,15 @@ cc_cheese_cmd cc_cheese_wire_pending(const cc_cheese_wire *w)
 bool cc_cheese_wire_busy(const cc_cheese_wire *w)
 {
     return carry_pending(w) || w->state != ST_START || w->kw_len > 0;
+}
+
+size_t cc_cheese_wire_held(const cc_cheese_wire *w)
+{
+    size_t carried = w->carry.len - w->carry_pos;
+    /* the texts of a message handed out belong to a finished message */
+    if (w->ready)
+        return carried;
+    return w->kw_len + w->text.len + w->payload.len + carried;
 }
 
 /* ---- writing ---- */

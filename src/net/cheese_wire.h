@@ -26,7 +26,7 @@
  *
  * Pure: no sockets, no clock. Not thread-safe; one reader per connection.
  * Ownership: the reader owns the texts a message points to; they stay valid
- * until the next feed/flush/free on that reader. */
+ * until the next feed/flush/done/free on that reader. */
 #ifndef CC_NET_CHEESE_WIRE_H
 #define CC_NET_CHEESE_WIRE_H
 
@@ -131,6 +131,20 @@ cc_cheese_cmd cc_cheese_wire_pending(const cc_cheese_wire *w);
 
 /* True once any byte of an unfinished message is held. */
 bool cc_cheese_wire_busy(const cc_cheese_wire *w);
+
+/* Bytes held for messages not complete yet: the keyword, argument and
+ * payload read so far and bytes to be read again; 0 between messages.
+ * What bounds a connection's share of memory (a payload may be up to
+ * max_payload): the caller sums it over connections to bound them all. The
+ * texts of the message handed out last are not counted; they are freed
+ * at the next call, or at once by cc_cheese_wire_done. */
+size_t cc_cheese_wire_held(const cc_cheese_wire *w);
+
+/* The message handed out last is done with: its texts are freed now (a
+ * large buffer returned to the allocator, a small one kept for the next
+ * message) rather than at the next feed, which may be long in coming. The
+ * message's pointers die. */
+void cc_cheese_wire_done(cc_cheese_wire *w);
 
 /* Appends the wire form of msg to out: the command of msg->cmd in
  * msg->spelling (CC_CHEESE_ANY picks the seed's), then its argument or

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/mem.h"
 #include "util/timeval.h"
 
@@ -20,6 +21,7 @@
 #define LINGER_BYTES (64 * 1024)
 #define WRITE_STALL_S 60          /* a peer that reads nothing this long is gone */
 #define REASON_MAX 200
+#define OVER_BUDGET "the node holds too many unfinished messages"
 
 typedef enum conn_state {
     ST_OPEN,      /* connected (or connecting): reading and writing */
@@ -43,15 +45,133 @@ struct cc_cheese_conn {
     int busy;       /* depth of our libevent callbacks on the stack */
     bool starting;  /* inside cc_cheese_conn_connect: failures are returned, not told */
     size_t discarded;
+    /* the budget this connection belongs to (NULL: none), its share (0
+     * once it stopped reading), and its place in the budget's list */
+    cc_cheese_budget *budget;
+    size_t held;
+    double last_read; /* monotonic time of the last bytes read (or of the start) */
+    cc_cheese_conn *budget_prev, *budget_next;
 };
+
+struct cc_cheese_budget {
+    size_t max;
+    size_t held;
+    /* Every connection given it, until freed: also those that their owners
+     * let go while they write a last answer or linger, which would
+     * otherwise outlive the loop when the node stops. */
+    cc_cheese_conn *conns;
+    const cc_log *log;
+};
+
+static void destroy(cc_cheese_conn *c);
 
 static struct timeval timeval_of(double s)
 {
     return cc_timeval_of(s < 0 ? 0 : s);
 }
 
+/* ---- the budget ---- */
+
+size_t cc_cheese_budget_default(size_t max_message)
+{
+    return max_message > CC_CHEESE_HELD_MIN / 2 ? 2 * max_message : CC_CHEESE_HELD_MIN;
+}
+
+cc_cheese_budget *cc_cheese_budget_new(size_t max_bytes, const cc_log *log)
+{
+    cc_cheese_budget *b = cc_calloc(1, sizeof *b);
+    b->max = max_bytes;
+    b->log = log;
+    return b;
+}
+
+void cc_cheese_budget_free(cc_cheese_budget *b)
+{
+    if (!b)
+        return;
+    while (b->conns)
+        destroy(b->conns); /* finishing ones: their owners let them go */
+    free(b);
+}
+
+size_t cc_cheese_budget_held(const cc_cheese_budget *b) { return b->held; }
+
+size_t cc_cheese_budget_max(const cc_cheese_budget *b) { return b->max; }
+
+static void budget_join(cc_cheese_conn *c, cc_cheese_budget *b)
+{
+    c->budget = b;
+    c->budget_next = b->conns;
+    if (b->conns)
+        b->conns->budget_prev = c;
+    b->conns = c;
+}
+
+/* A connection that stops reading holds nothing more for long: its share
+ * goes at once. */
+static void budget_release(cc_cheese_conn *c)
+{
+    if (!c->budget)
+        return;
+    c->budget->held -= c->held;
+    c->held = 0;
+}
+
+static void budget_leave(cc_cheese_conn *c)
+{
+    cc_cheese_budget *b = c->budget;
+    if (!b)
+        return;
+    budget_release(c);
+    if (c->budget_prev)
+        c->budget_prev->budget_next = c->budget_next;
+    else
+        b->conns = c->budget_next;
+    if (c->budget_next)
+        c->budget_next->budget_prev = c->budget_prev;
+    c->budget = NULL;
+    c->budget_prev = c->budget_next = NULL;
+}
+
+static void note_held(cc_cheese_conn *c)
+{
+    if (!c->budget || c->state != ST_OPEN)
+        return;
+    size_t now = cc_cheese_wire_held(c->wire);
+    c->budget->held = c->budget->held - c->held + now;
+    c->held = now;
+}
+
+/* Among the connections holding at least `least` (> 0) bytes of a
+ * message, the one that sent nothing for longest. */
+static cc_cheese_conn *quietest_holding(const cc_cheese_budget *b, size_t least)
+{
+    cc_cheese_conn *found = NULL;
+    for (cc_cheese_conn *c = b->conns; c; c = c->budget_next)
+        if (c->held >= least && (!found || c->last_read < found->last_read))
+            found = c;
+    return found;
+}
+
+/* The connection to close: the quietest holder, but among those holding at
+ * least 1/SMALL_SHARE of the bound while there are any. A well-behaved peer
+ * holds a few bytes for as long as the silence that ends its request takes
+ * ("HCK", "GETCHAIN:ID", a greeting; a tenth of a second), which can be
+ * longer than since the last read of a peer streaming megabytes: closing it
+ * would free next to nothing. */
+#define SMALL_SHARE 64
+static cc_cheese_conn *victim_of(const cc_cheese_budget *b)
+{
+    size_t small = b->max / SMALL_SHARE;
+    cc_cheese_conn *large = small > 1 ? quietest_holding(b, small) : NULL;
+    return large ? large : quietest_holding(b, 1);
+}
+
+/* ---- lifetime ---- */
+
 static void destroy(cc_cheese_conn *c)
 {
+    budget_leave(c);
     event_free(c->silence);
     bufferevent_free(c->bev);
     cc_cheese_wire_free(c->wire);
@@ -62,16 +182,29 @@ static void destroy(cc_cheese_conn *c)
  * may close the connection it was called for. */
 static void enter(cc_cheese_conn *c) { c->busy++; }
 
+/* A connection that no longer reads needs no reader: what it held for an
+ * unfinished message goes now, not when its last bytes are written. */
+static void drop_reader(cc_cheese_conn *c)
+{
+    cc_cheese_wire_free(c->wire);
+    c->wire = NULL;
+}
+
 static void leave(cc_cheese_conn *c)
 {
-    if (--c->busy == 0 && c->state == ST_DEAD)
+    if (--c->busy > 0)
+        return;
+    if (c->state == ST_DEAD)
         destroy(c);
+    else if (c->state != ST_OPEN)
+        drop_reader(c);
 }
 
 static void kill_conn(cc_cheese_conn *c)
 {
     if (c->busy > 0) {
         c->state = ST_DEAD;
+        budget_release(c);
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
         evtimer_del(c->silence);
     } else {
@@ -89,6 +222,7 @@ static void gone(cc_cheese_conn *c, const char *why, bool can_write)
 {
     bool tell = c->state == ST_OPEN && c->h.closed && !c->starting;
     c->state = ST_DEAD;
+    budget_release(c);
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     evtimer_del(c->silence);
     if (tell)
@@ -141,18 +275,55 @@ static void arm_silence(cc_cheese_conn *c)
     }
 }
 
-static void on_wire_error(cc_cheese_conn *c, const cc_err *err)
+/* Refuses with reason, closes once that is written, and tells the owner. */
+static void close_refusing(cc_cheese_conn *c, const char *reason)
 {
-    cc_info(c->cfg.log, "closing connection with %s: %s", c->ip, err->msg);
-    cc_cheese_conn_refuse(c, err->msg);
+    cc_cheese_conn_refuse(c, reason);
     bool tell = c->h.closed != NULL;
     c->state = ST_CLOSING;
+    budget_release(c);
     bufferevent_disable(c->bev, EV_READ);
     evtimer_del(c->silence);
     if (!output_pending(c))
         linger(c);
     if (tell)
-        c->h.closed(c->ctx, err->msg);
+        c->h.closed(c->ctx, reason);
+}
+
+static void on_wire_error(cc_cheese_conn *c, const cc_err *err)
+{
+    cc_info(c->cfg.log, "closing connection with %s: %s", c->ip, err->msg);
+    close_refusing(c, err->msg);
+}
+
+/* Brings c's share up to date after a read made its message grow, and
+ * closes the quietest holders while the total is over the bound (c among
+ * them, when it is the quietest). */
+static void keep_within_budget(cc_cheese_conn *c)
+{
+    note_held(c);
+    cc_cheese_budget *b = c->budget;
+    while (b && b->held > b->max) {
+        cc_cheese_conn *victim = victim_of(b);
+        if (!victim)
+            break;
+        cc_info(b->log, "closing connection with %s, silent for %.1f s in the middle of a "
+                "message of %zu bytes so far: %zu bytes of unfinished messages held in all, "
+                "over %zu", victim->ip, cc_clock_mono() - victim->last_read, victim->held,
+                b->held, b->max);
+        enter(victim);
+        close_refusing(victim, OVER_BUDGET);
+        leave(victim);
+    }
+}
+
+/* Hands a message to the owner, then lets its texts go: a reader that
+ * stops being fed (paused, or the other side not reading) would otherwise
+ * keep the last message, however large, uncounted. */
+static void deliver(cc_cheese_conn *c, const cc_cheese_msg *m)
+{
+    c->h.message(c->ctx, m);
+    cc_cheese_wire_done(c->wire);
 }
 
 static bool reading(const cc_cheese_conn *c)
@@ -167,13 +338,17 @@ static void process_input(cc_cheese_conn *c)
         cc_cheese_msg m;
         cc_err err = {0};
         cc_cheese_status st = cc_cheese_wire_feed_evbuffer(c->wire, in, &m, &err);
-        if (st == CC_CHEESE_ERROR)
+        if (st == CC_CHEESE_ERROR) {
             on_wire_error(c, &err);
-        else if (st == CC_CHEESE_MSG)
-            c->h.message(c->ctx, &m);
-        else if (evbuffer_get_length(in) == 0)
-            break;
+        } else if (st == CC_CHEESE_MSG) {
+            deliver(c, &m);
+        } else {
+            keep_within_budget(c); /* a message grew */
+            if (evbuffer_get_length(in) == 0)
+                break;
+        }
     }
+    note_held(c); /* a message may have ended */
     arm_silence(c);
 }
 
@@ -192,10 +367,12 @@ static void on_silence(evutil_socket_t fd, short what, void *arg)
         if (st == CC_CHEESE_ERROR)
             on_wire_error(c, &err);
         else
-            c->h.message(c->ctx, &m);
+            deliver(c, &m);
     }
-    if (reading(c))
+    if (reading(c)) {
+        note_held(c);
         arm_silence(c);
+    }
     leave(c);
 }
 
@@ -210,6 +387,7 @@ static void on_read(struct bufferevent *bev, void *arg)
         if (c->discarded > LINGER_BYTES)
             c->state = ST_DEAD;
     } else if (c->state == ST_OPEN) {
+        c->last_read = cc_clock_mono();
         process_input(c);
     }
     leave(c);
@@ -286,6 +464,9 @@ static cc_cheese_conn *conn_new(const cc_cheese_conn_config *cfg, struct buffere
     c->bev = bev;
     c->wire = cc_cheese_wire_new(&cfg->limits);
     c->silence = evtimer_new(cfg->base, on_silence, c);
+    c->last_read = cc_clock_mono();
+    if (cfg->budget)
+        budget_join(c, cfg->budget);
     if (!c->bev || !c->silence) {
         fputs("cheesechain: out of memory\n", stderr);
         abort();
@@ -427,10 +608,18 @@ void cc_cheese_conn_finish(cc_cheese_conn *c)
         return;
     }
     c->state = ST_CLOSING;
+    budget_release(c);
     bufferevent_disable(c->bev, EV_READ);
     evtimer_del(c->silence);
     if (!output_pending(c))
         linger(c);
+    if (c->busy == 0)
+        drop_reader(c);
 }
 
 const char *cc_cheese_conn_ip(const cc_cheese_conn *c) { return c->ip; }
+
+size_t cc_cheese_conn_held(const cc_cheese_conn *c)
+{
+    return c->state == ST_OPEN ? cc_cheese_wire_held(c->wire) : 0;
+}

@@ -8,10 +8,13 @@
  *
  * Lifetime: the owner holds the pointer until it calls cc_cheese_conn_close
  * or cc_cheese_conn_finish, or until its `closed` handler runs (the
- * connection failed, timed out, was closed by the other side, or sent more
- * than the limits allow); in every case the pointer is dead afterwards.
+ * connection failed, timed out, was closed by the other side, sent more
+ * than the limits allow, or was closed to keep its budget); in every case
+ * the pointer is dead afterwards.
  * Closing from inside a handler is safe: the memory goes once the handler
- * returns. No handler runs after close/finish.
+ * returns. No handler runs after close/finish. A connection that is still
+ * writing its last answer or lingering when its budget is freed goes with
+ * it.
  *
  * Thread: the event loop thread of `base`. */
 #ifndef CC_NODE_CHEESE_CONN_H
@@ -30,6 +33,41 @@ struct sockaddr;
 
 typedef struct cc_cheese_conn cc_cheese_conn;
 
+/* A bound on the bytes a set of connections (the peer port's, or our
+ * outbound links) hold for messages still arriving, over all of them. One
+ * connection's reader may hold a whole payload (16 MiB from a peer that
+ * connects, a 64 MiB chain from a peer we asked), so without a total,
+ * connections that each stop just short of a payload's end would make the
+ * node hold that much for every one of them. When a read takes the total
+ * over the bound, connections holding part of a message are refused and
+ * closed (their owners told through `closed`, as for a message over the
+ * limits), the one that sent nothing for longest first, until the total is
+ * back within it: a peer sending steadily is the last one chosen, one
+ * holding nothing is never chosen, and one holding a few bytes (less than
+ * 1/64 of the bound: a request waiting for the silence that ends it) only
+ * once no larger holder is left.
+ *
+ * Ownership: its creator frees it, after closing every connection it
+ * holds a pointer to; that also frees the connections given it that are
+ * still writing a last answer or lingering (let go by their owners). */
+typedef struct cc_cheese_budget cc_cheese_budget;
+
+/* The smallest default bound: with the default 16 MiB payload, four
+ * messages of that size may arrive at once, far more than peers announcing
+ * blocks need, while a thousand connections hold 64 MiB and not 16 GiB. */
+#define CC_CHEESE_HELD_MIN ((size_t)64 << 20)
+
+/* The default bound for messages of up to max_message bytes: twice that
+ * (so a message of the largest size can always complete beside another),
+ * and at least CC_CHEESE_HELD_MIN. */
+size_t cc_cheese_budget_default(size_t max_message);
+/* max_bytes: the bound (> 0); log: where closings are told (info). */
+cc_cheese_budget *cc_cheese_budget_new(size_t max_bytes, const cc_log *log);
+void cc_cheese_budget_free(cc_cheese_budget *b);
+/* Bytes held now, over its connections; never above max after a read. */
+size_t cc_cheese_budget_held(const cc_cheese_budget *b);
+size_t cc_cheese_budget_max(const cc_cheese_budget *b);
+
 typedef struct cc_cheese_conn_handlers {
     /* Outbound: the TCP connection is up (optional). */
     void (*connected)(void *ctx);
@@ -47,6 +85,7 @@ typedef struct cc_cheese_conn_config {
     cc_cheese_wire_limits limits;
     double silence_s;       /* silence that ends an argument */
     size_t max_output;      /* unread output beyond which reading pauses */
+    cc_cheese_budget *budget; /* shared bound on unfinished messages; NULL: none */
     const cc_log *log;
 } cc_cheese_conn_config;
 
@@ -87,5 +126,8 @@ void cc_cheese_conn_finish(cc_cheese_conn *c);
 
 /* The other side's IP address as text. */
 const char *cc_cheese_conn_ip(const cc_cheese_conn *c);
+/* Bytes held for an unfinished message (cc_cheese_wire_held); 0 once the
+ * connection stopped reading. */
+size_t cc_cheese_conn_held(const cc_cheese_conn *c);
 
 #endif

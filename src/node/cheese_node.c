@@ -554,6 +554,7 @@ static bool start_network(cheese_node *node, cc_err *err)
     cc_cheese_peers_config peers_cfg = {
         .base = node->base,
         .dns = node->dns,
+        .self_host = cfg->host,
         .self_port = cfg->port,
         .max_peers = cfg->max_peers,
         .max_queue = LINK_QUEUE,

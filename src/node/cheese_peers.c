@@ -8,6 +8,7 @@
 
 #include "codec/json.h"
 #include "crypto/random.h"
+#include "net/address.h"
 #include "node/cheese_conn.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -68,10 +69,13 @@ typedef struct vouched {
 struct cc_cheese_peers {
     cc_cheese_peers_config cfg;
     char self[ID_MAX + 1]; /* "" while not joined */
+    cc_addr self_addr;     /* where we listen */
+    bool self_addr_known;
     peer *peers;
     size_t n_peers;
     vouched *ids; /* a ring of ids the tracker vouched for */
     size_t n_ids, next_id;
+    cc_cheese_budget *held; /* unfinished answers, over all links */
 };
 
 static void arm(struct event *ev, double s)
@@ -315,6 +319,7 @@ static void link_connect(peer *pe)
                                  .limits = p->cfg.limits,
                                  .silence_s = p->cfg.silence_s,
                                  .max_output = OUTPUT_MAX,
+                                 .budget = p->held,
                                  .log = p->cfg.log};
     cc_err err = {0};
     pe->state = LINK_CONNECTING;
@@ -506,7 +511,13 @@ cc_cheese_peers *cc_cheese_peers_new(const cc_cheese_peers_config *cfg)
 {
     cc_cheese_peers *p = cc_calloc(1, sizeof *p);
     p->cfg = *cfg;
+    p->cfg.self_host = NULL; /* borrowed: only its parsed form is kept */
+    p->self_addr_known = cfg->self_host && cc_addr_make(cfg->self_host, strlen(cfg->self_host),
+                                                        cfg->self_port, &p->self_addr, NULL);
     p->ids = cc_calloc(MAX_VOUCHED, sizeof *p->ids);
+    p->held = cc_cheese_budget_new(
+        cfg->max_held ? cfg->max_held : cc_cheese_budget_default(cfg->limits.max_payload),
+        cfg->log);
     return p;
 }
 
@@ -520,6 +531,7 @@ void cc_cheese_peers_free(cc_cheese_peers *p)
         peer_free(pe);
     }
     free(p->ids);
+    cc_cheese_budget_free(p->held); /* and with it the links still finishing */
     free(p);
 }
 
@@ -532,8 +544,30 @@ void cc_cheese_peers_set_self(cc_cheese_peers *p, const char *id)
         link_next(pe);
 }
 
-bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *host, int port)
+/* The canonical address of a listed peer, or false (logged) when it is
+ * none or it is this node: a link to ourselves would bring our own blocks
+ * back to us, and each spelling of our address would be one more. */
+static bool listed_address(const cc_cheese_peers *p, const char *id, const char *host, int port,
+                           cc_addr *out)
 {
+    cc_err why = {0};
+    if (!cc_addr_make(host, strlen(host), port, out, &why)) {
+        cc_debug(p->cfg.log, "listed peer %s skipped: %s", id, why.msg);
+        return false;
+    }
+    if (p->self_addr_known && cc_addr_reaches(out, &p->self_addr)) {
+        cc_debug(p->cfg.log, "listed peer %s at %s:%d is this node: skipped", id, out->host, port);
+        return false;
+    }
+    return true;
+}
+
+bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *listed_host, int port)
+{
+    cc_addr addr;
+    if (!listed_address(p, id, listed_host, port, &addr))
+        return false;
+    const char *host = addr.host;
     cc_cheese_peers_vouch(p, id);
     peer *pe = find(p, id);
     if (pe) {

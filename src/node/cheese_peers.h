@@ -20,6 +20,10 @@
  * BRTRANSACTION either) gets no transactions from then on. A link with
  * nothing to do closes after link_idle_s. A peer that cannot be reached is
  * dropped from the table (the tracker lists it again if it is alive).
+ * Answers still arriving are bounded over all links (max_held): beyond it,
+ * the links holding part of one are closed, the one silent longest first,
+ * and the request in flight on each is dropped (node/cheese_conn.h,
+ * cc_cheese_budget).
  *
  * Thread: the event loop thread of `base`. */
 #ifndef CC_NODE_CHEESE_PEERS_H
@@ -38,6 +42,7 @@ struct evdns_base;
 typedef struct cc_cheese_peers_config {
     struct event_base *base;
     struct evdns_base *dns;
+    const char *self_host;   /* the address we listen on (an IP address), to know ourselves */
     int self_port;           /* our port, the third field of seed requests */
     size_t max_peers;        /* table size; the least recently listed goes first */
     size_t max_queue;        /* messages waiting per link */
@@ -48,6 +53,9 @@ typedef struct cc_cheese_peers_config {
     double link_idle_s;
     double silence_s;
     cc_cheese_wire_limits limits; /* answers: payloads as large as a whole chain */
+    /* bytes of unfinished answers over all links; 0: the default,
+     * cc_cheese_budget_default(limits.max_payload) */
+    size_t max_held;
     /* A peer's CHAIN[...] / TR[...] answer (the JSON list). */
     void (*chain)(void *ctx, const char *peer_id, const char *payload, size_t len);
     void (*open_txs)(void *ctx, const char *peer_id, const char *payload, size_t len);
@@ -64,7 +72,12 @@ void cc_cheese_peers_free(cc_cheese_peers *p);
  * requests are sent then, and queued ones wait). */
 void cc_cheese_peers_set_self(cc_cheese_peers *p, const char *id);
 
-/* A peer the tracker listed: added or refreshed. True when it is new. */
+/* A peer the tracker listed: added or refreshed. True when it is new.
+ * Its address is taken in canonical form (net/address.h), so that one
+ * peer spelt two ways is one entry; an entry that is not an IP address,
+ * or that reaches this node (our address in any spelling, or a loopback
+ * one when we listen on every address), is skipped: a node never links
+ * to itself. */
 bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *host, int port);
 /* An id the tracker vouched for (as a list entry or through a check). */
 void cc_cheese_peers_vouch(cc_cheese_peers *p, const char *id);

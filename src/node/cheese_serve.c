@@ -26,6 +26,7 @@ struct cc_cheese_serve {
     struct event *accept_retry;
     inbound *conns;
     size_t n_conns;
+    cc_cheese_budget *held; /* unfinished messages, over all connections */
 };
 
 struct inbound {
@@ -316,6 +317,7 @@ bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct 
                                  .limits = s->cfg.limits,
                                  .silence_s = s->cfg.silence_s,
                                  .max_output = OUTPUT_MAX,
+                                 .budget = s->held,
                                  .log = s->cfg.log};
     in->conn = cc_cheese_conn_accept(&cfg, fd, addr, &handlers, in);
     cc_cheese_conn_set_idle(in->conn, s->cfg.idle_timeout_s);
@@ -376,6 +378,9 @@ cc_cheese_serve *cc_cheese_serve_start(const cc_cheese_serve_config *cfg, cc_err
     }
     evconnlistener_set_error_cb(s->listener, on_accept_error);
     s->accept_retry = evtimer_new(cfg->base, on_accept_retry, s);
+    s->held = cc_cheese_budget_new(
+        cfg->max_held ? cfg->max_held : cc_cheese_budget_default(cfg->limits.max_payload),
+        cfg->log);
     return s;
 }
 
@@ -390,6 +395,7 @@ void cc_cheese_serve_free(cc_cheese_serve *s)
     }
     evconnlistener_free(s->listener);
     event_free(s->accept_retry);
+    cc_cheese_budget_free(s->held); /* and with it those still finishing */
     free(s);
 }
 

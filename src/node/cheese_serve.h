@@ -21,6 +21,10 @@
  * - Unknown text and tracker requests get REFUSED:<reason>; after 16 of
  *   them, or a message over the limits, the connection is closed. So is one
  *   silent for idle_timeout_s.
+ * - The bytes held for messages still arriving are bounded over all
+ *   connections (max_held): beyond it, connections holding part of a
+ *   message get REFUSED:<reason> and are closed, the one silent longest
+ *   first (node/cheese_conn.h, cc_cheese_budget).
  *
  * Thread: the event loop thread of `base`. */
 #ifndef CC_NODE_CHEESE_SERVE_H
@@ -49,6 +53,9 @@ typedef struct cc_cheese_serve_config {
     double silence_s;
     size_t max_connections;
     cc_cheese_wire_limits limits;
+    /* bytes of unfinished messages over all connections; 0: the default,
+     * cc_cheese_budget_default(limits.max_payload) */
+    size_t max_held;
     cc_tracker_client *tracker; /* id checks */
     cc_cheese_peers *peers;     /* ids vouched for */
     /* The node's side. */

@@ -6,11 +6,15 @@
 #include <string.h>
 
 #include "codec/json.h"
+#include "net/address.h"
+#include "net/lookup.h"
 #include "node/cheese_conn.h"
 #include "util/mem.h"
 #include "util/timeval.h"
 
 #define MAX_CHECKS 64      /* id checks waiting at most */
+#define MAX_LOOKUPS 16     /* host names of listed peers looked up at once */
+#define LOOKUP_S 10        /* longest look-up of one */
 #define MAX_ID_LEN 67      /* "PID" + 64 hex digits */
 #define OUTPUT_MAX (64 * 1024)
 
@@ -30,6 +34,14 @@ typedef struct request {
     struct request *next;
 } request;
 
+/* A listed peer whose host is a name, being looked up. */
+typedef struct name_lookup {
+    struct cc_tracker_client *tc;
+    cc_lookup *lookup;
+    char id[MAX_ID_LEN + 1];
+    struct name_lookup *next;
+} name_lookup;
+
 struct cc_tracker_client {
     cc_tracker_client_config cfg;
     cc_cheese_conn *conn;
@@ -45,6 +57,8 @@ struct cc_tracker_client {
     request *head, *tail; /* head is in flight when sent is true */
     bool sent;
     size_t n_checks;
+    name_lookup *lookups;
+    size_t n_lookups;
 };
 
 static cc_cheese_spelling other(cc_cheese_spelling s)
@@ -115,21 +129,84 @@ void cc_cheese_peer_entries_free(cc_cheese_peer_entry *entries, size_t n)
     free(entries);
 }
 
+static void lookup_unlink(cc_tracker_client *tc, name_lookup *nl)
+{
+    for (name_lookup **link = &tc->lookups; *link; link = &(*link)->next) {
+        if (*link == nl) {
+            *link = nl->next;
+            tc->n_lookups--;
+            return;
+        }
+    }
+}
+
+static void on_name_looked_up(void *ctx, const cc_addr *addr, const cc_err *err)
+{
+    name_lookup *nl = ctx;
+    cc_tracker_client *tc = nl->tc;
+    lookup_unlink(tc, nl);
+    if (!addr) {
+        cc_debug(tc->cfg.log, "listed peer %s skipped: %s", nl->id, err->msg);
+    } else if (tc->cfg.peers) {
+        cc_cheese_peer_entry entry = {nl->id, addr->host, addr->port};
+        tc->cfg.peers(tc->cfg.ctx, &entry, 1);
+    }
+    free(nl);
+}
+
+/* A listed peer's host name is looked up each time a list names it, a few
+ * at a time (lists come every poll interval, so this stays rare); an entry
+ * beyond that, or one already being looked up, waits for the next list. */
+static void look_up_peer(cc_tracker_client *tc, const cc_cheese_peer_entry *e)
+{
+    if (!tc->cfg.dns || tc->n_lookups >= MAX_LOOKUPS)
+        return;
+    for (const name_lookup *nl = tc->lookups; nl; nl = nl->next)
+        if (strcmp(nl->id, e->id) == 0)
+            return;
+    name_lookup *nl = cc_calloc(1, sizeof *nl);
+    nl->tc = tc;
+    snprintf(nl->id, sizeof nl->id, "%s", e->id);
+    nl->next = tc->lookups;
+    tc->lookups = nl;
+    tc->n_lookups++;
+    nl->lookup = cc_lookup_start(tc->cfg.base, tc->cfg.dns, e->host, e->port, LOOKUP_S,
+                                 on_name_looked_up, nl);
+}
+
+/* The entry's host in canonical form (net/address.h), so that the node
+ * compares, stores and dials one form of each address: false when it is
+ * not an address (a name is looked up meanwhile). */
+static bool canonical_entry(cc_tracker_client *tc, cc_cheese_peer_entry *e)
+{
+    cc_addr a;
+    cc_err why = {0};
+    size_t len = strlen(e->host);
+    if (cc_addr_make(e->host, len, e->port, &a, &why)) {
+        free((char *)e->host);
+        e->host = cc_strdup(a.host);
+        return true;
+    }
+    if (cc_addr_host_is_name(e->host, len))
+        look_up_peer(tc, e);
+    else
+        cc_debug(tc->cfg.log, "listed peer %s skipped: %s", e->id, why.msg);
+    return false;
+}
+
 static void deliver_peers(cc_tracker_client *tc, const cc_cheese_msg *m)
 {
     cc_cheese_peer_entry *entries;
     size_t n = cc_cheese_peer_list_parse(m->payload, m->payload_len, &entries);
-    /* Never ourselves: a tracker may still list an old join of ours. */
+    /* Never our own join (a tracker may still list an old one of ours);
+     * our address under another id is refused by the peer table. */
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        bool self = strcmp(entries[i].id, tc->id) == 0 ||
-                    (entries[i].port == tc->cfg.self_port &&
-                     strcmp(entries[i].host, tc->cfg.self_host) == 0);
-        if (self) {
+        if (strcmp(entries[i].id, tc->id) != 0 && canonical_entry(tc, &entries[i])) {
+            entries[kept++] = entries[i];
+        } else {
             free((char *)entries[i].id);
             free((char *)entries[i].host);
-        } else {
-            entries[kept++] = entries[i];
         }
     }
     cc_debug(tc->cfg.log, "tracker listed %zu peers", kept);
@@ -472,6 +549,12 @@ void cc_tracker_client_free(cc_tracker_client *tc)
     tc->conn = NULL;
     tc->state = TC_WAITING;
     fail_requests(tc);
+    while (tc->lookups) {
+        name_lookup *nl = tc->lookups;
+        tc->lookups = nl->next;
+        cc_lookup_cancel(nl->lookup);
+        free(nl);
+    }
     event_free(tc->timer);
     event_free(tc->poll);
     free(tc);

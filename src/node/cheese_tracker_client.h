@@ -62,7 +62,10 @@ typedef struct cc_tracker_client_config {
     void (*joined)(void *ctx, const char *id, cc_cheese_spelling spelling);
     /* The connection is lost; our id is no longer valid. */
     void (*lost)(void *ctx);
-    /* Entries of a peer list (ours never among them). */
+    /* Entries of a peer list, hosts in canonical form (net/address.h):
+     * host names are looked up first (dns; at most 16 at once) and come
+     * later, one entry per call. Our own id is never among them; our own
+     * address under another id may be. */
     void (*peers)(void *ctx, const cc_cheese_peer_entry *entries, size_t n);
     void *ctx;
     const cc_log *log;

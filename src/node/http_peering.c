@@ -8,6 +8,7 @@
 #include "codec/json.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "net/address.h"
 #include "util/clock.h"
 #include "util/hex.h"
 #include "util/mem.h"
@@ -74,27 +75,17 @@ typedef struct call {
 
 static double now(void) { return cc_clock_mono(); }
 
-/* "host:port" into a numeric host and a port; "localhost" is 127.0.0.1, so
- * that nothing is ever resolved on the loop. */
+/* A canonical address (node/peers.h) into the numeric host and port to
+ * dial: nothing is ever looked up on the loop, and libevent is never
+ * handed a spelling it would read otherwise than the peer meant. */
 static bool split_address(const char *address, char host[64], int *port)
 {
-    const char *colon = strrchr(address, ':');
-    if (!colon || colon - address >= 64)
+    cc_addr a;
+    if (!cc_addr_parse(address, strlen(address), &a, NULL))
         return false;
-    snprintf(host, 64, "%.*s", (int)(colon - address), address);
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, 64, "127.0.0.1");
-    *port = atoi(colon + 1);
-    return *port > 0 && *port <= 65535;
-}
-
-/* The same address as we list it: localhost written as 127.0.0.1. */
-static void normalise(const char *address, char out[96])
-{
-    if (strncmp(address, "localhost:", 10) == 0)
-        snprintf(out, 96, "127.0.0.1:%s", address + 10);
-    else
-        snprintf(out, 96, "%s", address);
+    snprintf(host, 64, "%s", a.host);
+    *port = a.port;
+    return true;
 }
 
 static uint64_t item_key(const char *body, size_t len)
@@ -424,13 +415,13 @@ static void pump(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static bool send_to(cc_peering *peering, const char *address, const char *method,
+static bool send_to(cc_peering *peering, const char *given, const char *method,
                     const char *path, const char *body, size_t len, size_t max_answer,
                     cc_peering_answer done, void *ctx)
 {
-    char host[64];
-    int port;
-    if (peering->stopping || !split_address(address, host, &port) ||
+    /* one link, one score and one queue per peer, however it was spelt */
+    char address[CC_ADDR_TEXT_MAX];
+    if (peering->stopping || !cc_peer_address(given, address, NULL) ||
         !cc_scores_may_send(peering->scores, address, now()))
         return false;
     peer_link *l = get_link(peering, address);
@@ -527,45 +518,64 @@ cc_peer_api cc_peering_api(const cc_peering *peering, const char *address)
 
 /* ---- who is asking ------------------------------------------------------------ */
 
+/* ?port= with the connection's IP, as an address; false when absent or
+ * not a port. */
+static bool port_param(const cc_http_request *req, const char *peer_ip, cc_addr *out)
+{
+    char port_text[16];
+    int port;
+    return cc_http_query_get(req->query, "port", port_text, sizeof port_text) &&
+           cc_addr_port(port_text, strlen(port_text), &port, NULL) &&
+           cc_addr_make(peer_ip, strlen(peer_ip), port, out, NULL);
+}
+
+/* The listed peer whose canonical text is address, or NULL. */
+static const char *listed(const cc_peers *peers, const char *address)
+{
+    for (size_t i = 0; i < cc_peers_count(peers); i++)
+        if (strcmp(cc_peers_at(peers, i), address) == 0)
+            return cc_peers_at(peers, i);
+    return NULL;
+}
+
 const char *cc_peering_source(const cc_peering *peering, const cc_http_request *req,
                               const char *peer_ip)
 {
     const cc_peers *peers = peering->cfg.peers;
-    char port[16], address[96];
-    if (cc_http_query_get(req->query, "port", port, sizeof port)) {
-        snprintf(address, sizeof address, "%s:%s", peer_ip, port);
-        for (size_t i = 0; i < cc_peers_count(peers); i++)
-            if (strcmp(cc_peers_at(peers, i), address) == 0)
-                return cc_peers_at(peers, i);
+    char address[CC_ADDR_TEXT_MAX];
+    cc_addr a;
+    const char *found = NULL;
+    if (port_param(req, peer_ip, &a)) {
+        cc_addr_format(&a, address);
+        found = listed(peers, address);
     }
-    for (size_t i = 0; req->host && i < cc_peers_count(peers); i++)
-        if (strcmp(cc_peers_at(peers, i), req->host) == 0)
-            return cc_peers_at(peers, i);
-    return NULL;
+    if (!found && req->host && cc_peer_address(req->host, address, NULL))
+        found = listed(peers, address);
+    return found;
 }
 
 bool cc_peering_sender(const cc_peering *peering, const cc_http_request *req,
                        const char *peer_ip, char out[96])
 {
-    char port[16], address[96];
-    if (cc_http_query_get(req->query, "port", port, sizeof port)) {
-        snprintf(address, sizeof address, "%s:%s", peer_ip, port);
-    } else if (req->host) {
-        const char *colon = strrchr(req->host, ':');
-        size_t host_len = colon ? (size_t)(colon - req->host) : 0;
-        bool same_ip = colon && ((host_len == strlen(peer_ip) &&
-                                  strncmp(req->host, peer_ip, host_len) == 0) ||
-                                 (host_len == 9 && strncmp(req->host, "localhost", 9) == 0 &&
-                                  strcmp(peer_ip, "127.0.0.1") == 0));
-        if (!same_ip)
+    cc_addr a;
+    char port_text[16];
+    if (cc_http_query_get(req->query, "port", port_text, sizeof port_text)) {
+        if (!port_param(req, peer_ip, &a))
             return false;
-        snprintf(address, sizeof address, "%s%s", peer_ip, colon);
     } else {
-        return false;
+        /* a Host is the sender's own address only when its host is the
+         * connection's IP, in any spelling ("localhost" from 127.0.0.1) */
+        cc_addr from;
+        if (!req->host || !cc_addr_parse(req->host, strlen(req->host), &a, NULL) ||
+            !cc_addr_make(peer_ip, strlen(peer_ip), a.port, &from, NULL) ||
+            !cc_addr_equal(&a, &from))
+            return false;
     }
-    if (!cc_peer_address_valid(address) || cc_peers_is_self(peering->cfg.peers, address))
+    char address[CC_ADDR_TEXT_MAX], peer[CC_ADDR_TEXT_MAX];
+    cc_addr_format(&a, address);
+    if (!cc_peer_address(address, peer, NULL) || cc_peers_is_self(peering->cfg.peers, peer))
         return false;
-    snprintf(out, 96, "%s", address);
+    snprintf(out, 96, "%s", peer);
     return true;
 }
 
@@ -685,15 +695,21 @@ static void getpeers_path(const cc_peering *peering, char path[96])
     snprintf(path, 96, "/getpeers?port=%d&node=%s", peering->cfg.port, peering->instance);
 }
 
-/* A would-be peer becomes a peer only once its address answers /getpeers. */
+/* A would-be peer becomes a peer only once its address answers /getpeers.
+ * Its canonical form is what is checked, compared and asked: one peer
+ * under many spellings is one peer, and this node under any spelling is
+ * never asked at all. */
 static void consider_peer(cc_peering *peering, const char *given)
 {
     const cc_peers *peers = peering->cfg.peers;
-    char address[96];
-    normalise(given, address);
-    if (!cc_peer_address_valid(address) || cc_peers_is_self(peers, address) ||
-        cc_peers_contains(peers, address) || peering->probes >= MAX_PROBES ||
-        cc_peers_full(peers))
+    char address[CC_ADDR_TEXT_MAX];
+    cc_err why = {0};
+    if (!cc_peer_address(given, address, &why)) {
+        cc_debug(peering->cfg.log, "not a would-be peer: %s", why.msg);
+        return;
+    }
+    if (cc_peers_is_self(peers, address) || cc_peers_contains(peers, address) ||
+        peering->probes >= MAX_PROBES || cc_peers_full(peers))
         return;
     const peer_link *l = find_link(peering, address);
     if (l && (l->inflight || l->queued))
@@ -747,10 +763,13 @@ static void gossip(evutil_socket_t fd, short what, void *arg)
 void cc_peering_register_requester(cc_peering *peering, const cc_http_request *req,
                                    const char *peer_ip)
 {
-    char port[16], address[96];
-    if (cc_http_query_get(req->query, "port", port, sizeof port)) {
-        snprintf(address, sizeof address, "%s:%s", peer_ip, port);
-        consider_peer(peering, address);
+    char port_text[16], address[CC_ADDR_TEXT_MAX];
+    cc_addr a;
+    if (cc_http_query_get(req->query, "port", port_text, sizeof port_text)) {
+        if (port_param(req, peer_ip, &a)) {
+            cc_addr_format(&a, address);
+            consider_peer(peering, address);
+        }
     } else if (req->host) {
         consider_peer(peering, req->host);
     }

@@ -1,9 +1,9 @@
 #include "node/peers.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "codec/json.h"
 #include "util/atomic_file.h"
@@ -17,8 +17,7 @@
 
 struct cc_peers {
     char *path;
-    char *self;
-    int port;
+    cc_addr self; /* where the node listens */
     char **items; /* listed */
     size_t n, max;
     char **candidates;
@@ -26,30 +25,21 @@ struct cc_peers {
     const cc_log *log;
 };
 
-bool cc_peer_address_valid(const char *address)
+bool cc_peer_address(const char *given, char out[CC_ADDR_TEXT_MAX], cc_err *err)
 {
-    const char *colon = strrchr(address, ':');
-    if (!colon || colon == address || strlen(address) > 64)
+    cc_addr a;
+    if (!cc_addr_parse(given, strlen(given), &a, err))
         return false;
-    char host[64];
-    memcpy(host, address, (size_t)(colon - address));
-    host[colon - address] = '\0';
-    struct in_addr ip;
-    if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, &ip) != 1)
-        return false;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    return colon[1] >= '0' && colon[1] <= '9' && *end == '\0' && port >= 1 && port <= 65535;
+    if (a.family != AF_INET)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "peers of the http network are IPv4 addresses");
+    cc_addr_format(&a, out);
+    return true;
 }
 
 bool cc_peers_is_self(const cc_peers *peers, const char *address)
 {
-    if (strcmp(address, peers->self) == 0)
-        return true;
-    char loopback[32], localhost[32];
-    snprintf(loopback, sizeof loopback, "127.0.0.1:%d", peers->port);
-    snprintf(localhost, sizeof localhost, "localhost:%d", peers->port);
-    return strcmp(address, loopback) == 0 || strcmp(address, localhost) == 0;
+    cc_addr a;
+    return cc_addr_parse(address, strlen(address), &a, NULL) && cc_addr_reaches(&a, &peers->self);
 }
 
 static bool in_list(char *const *items, size_t n, const char *address)
@@ -62,12 +52,15 @@ static bool in_list(char *const *items, size_t n, const char *address)
 
 bool cc_peers_contains(const cc_peers *peers, const char *address)
 {
-    return in_list(peers->items, peers->n, address);
+    char canonical[CC_ADDR_TEXT_MAX];
+    return cc_peer_address(address, canonical, NULL) && in_list(peers->items, peers->n, canonical);
 }
 
 bool cc_peers_is_candidate(const cc_peers *peers, const char *address)
 {
-    return in_list(peers->candidates, peers->n_candidates, address);
+    char canonical[CC_ADDR_TEXT_MAX];
+    return cc_peer_address(address, canonical, NULL) &&
+           in_list(peers->candidates, peers->n_candidates, canonical);
 }
 
 void cc_peers_write_json(const cc_peers *peers, cc_buf *out)
@@ -97,25 +90,28 @@ static void insert(char ***items, size_t *n, const char *address)
     (*items)[(*n)++] = cc_strdup(address);
 }
 
-
 bool cc_peers_add(cc_peers *peers, const char *address, cc_err *err)
 {
-    if (!cc_peer_address_valid(address))
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "not a peer address: %s", address);
-    if (cc_peers_is_self(peers, address))
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "%s is this node", address);
-    if (cc_peers_contains(peers, address))
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "%s is already a peer", address);
+    char canonical[CC_ADDR_TEXT_MAX];
+    if (!cc_peer_address(address, canonical, err))
+        return cc_err_prefix(err, "not a peer address: %.64s: ", address);
+    if (cc_peers_is_self(peers, canonical))
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "%s is this node", canonical);
+    if (in_list(peers->items, peers->n, canonical))
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "%s is already a peer", canonical);
     if (peers->n >= peers->max)
         return cc_fail(err, CC_ERR_TOO_MANY, "the peer list is full (%zu)", peers->max);
-    insert(&peers->items, &peers->n, address);
+    insert(&peers->items, &peers->n, canonical);
     return save(peers, err);
 }
 
 bool cc_peers_remove(cc_peers *peers, const char *address, cc_err *err)
 {
+    char canonical[CC_ADDR_TEXT_MAX];
+    if (!cc_peer_address(address, canonical, NULL))
+        return cc_fail(err, CC_ERR_NOT_FOUND, "%.64s is not a peer", address);
     for (size_t i = 0; i < peers->n; i++) {
-        if (strcmp(peers->items[i], address) != 0)
+        if (strcmp(peers->items[i], canonical) != 0)
             continue;
         free(peers->items[i]);
         memmove(&peers->items[i], &peers->items[i + 1], (peers->n - i - 1) * sizeof *peers->items);
@@ -125,7 +121,24 @@ bool cc_peers_remove(cc_peers *peers, const char *address, cc_err *err)
     return cc_fail(err, CC_ERR_NOT_FOUND, "%s is not a peer", address);
 }
 
-/* Reads {"peers": [...]} into a list, keeping the valid, new addresses. */
+/* Why entry i of a list cannot be listed (canonical in address), or NULL. */
+static const char *entry_problem(const cc_peers *peers, const json_t *entry, char *const *items,
+                                 size_t n, char address[CC_ADDR_TEXT_MAX], cc_err *why)
+{
+    const char *given = json_string_value(entry);
+    if (!given)
+        return "not a string";
+    if (!cc_peer_address(given, address, why))
+        return why->msg;
+    if (cc_peers_is_self(peers, address))
+        return "this node";
+    if (in_list(items, n, address))
+        return "listed already";
+    return n >= peers->max ? "the list is full" : NULL;
+}
+
+/* Reads {"peers": [...]} into a list, keeping the valid, new addresses in
+ * their canonical form: one peer spelt twice is listed once. */
 static bool load_list(cc_peers *peers, const char *path, char ***items, size_t *n, cc_err *err)
 {
     cc_buf text = CC_BUF_INIT;
@@ -136,13 +149,14 @@ static bool load_list(cc_peers *peers, const char *path, char ***items, size_t *
         ok = cc_fail(err, CC_ERR_BAD_REQUEST, "%s has no \"peers\" list", path);
     ok = ok && doc;
     for (size_t i = 0; ok && i < json_array_size(list); i++) {
-        const char *address = json_string_value(json_array_get(list, i));
-        if (!address || !cc_peer_address_valid(address) || cc_peers_is_self(peers, address) ||
-            in_list(*items, *n, address) || *n >= peers->max) {
-            cc_info(peers->log, "%s: skipping peer entry %zu", path, i);
-            continue;
-        }
-        insert(items, n, address);
+        char address[CC_ADDR_TEXT_MAX];
+        cc_err why = {0};
+        const char *problem = entry_problem(peers, json_array_get(list, i), *items, *n, address,
+                                            &why);
+        if (problem)
+            cc_info(peers->log, "%s: skipping peer entry %zu: %s", path, i, problem);
+        else
+            insert(items, n, address);
     }
     json_decref(doc);
     cc_buf_free(&text);
@@ -152,10 +166,15 @@ static bool load_list(cc_peers *peers, const char *path, char ***items, size_t *
 cc_peers *cc_peers_open(const char *path, const char *default_path, const char *self, int port,
                         size_t max, const cc_log *log, cc_err *err)
 {
+    cc_addr own;
+    if (!cc_addr_parse(self, strlen(self), &own, err) || own.port != port) {
+        cc_fail(err, CC_ERR_BAD_REQUEST, "cannot use %.64s as this node's address on port %d",
+                self, port);
+        return NULL;
+    }
     cc_peers *peers = cc_calloc(1, sizeof *peers);
     peers->path = cc_strdup(path);
-    peers->self = cc_strdup(self);
-    peers->port = port;
+    peers->self = own;
     peers->max = max;
     peers->log = log;
     cc_atomic_file_sweep(path); /* what a crash mid-write left */
@@ -186,7 +205,6 @@ void cc_peers_free(cc_peers *peers)
         free(peers->candidates[i]);
     free(peers->candidates);
     free(peers->path);
-    free(peers->self);
     free(peers);
 }
 

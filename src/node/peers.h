@@ -8,14 +8,19 @@
  * dropped stays a candidate when it came from the default file, so a node
  * whose every peer went away can still find its way back.
  *
- * The node's own address is never listed; both lists are capped.
- * Thread: the loop thread. */
+ * Every address is kept, compared and written in its canonical form
+ * (net/address.h): "127.0.0.1:6001", however a peer list, a Host header or
+ * the default file spelt it ("localhost:06001", "0177.0.0.1:6001", ...),
+ * so that one peer is listed once. Peers of the http network are IPv4.
+ * The node's own address, in any spelling, is never listed; both lists
+ * are capped. Thread: the loop thread. */
 #ifndef CC_NODE_PEERS_H
 #define CC_NODE_PEERS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "net/address.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -23,28 +28,36 @@
 typedef struct cc_peers cc_peers;
 
 /* Loads the listed peers from path (creating it, empty, when missing) and
- * the candidates from default_path (which may be NULL or missing). self is
- * the node's own "host:port". */
+ * the candidates from default_path (which may be NULL or missing), each
+ * entry canonical, skipping what is not a peer address, the node itself
+ * and repeats. self is the node's own listening "host:port" (an IP
+ * address; port is its port). Fails (err) when self is not an address or
+ * path cannot be read or written. */
 cc_peers *cc_peers_open(const char *path, const char *default_path, const char *self, int port,
                         size_t max, const cc_log *log, cc_err *err);
 void cc_peers_free(cc_peers *peers);
 
-/* True for "IPv4-or-localhost:port" with a port in 1..65535. */
-bool cc_peer_address_valid(const char *address);
-/* True when address names this node (its own address, or loopback with its port). */
+/* The canonical text of a peer address: an IPv4 address (or localhost)
+ * and a port, in any spelling net/address.h reads. False (err 400, out
+ * untouched) for anything else, IPv6 and host names included. */
+bool cc_peer_address(const char *given, char out[CC_ADDR_TEXT_MAX], cc_err *err);
+/* True when address, in any spelling, reaches this node: its own address,
+ * or a loopback one when it listens on every address (cc_addr_reaches). */
 bool cc_peers_is_self(const cc_peers *peers, const char *address);
+/* Whether address (in any spelling) is listed / a candidate. */
 bool cc_peers_contains(const cc_peers *peers, const char *address);
-/* Lists an address that answered, and saves; false (with err) when
- * invalid, self, listed already or the list is full. */
+/* Lists an address that answered (in its canonical form), and saves; false
+ * (with err) when it is not a peer address, self, listed already or the
+ * list is full. */
 bool cc_peers_add(cc_peers *peers, const char *address, cc_err *err);
 /* Unlists and saves; false when it was not listed (or saving failed). */
 bool cc_peers_remove(cc_peers *peers, const char *address, cc_err *err);
 /* True when no more peers can be listed. */
 bool cc_peers_full(const cc_peers *peers);
-/* The listed peers. */
+/* The listed peers, canonical. */
 size_t cc_peers_count(const cc_peers *peers);
 const char *cc_peers_at(const cc_peers *peers, size_t i);
-/* The candidates from the default file (listed or not). */
+/* The candidates from the default file (listed or not), canonical. */
 size_t cc_peers_candidate_count(const cc_peers *peers);
 const char *cc_peers_candidate_at(const cc_peers *peers, size_t i);
 bool cc_peers_is_candidate(const cc_peers *peers, const char *address);

@@ -130,8 +130,8 @@ static int run(settings *s)
         fputs("cheese-tracker: cannot create the event loop\n", stderr);
         return 1;
     }
-    /* Peers may announce a host name; without a resolver only addresses
-     * can be probed. */
+    /* Peers may join with a host name, looked up on the loop before it is
+     * registered; without a resolver only addresses can join. */
     struct evdns_base *dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
     s->tracker.dns = dns;
     cc_err err = {0};

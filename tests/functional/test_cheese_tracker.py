@@ -291,9 +291,10 @@ def test_greeting_joins_and_lists_in_both_spellings(make_tracker):
     third = Conn(tracker).join("seed", port=9011)
     assert len({seed.id, later.id, third.id}) == 3
 
-    # each spelling is answered in kind, never with the asker, port as a string
+    # each spelling is answered in kind, never with the asker, port as a string,
+    # each address in its canonical form (localhost is 127.0.0.1)
     assert sorted(seed.peers(), key=lambda e: e["port"]) == [
-        {"peer_id": later.id, "host": "localhost", "port": "9010"},
+        {"peer_id": later.id, "host": "127.0.0.1", "port": "9010"},
         {"peer_id": third.id, "host": "127.0.0.1", "port": "9011"}]
     assert seed.nothing_more()
     assert ids_of(later.peers(spelling="later")) == {seed.id, third.id}

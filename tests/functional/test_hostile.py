@@ -28,7 +28,7 @@ import time
 import pytest
 
 from conftest import (GENESIS_HASH, WAIT_S, Key, Response, assert_error, block_on, exchange,
-                      make_block, request, wait_until)
+                      free_port, make_block, request, wait_until)
 
 # A well-behaved client's answer, at worst: 1 s, as the node promises. The
 # sanitizer build runs several times slower, so `make test` holds it to
@@ -763,6 +763,234 @@ def test_cheese_node_more_idle_connections_than_the_cap(tmp_path, many_files, so
         sockets.close()
         watch.check(capsys, rss_growth_mib=48)
     finally:
+        stop_all(node, tracker)
+
+
+# ---- unfinished messages on the cheese network ----------------------------------------------
+
+# What a cheese node holds for messages still arriving, over all the connections
+# of one side, at the default limits (node/cheese_conn.h): twice the largest
+# message, at least 64 MiB. Peers connecting send at most 16 MiB: 64 MiB.
+# Peers we ask answer with chains of up to 64 MiB: 128 MiB.
+HELD_IN_MIB = 64
+HELD_OUT_MIB = 128
+
+
+def closed_to_keep(node, bound_mib):
+    """Connections the node closed to keep this bound (its log says so)."""
+    return node.log().count(f"held in all, over {bound_mib * MIB}")
+
+
+def unread_by_node(local_port=None, remote_port=None):
+    """Bytes that arrived on established loopback connections with these
+    ports and that the program at that end has not read yet (/proc/net/tcp:
+    the receive queue of each)."""
+    total = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote = (int(a.split(":")[1], 16) for a in fields[1:3])
+            if fields[3] != "01":  # not ESTABLISHED
+                continue
+            if local_port in (None, local) and remote_port in (None, remote):
+                total += int(fields[4].split(":")[1], 16)
+    return total
+
+
+def cheese_served(port, pid):
+    """A well-behaved peer on a connection of its own: a health check, then
+    the chain, asked with an id the tracker knows."""
+    from test_cheese_network import Peer
+
+    p = Peer(port, greet=False)
+    try:
+        assert p.ask(b"HCK") == b"HCKACK"
+        chain = p.ask(f"GETCHAIN:{pid}".encode())
+        assert chain.startswith(b"GETCHAINRESP[") and json.loads(chain[12:]), chain[:100]
+    finally:
+        p.close()
+
+
+def refusal_of(sock):
+    """The node's REFUSED:... on sock (after its greeting, if it sent one)."""
+    sock.settimeout(WAIT_S)
+    got = b""
+    while b"REFUSED:" not in got:
+        chunk = sock.recv(65536)
+        assert chunk, got
+        got += chunk
+    return got[got.index(b"REFUSED:"):]
+
+
+def test_cheese_node_bounds_the_unfinished_messages_of_its_peers(tmp_path, sockets, capsys):
+    """30 connections each send 15 MiB of a transaction that never ends
+    (BRTRANSACTION{"sender": "aaa...) and stay open. Each alone is within
+    the 16 MiB payload limit, so without a bound over all connections the
+    node would hold all 450 MiB (1,024 x 16 MiB with the defaults). It
+    holds at most 64 MiB: beyond it the connection silent longest, here the
+    oldest, is refused and closed. A well-behaved peer is answered all
+    along. Once the newest end their messages, the node holds nothing more
+    for them."""
+    from test_cheese_network import Node as CheeseNode
+    from test_cheese_network import Tracker
+
+    count, size = 30, 15 * MIB
+    text = b'BRTRANSACTION{"sender": "' + b"a" * size
+    held_each = len(text) - len(b"BRTRANSACTION")  # the payload so far
+    survivors = (HELD_IN_MIB * MIB) // held_each   # 4
+    tracker = Tracker(str(tmp_path)).start()
+    node = CheeseNode(str(tmp_path / "node"), tracker.port, n_transactions=NEVER,
+                      extra=["--idle-timeout", "60"])
+    known = None
+    try:
+        node.start()
+        known, pid = tracker.join(free_port())  # an id the node may serve
+        watch = Watch(f"{count} connections each stopped {size >> 20} MiB into a message, "
+                      f"the cheese node", lambda: cheese_served(node.port, pid), node.proc.pid)
+        with watch:
+            held = sockets.many(node.port, count)
+            for sock in held:
+                try:
+                    sock.sendall(text)
+                except OSError:
+                    pass  # closed to keep the bound: checked below
+            wait_until(lambda: unread_by_node(local_port=node.port) == 0,
+                       "the node to read every byte sent to it")
+            wait_until(lambda: closed_to_keep(node, HELD_IN_MIB) >= count - survivors,
+                       "the node to close the connections holding the most")
+            # the oldest were closed, the newest still hold their message
+            # (a greeting may have come: they spoke after 0.15 s)
+            for sock in held[:count - survivors]:
+                assert closed_by_peer(sock, WAIT_S)
+            for sock in held[count - survivors:]:
+                assert not closed_by_peer(sock, 0.2)
+        watch.check(capsys, rss_growth_mib=100,
+                    note=f"; {closed_to_keep(node, HELD_IN_MIB)} of the {count} closed by the "
+                         f"node")
+        assert closed_to_keep(node, HELD_IN_MIB) == count - survivors
+        # the newest end their messages: each is refused (the sender is no
+        # key) and stays open, and the node lets go of what they held
+        for sock in held[count - survivors:]:
+            sock.sendall(b'"}')
+            assert refusal_of(sock).startswith(b"REFUSED:"), "a refusal for the transaction"
+        wait_until(lambda: rss_kib(node.proc.pid) - watch.rss_before < 40 << 10,
+                   "the node to let go of the messages that ended")
+        sockets.close()
+    finally:
+        if known:
+            known.close()
+        stop_all(node, tracker)
+
+
+class ChainServer:
+    """A peer of the later spelling on a port of its own, joined to the
+    tracker, that answers GETCHAIN with `chain` (the JSON list, as bytes)
+    and GETOPENTRANSACTIONS with an empty list; or, with `endless` bytes,
+    answers GETCHAIN with the start of a chain that never ends: that many
+    bytes of it, then nothing, the connection left open."""
+
+    def __init__(self, tracker, chain=b"[]", endless=0):
+        self.chain = chain
+        self.endless = endless
+        self.asked = threading.Event()
+        self.finished = threading.Event()  # sent all it meant to, or was cut off
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(16)
+        self.port = self.srv.getsockname()[1]
+        self.conns = []
+        self.tracker_conn, self.pid = tracker.join(self.port)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        try:
+            conn.sendall(f"PCONNECTACK:{self.pid}".encode())
+            buf = b""
+            while data := conn.recv(65536):
+                buf += data
+                if b"GETCHAIN:" in buf:
+                    buf = b""
+                    self.asked.set()
+                    if self.endless:
+                        self._stream(conn)
+                        return
+                    conn.sendall(b"GETCHAINRESP" + self.chain)
+                elif b"GETOPENTRANSACTIONS:" in buf:
+                    buf = b""
+                    conn.sendall(b"GETOPENTRANSACTIONSRESP[]")
+        except OSError:
+            pass
+
+    def _stream(self, conn):
+        piece = b"a" * MIB
+        try:
+            conn.sendall(b'GETCHAINRESP[{"nonce": "')
+            for _ in range(self.endless // MIB):
+                conn.sendall(piece)
+        except OSError:
+            pass  # the node closed the link
+        finally:
+            self.finished.set()
+
+    def close(self):
+        self.srv.close()
+        self.tracker_conn.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_cheese_node_bounds_the_unfinished_answers_of_peers_it_asks(tmp_path, capsys):
+    """Peers listed by the tracker answer our GETCHAIN with a chain that
+    never ends, 60 MiB each (under the 64 MiB a chain may take, so each
+    link alone stays open), all at once. The links hold at most 128 MiB in
+    all: beyond it the quietest is closed, and its request dropped. An
+    honest peer listed meanwhile has its longer chain fetched and adopted,
+    and peers connecting are answered all along."""
+    from test_cheese_network import GENESIS_TEXT, RsaKey, Tracker, mine, reward, smell
+    from test_cheese_network import Node as CheeseNode
+
+    count, size = 6, 60 * MIB
+    survivors = HELD_OUT_MIB // (size >> 20)  # 2
+    tracker = Tracker(str(tmp_path)).start()
+    node = CheeseNode(str(tmp_path / "node"), tracker.port, n_transactions=NEVER)
+    key = RsaKey()
+    blocks = [json.loads(GENESIS_TEXT)]
+    for height in (1, 2):
+        blocks.append(mine(height, smell(blocks[-1]), [reward(key.pub)]))
+    hostile, honest = [], None
+    try:
+        node.start()
+        hostile = [ChainServer(tracker, endless=size) for _ in range(count)]
+        watch = Watch(f"{count} peers answering with chains that never end, the cheese node",
+                      lambda: cheese_served(node.port, hostile[0].pid), node.proc.pid)
+        with watch:
+            for peer in hostile:
+                assert peer.asked.wait(WAIT_S), "the node never asked a listed peer"
+            honest = ChainServer(tracker, chain=json.dumps(blocks).encode())
+            wait_until(lambda: node.height() == 2, "the honest peer's chain adopted")
+            for peer in hostile:
+                assert peer.finished.wait(WAIT_S)
+            wait_until(lambda: all(unread_by_node(remote_port=p.port) == 0 for p in hostile),
+                       "the node to read every byte of the answers")
+            wait_until(lambda: closed_to_keep(node, HELD_OUT_MIB) >= count - survivors,
+                       "the node to close the links holding the most")
+        watch.check(capsys, rss_growth_mib=HELD_OUT_MIB + 64,
+                    note=f"; {closed_to_keep(node, HELD_OUT_MIB)} of the {count} links closed "
+                         f"by the node")
+        assert node.tip() == smell(blocks[-1])
+    finally:
+        for peer in hostile + ([honest] if honest else []):
+            peer.close()
         stop_all(node, tracker)
 
 

@@ -422,6 +422,48 @@ static void test_consumed_and_state(void **state)
     cc_cheese_wire_free(w);
 }
 
+/* What the reader holds for a message still arriving: what a node sums over
+ * its connections to bound them all (node/cheese_conn.h). */
+static void test_held_bytes(void **state)
+{
+    (void)state;
+    cc_cheese_wire *w = cc_cheese_wire_new(&limits);
+    cc_cheese_msg m;
+    size_t used;
+    assert_int_equal(cc_cheese_wire_held(w), 0);
+    /* a keyword so far, then a payload so far (the keyword is not kept) */
+    assert_int_equal(cc_cheese_wire_feed(w, "BRTRAN", 6, &used, &m, NULL), CC_CHEESE_NEED_MORE);
+    assert_int_equal(cc_cheese_wire_held(w), 6);
+    const char *part = "SACTION{\"a\": \"xx";
+    assert_int_equal(cc_cheese_wire_feed(w, part, strlen(part), &used, &m, NULL),
+                     CC_CHEESE_NEED_MORE);
+    assert_int_equal(cc_cheese_wire_held(w), strlen("{\"a\": \"xx"));
+    char xs[100];
+    memset(xs, 'x', sizeof xs);
+    assert_int_equal(cc_cheese_wire_feed(w, xs, sizeof xs, &used, &m, NULL), CC_CHEESE_NEED_MORE);
+    assert_int_equal(cc_cheese_wire_held(w), 9 + sizeof xs);
+    /* complete, waiting for its optional ":PID...": still arriving */
+    assert_int_equal(cc_cheese_wire_feed(w, "\"}", 2, &used, &m, NULL), CC_CHEESE_NEED_MORE);
+    assert_int_equal(cc_cheese_wire_held(w), 9 + sizeof xs + 2);
+    assert_int_equal(cc_cheese_wire_flush(w, &m, NULL), CC_CHEESE_MSG);
+    assert_int_equal(m.payload_len, 9 + sizeof xs + 2);
+    /* handed out: no longer counted, and let go of on request */
+    assert_int_equal(cc_cheese_wire_held(w), 0);
+    cc_cheese_wire_done(w);
+    assert_int_equal(cc_cheese_wire_held(w), 0);
+    /* an argument so far; bytes held back to be read again count too */
+    assert_int_equal(cc_cheese_wire_feed(w, "GETCHAIN:PID12", 14, &used, &m, NULL),
+                     CC_CHEESE_NEED_MORE);
+    assert_int_equal(cc_cheese_wire_held(w), 5);
+    assert_int_equal(cc_cheese_wire_feed(w, "HCK", 3, &used, &m, NULL), CC_CHEESE_MSG);
+    assert_string_equal(m.arg, "PID12");
+    assert_int_equal(cc_cheese_wire_held(w), 3);
+    assert_int_equal(cc_cheese_wire_flush(w, &m, NULL), CC_CHEESE_MSG);
+    assert_int_equal(m.cmd, CC_CHEESE_HEALTH_CHECK);
+    assert_int_equal(cc_cheese_wire_held(w), 0);
+    cc_cheese_wire_free(w);
+}
+
 /* ---- writing ---- */
 
 /* The message to write: cmd in spelling sp with arg and payload (either may
@@ -602,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_error_sticks),
         cmocka_unit_test(test_consumed_and_state),
+        cmocka_unit_test(test_held_bytes),
         cmocka_unit_test(test_format_round_trips),
         cmocka_unit_test(test_format_refusals),
         cmocka_unit_test(test_pending_command),
