@@ -243,12 +243,22 @@ static void tx_list_prepend_payments(tx_list *list, const cc_block *block)
     list->n += n;
 }
 
-/* Hashes from target back to (excluding) the best chain, oldest first. */
-static bool branch_path(cc_chain *chain, const char *target, char (**path)[CC_HASH_HEX_LEN + 1],
-                        size_t *n, int64_t *fork_height, cc_err *err)
+/* A stored branch: the hashes from the best chain (excluded) to its tip,
+ * oldest first, and the height of the best chain's block it forks from. */
+typedef struct branch {
+    char (*path)[CC_HASH_HEX_LEN + 1];
+    size_t n;
+    int64_t fork_height;
+} branch;
+
+static void branch_clear(branch *b)
 {
-    *path = NULL;
-    *n = 0;
+    free(b->path);
+    memset(b, 0, sizeof *b);
+}
+
+static bool walk_back(cc_chain *chain, const char *target, branch *out, cc_err *err)
+{
     char hash[CC_HASH_HEX_LEN + 1];
     snprintf(hash, sizeof hash, "%s", target);
     for (;;) {
@@ -259,18 +269,28 @@ static bool branch_path(cc_chain *chain, const char *target, char (**path)[CC_HA
             return cc_fail(err, CC_ERR_INTERNAL, "branch broken at %s", hash);
         char best[CC_HASH_HEX_LEN + 1];
         if (best_hash_at(chain, info.height, best) && strcmp(best, hash) == 0) {
-            *fork_height = info.height;
-            break;
+            out->fork_height = info.height;
+            return true;
         }
-        *path = cc_realloc(*path, (*n + 1) * sizeof **path);
-        memcpy((*path)[(*n)++], hash, CC_HASH_HEX_LEN + 1);
+        out->path = cc_realloc(out->path, (out->n + 1) * sizeof *out->path);
+        memcpy(out->path[out->n++], hash, CC_HASH_HEX_LEN + 1);
         snprintf(hash, sizeof hash, "%s", info.prev);
     }
-    for (size_t i = 0; i < *n / 2; i++) {
+}
+
+/* The branch ending at target; nothing to free on failure. */
+static bool branch_of(cc_chain *chain, const char *target, branch *out, cc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!walk_back(chain, target, out, err)) {
+        branch_clear(out);
+        return false;
+    }
+    for (size_t i = 0; i < out->n / 2; i++) {
         char swap[CC_HASH_HEX_LEN + 1];
-        memcpy(swap, (*path)[i], sizeof swap);
-        memcpy((*path)[i], (*path)[*n - 1 - i], sizeof swap);
-        memcpy((*path)[*n - 1 - i], swap, sizeof swap);
+        memcpy(swap, out->path[i], sizeof swap);
+        memcpy(out->path[i], out->path[out->n - 1 - i], sizeof swap);
+        memcpy(out->path[out->n - 1 - i], swap, sizeof swap);
     }
     return true;
 }
@@ -329,14 +349,13 @@ static bool connect_stored(cc_chain *chain, const char *hash, const char *target
  * first) in its place; the abandoned blocks' payments go to abandoned. On
  * failure *bad names the block that broke the rules (empty for database
  * failures); the caller rolls back. */
-static bool switch_branch(cc_chain *chain, const char (*path)[CC_HASH_HEX_LEN + 1], size_t n,
-                          int64_t fork_height, tx_list *abandoned, size_t *depth,
+static bool switch_branch(cc_chain *chain, const branch *b, tx_list *abandoned, size_t *depth,
                           char bad[CC_HASH_HEX_LEN + 1], cc_err *err)
 {
     bad[0] = '\0';
-    bool ok = disconnect_to(chain, fork_height, abandoned, depth, err);
-    for (size_t i = 0; ok && i < n; i++)
-        ok = connect_stored(chain, path[i], path[n - 1], bad, err);
+    bool ok = disconnect_to(chain, b->fork_height, abandoned, depth, err);
+    for (size_t i = 0; ok && i < b->n; i++)
+        ok = connect_stored(chain, b->path[i], b->path[b->n - 1], bad, err);
     return ok;
 }
 
@@ -347,30 +366,27 @@ static bool activate(cc_chain *chain, const char *target, size_t *depth,
                      char bad[CC_HASH_HEX_LEN + 1], cc_err *err)
 {
     bad[0] = '\0';
-    char(*path)[CC_HASH_HEX_LEN + 1];
-    size_t n;
-    int64_t fork_height = 0;
-    if (!branch_path(chain, target, &path, &n, &fork_height, err))
+    branch b;
+    if (!branch_of(chain, target, &b, err))
         return false;
     tx_list abandoned = {0};
-    bool ok = switch_branch(chain, (const char(*)[CC_HASH_HEX_LEN + 1])path, n, fork_height,
-                            &abandoned, depth, bad, err) &&
+    bool ok = switch_branch(chain, &b, &abandoned, depth, bad, err) &&
               mempool_restore(chain, abandoned.items, abandoned.n, err);
     tx_list_clear(&abandoned);
-    free(path);
+    branch_clear(&b);
     return ok;
 }
 
 /* Connects path as a trial inside a savepoint that is always rolled back:
  * the best chain, balances and mempool end as they were. */
-static bool try_branch(cc_chain *chain, const char (*path)[CC_HASH_HEX_LEN + 1], size_t n,
-                       int64_t fork_height, char bad[CC_HASH_HEX_LEN + 1], cc_err *err)
+static bool try_branch(cc_chain *chain, const branch *b, char bad[CC_HASH_HEX_LEN + 1],
+                       cc_err *err)
 {
     if (!store_exec(chain, "SAVEPOINT trial", err))
         return false;
     tx_list abandoned = {0};
     size_t depth = 0;
-    bool ok = switch_branch(chain, path, n, fork_height, &abandoned, &depth, bad, err);
+    bool ok = switch_branch(chain, b, &abandoned, &depth, bad, err);
     tx_list_clear(&abandoned);
     if (!store_exec(chain, "ROLLBACK TO trial; RELEASE trial", ok ? err : NULL))
         return false;
@@ -386,20 +402,17 @@ static bool check_side(cc_chain *chain, const char *hash, bool *checked,
 {
     *checked = false;
     bad[0] = '\0';
-    char(*path)[CC_HASH_HEX_LEN + 1];
-    size_t n;
-    int64_t fork_height = 0;
-    if (!branch_path(chain, hash, &path, &n, &fork_height, err))
+    branch b;
+    if (!branch_of(chain, hash, &b, err))
         return false;
-    const char(*branch)[CC_HASH_HEX_LEN + 1] = (const char(*)[CC_HASH_HEX_LEN + 1])path;
     bool ok = true;
-    if (chain->height - fork_height <= SIDE_CHECK_DEPTH) {
-        ok = try_branch(chain, branch, n, fork_height, bad, err);
-        for (size_t i = 0; ok && i < n; i++)
-            ok = set_status(chain, branch[i], STATUS_VALID, err);
+    if (chain->height - b.fork_height <= SIDE_CHECK_DEPTH) {
+        ok = try_branch(chain, &b, bad, err);
+        for (size_t i = 0; ok && i < b.n; i++)
+            ok = set_status(chain, b.path[i], STATUS_VALID, err);
         *checked = ok;
     }
-    free(path);
+    branch_clear(&b);
     return ok;
 }
 
@@ -472,9 +485,9 @@ static void remember_invalid(cc_chain *chain, const cc_block *block, const char 
 
 typedef struct chain_reorg {
     char target[CC_HASH_HEX_LEN + 1];
-    char (*path)[CC_HASH_HEX_LEN + 1]; /* fork (excluded) to target, oldest first */
-    size_t n, next;                    /* blocks of path, and the next to connect */
-    int64_t fork_height, undo_height;  /* the best chain's block to undo next */
+    branch branch;       /* the blocks to apply */
+    size_t next;         /* the next of them */
+    int64_t undo_height; /* the best chain's block to undo next */
     tx_list abandoned;
     size_t depth;
     bool restoring;    /* the abandoned payments are being put back */
@@ -492,7 +505,7 @@ static void reorg_free(chain_reorg *r)
     if (!r)
         return;
     tx_list_clear(&r->abandoned);
-    free(r->path);
+    branch_clear(&r->branch);
     free(r);
 }
 
@@ -501,7 +514,7 @@ bool chain_writable(const cc_chain *chain, cc_err *err)
     if (!chain->reorg)
         return true;
     const chain_reorg *r = chain->reorg;
-    size_t total = (size_t)(chain->height - r->fork_height) + r->n;
+    size_t total = (size_t)(chain->height - r->branch.fork_height) + r->branch.n;
     size_t done = (size_t)(chain->height - r->undo_height) + r->next;
     return cc_fail(err, CC_ERR_UNAVAILABLE,
                    "The chain is switching to a longer branch (%zu of %zu blocks done); "
@@ -515,20 +528,16 @@ static bool plan_reorg(cc_chain *chain, const char *target, chain_reorg **out, c
     *out = NULL;
     if (chain->in_batch || chain->reorg_inline_max == 0)
         return true;
-    char(*path)[CC_HASH_HEX_LEN + 1];
-    size_t n;
-    int64_t fork_height = 0;
-    if (!branch_path(chain, target, &path, &n, &fork_height, err))
+    branch b;
+    if (!branch_of(chain, target, &b, err))
         return false;
-    if ((size_t)(chain->height - fork_height) <= chain->reorg_inline_max) {
-        free(path);
+    if ((size_t)(chain->height - b.fork_height) <= chain->reorg_inline_max) {
+        branch_clear(&b);
         return true;
     }
     chain_reorg *r = cc_calloc(1, sizeof *r);
     memcpy(r->target, target, sizeof r->target);
-    r->path = path;
-    r->n = n;
-    r->fork_height = fork_height;
+    r->branch = b;
     r->undo_height = chain->height;
     *out = r;
     return true;
@@ -545,7 +554,7 @@ static bool start_reorg(cc_chain *chain, chain_reorg *r, cc_block_result *res, c
     if (viewed && store_exec(chain, "BEGIN IMMEDIATE", &why)) {
         chain->reorg = r;
         cc_info(chain->log, "switching to the branch of %s: %lld blocks to undo, %zu to apply, "
-                "in steps", r->target, (long long)(chain->height - r->fork_height), r->n);
+                "in steps", r->target, (long long)(chain->height - r->branch.fork_height), r->branch.n);
         return true;
     }
     if (viewed)
@@ -566,14 +575,14 @@ static bool start_reorg(cc_chain *chain, chain_reorg *r, cc_block_result *res, c
 /* One block of the switch: the next to undo, or else the next to apply. */
 static bool reorg_one(cc_chain *chain, chain_reorg *r, cc_err *err)
 {
-    if (r->undo_height > r->fork_height)
+    if (r->undo_height > r->branch.fork_height)
         return disconnect_at(chain, r->undo_height--, &r->abandoned, &r->depth, err);
-    return connect_stored(chain, r->path[r->next++], r->target, r->bad, err);
+    return connect_stored(chain, r->branch.path[r->next++], r->target, r->bad, err);
 }
 
 static bool reorg_applied(const chain_reorg *r)
 {
-    return r->undo_height == r->fork_height && r->next == r->n;
+    return r->undo_height == r->branch.fork_height && r->next == r->branch.n;
 }
 
 static bool reorg_finished(const chain_reorg *r)
@@ -647,7 +656,7 @@ static void reorg_done(cc_chain *chain, cc_block_result *res)
     res->checked = true;
     res->reorg_depth = r->depth;
     cc_info(chain->log, "switched to the branch of %s: %zu blocks undone, %zu applied",
-            r->target, r->depth, r->n);
+            r->target, r->depth, r->branch.n);
     adopt_orphans(chain, r->target, res);
     reorg_free(r);
 }
