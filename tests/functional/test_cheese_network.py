@@ -555,6 +555,16 @@ def test_invalid_announcements_change_nothing(net):
     good = mine(height + 1, tip, [reward(rich.pub)])
     assert announce(b.port, block_text(good)) == b"BRCHEESEACK"
     wait_until(lambda: same_tip(everyone) == smell(good), "the valid block everywhere")
+    # rich now holds 10: a payment of its whose signature is the only fault
+    # (it signs another amount) is refused inside a block, and the same
+    # payment signed right is taken: nothing but the signature was wrong
+    forged = mine(height + 2, smell(good), [
+        dict(rich.pay(key.pub, 1), signature=rich.sign(key.pub, 2)), reward(rich.pub)])
+    assert announce(b.port, block_text(forged)).startswith(b"REFUSED:")
+    assert b.tip() == smell(good) and not b.has_block(smell(forged))
+    honest = mine(height + 2, smell(good), [rich.pay(key.pub, 1), reward(rich.pub)])
+    assert announce(b.port, block_text(honest)) == b"BRCHEESEACK"
+    wait_until(lambda: same_tip(everyone) == smell(honest), "the honest payment everywhere")
 
 
 def test_chain_served_only_to_known_peers(net):
