@@ -12,8 +12,10 @@ Their code imports `Crypto.*` (PyCrypto's name); Debian ships the same
 library as `Cryptodome`. A small package on PYTHONPATH maps the one name to
 the other.
 
-Every process runs under `nice`: the http reference spins in a busy loop
-while idle, and would otherwise take a core from the nodes under test.
+Every process runs under `nice -n 10`: the http reference spins in a busy
+loop while idle, and would otherwise take a core from the nodes under test;
+lower still (19), it would get almost nothing on a machine whose cores are
+busy with other work, and its mining (in Python) would take minutes.
 """
 import json
 import os
@@ -99,7 +101,7 @@ class RefProcess:
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(["nice", "-n", "19", PYTHON, *self.args], cwd=self.cwd,
+            self.proc = subprocess.Popen(["nice", "-n", "10", PYTHON, *self.args], cwd=self.cwd,
                                          env=env, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         return self
