@@ -1,0 +1,249 @@
+#!/usr/bin/python3
+"""`make mutants`: proves that the tests guard every rule.
+
+tests/mutants.toml lists mutants: each a minimal change to one rule (a
+condition negated or dropped, a constant moved by one, a comparison
+loosened), named after the rule it breaks, with the tests that must catch
+it. Each is applied alone to a scratch copy of the tree, which is built and
+run against its tests; a mutant that every test survives is a rule nobody
+guards, and the run fails naming it.
+
+A mutant whose text is no longer found exactly once in its file fails the
+run too: the code it broke has moved or gone, and the list must move with
+it (so a refactoring that drops a check cannot go unnoticed).
+
+The scratch tree is built without sanitizers (the mutants change rules, not
+memory safety, and an unsanitized build is several times faster). Before any
+mutant, its tests are run once on the unchanged tree: a test that fails
+there would "kill" every mutant and prove nothing.
+
+    /usr/bin/python3 scripts/mutants.py [--only NAME,NAME] [--list] [--keep]
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+LIST = os.path.join(REPO, "tests", "mutants.toml")
+SCRATCH = os.path.join(REPO, "build", "mutants")
+PYTHON = "/usr/bin/python3"
+UNIT_TIMEOUT_S = 300
+FUNCTIONAL_TIMEOUT_S = 600
+
+
+class Mutant:
+    def __init__(self, entry, index):
+        missing = [k for k in ("name", "rule", "file", "find", "replace", "tests")
+                   if k not in entry]
+        if missing:
+            raise SystemExit(f"{LIST}: mutant {index + 1} lacks {', '.join(missing)}")
+        self.name = entry["name"]
+        self.rule = entry["rule"]
+        self.file = entry["file"]
+        self.find = entry["find"]
+        self.replace = entry["replace"]
+        self.tests = entry["tests"]
+        if self.find == self.replace:
+            raise SystemExit(f"{LIST}: mutant {self.name} changes nothing")
+        for t in self.tests:
+            kind, _, what = t.partition(":")
+            if kind not in ("unit", "functional") or not what:
+                raise SystemExit(f"{LIST}: mutant {self.name}: test '{t}' is neither "
+                                 "unit:PROGRAM nor functional:FILE[::TEST]")
+
+    def unit_programs(self):
+        return [t[len("unit:"):] for t in self.tests if t.startswith("unit:")]
+
+    def functional_ids(self):
+        return [t[len("functional:"):] for t in self.tests if t.startswith("functional:")]
+
+
+def load():
+    with open(LIST, "rb") as f:
+        doc = tomllib.load(f)
+    mutants = [Mutant(e, i) for i, e in enumerate(doc.get("mutant", []))]
+    names = [m.name for m in mutants]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise SystemExit(f"{LIST}: names used twice: {', '.join(sorted(dup))}")
+    return mutants
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def same_bytes(a, b):
+    try:
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            return fa.read() == fb.read()
+    except FileNotFoundError:
+        return False
+
+
+def copy_tree(dst):
+    """The tracked and untracked-but-not-ignored files of the repository."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=REPO, capture_output=True, check=True).stdout.split(b"\0")
+    for name in files:
+        if not name:
+            continue
+        rel = name.decode()
+        src = os.path.join(REPO, rel)
+        if not os.path.isfile(src):
+            continue
+        target = os.path.join(dst, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if same_bytes(src, target):
+            continue
+        # A new time stamp, not the original's: a build kept from an earlier
+        # run must see that the file (maybe restored from a mutant) changed.
+        shutil.copyfile(src, target)
+
+
+def configure(src, build):
+    subprocess.run(["cmake", "-S", src, "-B", build, "-DCMAKE_BUILD_TYPE=Debug",
+                    "-DCC_SANITIZE=OFF", "-DCC_TESTS=ON"], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def build_targets(build, targets):
+    """Builds targets; (ok, output)."""
+    done = subprocess.run(["cmake", "--build", build, "-j", str(os.cpu_count() or 2),
+                           "--target", *targets], capture_output=True, text=True)
+    return done.returncode == 0, done.stdout + done.stderr
+
+
+def targets_of(mutants):
+    targets = {"cheesed", "cheese-tracker", "cheese-cli", "cheese-devnet", "pyrepr"}
+    for m in mutants:
+        targets.update(m.unit_programs())
+    return sorted(targets)
+
+
+def run_tests(m, src, build, stop_at_first=True):
+    """Runs m's tests; returns (all passed, what failed)."""
+    failed = []
+    for program in m.unit_programs():
+        try:
+            done = subprocess.run([os.path.join(build, program)], capture_output=True,
+                                  text=True, timeout=UNIT_TIMEOUT_S, cwd=build)
+            if done.returncode != 0:
+                failed.append(f"unit:{program}")
+        except subprocess.TimeoutExpired:
+            failed.append(f"unit:{program} (timed out)")
+    ids = m.functional_ids()
+    # One failing test kills a mutant: the slower functional tests run only
+    # for a mutant the unit tests let through (and for the unchanged tree).
+    if ids and not (failed and stop_at_first):
+        env = dict(os.environ, CHEESE_BUILD=build, CHEESE_LIVENESS_S="3")
+        args = [PYTHON, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                *[os.path.join(src, "tests", "functional", i) for i in ids]]
+        try:
+            done = subprocess.run(args, capture_output=True, text=True, env=env,
+                                  timeout=FUNCTIONAL_TIMEOUT_S, cwd=src)
+            if done.returncode != 0:
+                lines = [ln for ln in done.stdout.splitlines() if ln.startswith("FAILED")]
+                failed.append(", ".join(lines[:3]) or f"functional (exit {done.returncode})")
+        except subprocess.TimeoutExpired:
+            failed.append("functional (timed out)")
+    return not failed, failed
+
+
+def apply(m, src):
+    path = os.path.join(src, m.file)
+    with open(path) as f:
+        text = f.read()
+    count = text.count(m.find)
+    if count != 1:
+        return None, (f"its text is found {count} times in {m.file}, not once: the rule's "
+                      "code moved; update tests/mutants.toml")
+    with open(path, "w") as f:
+        f.write(text.replace(m.find, m.replace))
+    return text, None
+
+
+def restore(m, src, text):
+    with open(os.path.join(src, m.file), "w") as f:
+        f.write(text)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--only", help="comma-separated mutant names")
+    p.add_argument("--list", action="store_true", help="list the mutants and stop")
+    p.add_argument("--keep", action="store_true", help="reuse the scratch tree's build")
+    args = p.parse_args(argv)
+    mutants = load()
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {m.name for m in mutants}
+        if unknown:
+            raise SystemExit(f"unknown mutants: {', '.join(sorted(unknown))}")
+        mutants = [m for m in mutants if m.name in wanted]
+    if args.list:
+        for m in mutants:
+            log(f"{m.name}: {m.rule} [{m.file}]")
+        return 0
+    started = time.monotonic()
+    src, build = os.path.join(SCRATCH, "src"), os.path.join(SCRATCH, "build")
+    if not args.keep:
+        shutil.rmtree(os.path.join(SCRATCH, "src"), ignore_errors=True)
+    copy_tree(src)
+    configure(src, build)
+    ok, out = build_targets(build, targets_of(mutants))
+    if not ok:
+        log(out[-4000:])
+        raise SystemExit("the unchanged tree does not build")
+
+    log(f"{len(mutants)} mutants; first their tests on the unchanged tree")
+    every_test = sorted({t for m in mutants for t in m.tests})
+    baseline = Mutant({"name": "none", "rule": "", "file": "", "find": "", "replace": "-",
+                       "tests": every_test}, 0)
+    passed, failed = run_tests(baseline, src, build, stop_at_first=False)
+    if not passed:
+        log("these tests fail without any mutant, so they can prove nothing:")
+        for line in failed:
+            log(f"  {line}")
+        return 1
+
+    survivors, broken = [], []
+    for i, m in enumerate(mutants, 1):
+        t0 = time.monotonic()
+        text, why = apply(m, src)
+        if why:
+            broken.append(f"{m.name}: {why}")
+            log(f"[{i}/{len(mutants)}] {m.name}: NOT APPLIED ({why})")
+            continue
+        try:
+            built, out = build_targets(build, targets_of([m]))
+            if not built:
+                broken.append(f"{m.name}: the mutant does not compile:\n{out[-1500:]}")
+                log(f"[{i}/{len(mutants)}] {m.name}: DOES NOT COMPILE")
+                continue
+            passed, failed = run_tests(m, src, build)
+        finally:
+            restore(m, src, text)
+        took = time.monotonic() - t0
+        if passed:
+            survivors.append(m)
+            log(f"[{i}/{len(mutants)}] {m.name}: SURVIVED ({took:.0f} s) - {m.rule}")
+        else:
+            log(f"[{i}/{len(mutants)}] {m.name}: killed by {'; '.join(failed)} ({took:.0f} s)")
+    minutes = (time.monotonic() - started) / 60
+    killed = len(mutants) - len(survivors) - len(broken)
+    log(f"\n{killed} of {len(mutants)} mutants killed in {minutes:.1f} minutes")
+    for m in survivors:
+        log(f"SURVIVED: {m.name} ({m.file}): {m.rule}")
+    for line in broken:
+        log(f"BROKEN: {line}")
+    return 0 if not survivors and not broken else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
