@@ -78,6 +78,7 @@ void cc_cheese_node_defaults(cc_cheese_node_config *config)
         .tracker_host = "127.0.0.1",
         .tracker_port = 9999,
         .n_transactions = 2,
+        .miner_nice = CC_MINER_NICE_DEFAULT,
         .idle_timeout_s = 10,
         .max_connections = 1024,
         .max_mempool = 10000,
@@ -679,7 +680,8 @@ bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
         close_node(&node);
         return false;
     }
-    node.miner = cc_miner_new(node.base, cfg->miner_threads, on_block_found, &node);
+    node.miner =
+        cc_miner_new(node.base, cfg->miner_threads, cfg->miner_nice, on_block_found, &node);
     cc_node_signals signals;
     cc_node_signals_start(&signals, node.base, cfg->log);
     node.resync = evtimer_new(node.base, on_resync, &node);

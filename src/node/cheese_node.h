@@ -35,6 +35,7 @@ typedef struct cc_cheese_node_config {
     int api_port;              /* 0: port + 1000 */
     size_t n_transactions;     /* waiting payments that trigger mining */
     unsigned miner_threads;    /* 0: one per core */
+    int miner_nice;            /* the mining threads' niceness, 0 to 19 */
     double idle_timeout_s;     /* a peer connection silent this long is closed */
     size_t max_connections;    /* inbound peer connections */
     size_t max_mempool;

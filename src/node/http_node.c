@@ -70,6 +70,7 @@ void cc_http_node_defaults(cc_http_node_config *config)
         .host = "127.0.0.1",
         .port = 6000,
         .n_transactions = 2,
+        .miner_nice = CC_MINER_NICE_DEFAULT,
         .mine_on_start = true,
         .faucet = {.enabled = true, .min_per_request = 1e-8, .max_per_request = 5,
                    .max_per_recipient = 10, .max_total = 50, .window_s = 3600},
@@ -1091,7 +1092,8 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
         close_node(&node);
         return false;
     }
-    node.miner = cc_miner_new(node.base, cfg->miner_threads, on_block_found, &node);
+    node.miner =
+        cc_miner_new(node.base, cfg->miner_threads, cfg->miner_nice, on_block_found, &node);
     node.verifier = cc_verifier_new(node.base, cc_rules_http(), cfg->verify_threads);
     node.reorg_step = evtimer_new(node.base, on_reorg_step, &node);
     cc_verifier_set_round_hooks(node.verifier, open_payments, close_payments, &node);

@@ -25,6 +25,7 @@ typedef struct cc_http_node_config {
     const char *peers_default; /* NULL: none */
     size_t n_transactions;     /* mempool size that triggers mining */
     unsigned miner_threads;    /* 0: one per core */
+    int miner_nice;            /* the mining threads' niceness, 0 to 19 */
     unsigned verify_threads;   /* signature-checking workers; 0: one per core */
     bool mine_on_start;        /* mine block 1 when the chain is only the genesis */
     cc_faucet_config faucet;

@@ -33,6 +33,7 @@ struct cc_miner {
     void *ctx;
     pthread_t *threads;
     unsigned n_threads;
+    int nice;
     _Atomic unsigned next_worker; /* hands each worker its index */
 
     pthread_mutex_t lock;
@@ -137,8 +138,10 @@ static void *worker(void *arg)
      * full speed. Not SCHED_IDLE: an idle-class thread gets nothing at all
      * while other programs keep every core busy, and a node on a loaded
      * machine would never mine. Where it is refused, mining runs at the
-     * node's own priority. */
-    setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+     * node's own priority. --miner-nice lowers it for programs that run
+     * one thread at a time (valgrind): there a starved miner holding the
+     * turn would leave the loop waiting. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), miner->nice);
     job mine;
     while (wait_for_job(miner, &mine)) {
         search(miner, &mine, worker);
@@ -168,12 +171,14 @@ static void on_found(evutil_socket_t fd, short what, void *arg)
         miner->found(miner->ctx, id, nonce);
 }
 
-cc_miner *cc_miner_new(struct event_base *base, unsigned threads, cc_miner_found found, void *ctx)
+cc_miner *cc_miner_new(struct event_base *base, unsigned threads, int nice, cc_miner_found found,
+                       void *ctx)
 {
     cc_miner *miner = cc_calloc(1, sizeof *miner);
     miner->base = base;
     miner->found = found;
     miner->ctx = ctx;
+    miner->nice = nice;
     miner->found_event = event_new(base, -1, 0, on_found, miner);
     pthread_mutex_init(&miner->lock, NULL);
     pthread_cond_init(&miner->wake, NULL);

@@ -30,8 +30,12 @@ typedef void (*cc_miner_found)(void *ctx, uint64_t job_id, const char *nonce);
 
 typedef struct cc_miner cc_miner;
 
-/* threads = 0 picks one per core. */
-cc_miner *cc_miner_new(struct event_base *base, unsigned threads, cc_miner_found found,
+/* Lowest mining priority, the default: the node's loop and checks go first. */
+#define CC_MINER_NICE_DEFAULT 19
+
+/* threads = 0 picks one per core; nice (0 to 19) is each mining thread's
+ * niceness. */
+cc_miner *cc_miner_new(struct event_base *base, unsigned threads, int nice, cc_miner_found found,
                        void *ctx);
 /* Stops and joins the workers. */
 void cc_miner_free(cc_miner *miner);

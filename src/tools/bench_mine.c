@@ -176,7 +176,7 @@ int main(int argc, char **argv)
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         threads = cores > 0 ? (unsigned)cores : 1;
     }
-    cc_miner *miner = cc_miner_new(base, threads, never_found, NULL);
+    cc_miner *miner = cc_miner_new(base, threads, CC_MINER_NICE_DEFAULT, never_found, NULL);
     cc_miner_start(miner, 1, tpl.prefix.data, tpl.prefix.len, tpl.suffix.data, tpl.suffix.len,
                    UNREACHABLE_ZEROS, CC_NONCE_TEXT);
     /* Let every worker take the job before the clock starts. */

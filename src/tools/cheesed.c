@@ -39,6 +39,8 @@ static const char usage[] =
     "                           ./peers-default.json when it exists)\n"
     "  --n-transactions N       waiting transactions that trigger mining (2)\n"
     "  --miner-threads N        mining threads, 0 = one per core (0)\n"
+    "  --miner-nice N           mining threads' niceness, 0 to 19 (19: the node\n"
+    "                           answers first; 0 under a checker such as valgrind)\n"
     "  --verify-threads N       signature-checking threads (http), 0 = one per core (0)\n"
     "  --mine-on-start yes|no   mine block 1 when the chain is only the genesis (yes)\n"
     "  --faucet on|off          pay from the node's wallet on POST /money (on)\n"
@@ -127,6 +129,8 @@ static void share(settings *s, const char *key)
         c->n_transactions = h->n_transactions;
     else if (!strcmp(key, "miner-threads"))
         c->miner_threads = h->miner_threads;
+    else if (!strcmp(key, "miner-nice"))
+        c->miner_nice = h->miner_nice;
     else if (!strcmp(key, "idle-timeout"))
         c->idle_timeout_s = h->idle_timeout_s;
     else if (!strcmp(key, "max-connections"))
@@ -170,6 +174,8 @@ static bool apply_http(settings *s, const char *key, const char *value)
         return set_size(&c->n_transactions, value, 1, 255);
     if (!strcmp(key, "miner-threads"))
         return cc_parse_long(value, 0, 256, &n) && ((c->miner_threads = (unsigned)n), true);
+    if (!strcmp(key, "miner-nice"))
+        return cc_parse_long(value, 0, 19, &n) && ((c->miner_nice = (int)n), true);
     if (!strcmp(key, "verify-threads"))
         return cc_parse_long(value, 0, 256, &n) && ((c->verify_threads = (unsigned)n), true);
     if (!strcmp(key, "mine-on-start"))
@@ -258,7 +264,7 @@ static const struct option long_options[] = {
     {"port", required_argument, 0, 0},          {"datadir", required_argument, 0, 0},
     {"peers-default", required_argument, 0, 0}, {"n-transactions", required_argument, 0, 0},
     {"miner-threads", required_argument, 0, 0}, {"mine-on-start", required_argument, 0, 0},
-    {"verify-threads", required_argument, 0, 0},
+    {"verify-threads", required_argument, 0, 0}, {"miner-nice", required_argument, 0, 0},
     {"faucet", required_argument, 0, 0},        {"faucet-max-request", required_argument, 0, 0},
     {"faucet-min-request", required_argument, 0, 0},
     {"faucet-max-recipient", required_argument, 0, 0},

@@ -295,6 +295,9 @@ def line(make_module_node):
     show every request a node sends."""
     extra = GOSSIP + ["--log-level", "debug"]
     nodes = [make_module_node(n_transactions=1, extra=extra)]
+    # the miner's block 1 must be its own (it pays from it), so it mines
+    # before anyone can hand it another
+    nodes[0].wait_height(1)
     for _ in range(4):
         nodes.append(with_defaults(make_module_node, [nodes[-1].address], extra=extra))
     for node in nodes:

@@ -405,7 +405,8 @@ def cheesed(*args, cwd=None):
 
 @pytest.mark.parametrize("args,code", [
     (["--help"], 0), (["--bogus"], 2), (["--port", "0"], 2), (["--port", "x"], 2),
-    (["--n-transactions", "0"], 2), (["--faucet", "maybe"], 2), (["--network", "cheese", "--tracker", "x"], 2),
+    (["--n-transactions", "0"], 2), (["--miner-nice", "20"], 2), (["--miner-nice", "-1"], 2),
+    (["--faucet", "maybe"], 2), (["--network", "cheese", "--tracker", "x"], 2),
     (["--network", "ftp"], 2), (["extra"], 2), (["--conf", "/nonexistent/cheese.conf"], 2)])
 def test_command_line_errors(tmp_path, args, code):
     result = cheesed(*args, "--datadir", str(tmp_path), cwd=tmp_path)
@@ -414,6 +415,26 @@ def test_command_line_errors(tmp_path, args, code):
         assert result.stderr.startswith("cheesed: ") or "usage:" in result.stderr
     else:
         assert result.stdout.startswith("usage: cheesed")
+
+
+def thread_niceness(pid):
+    """Niceness of each thread of a process (field 19 of /proc/PID/task/TID/stat)."""
+    task = f"/proc/{pid}/task"
+    found = []
+    for tid in os.listdir(task):
+        with open(f"{task}/{tid}/stat") as f:
+            found.append(int(f.read().rsplit(")", 1)[1].split()[16]))
+    return found
+
+
+@pytest.mark.parametrize("flags,nice", [([], 19), (["--miner-nice", "7"], 7)])
+def test_mining_threads_run_at_the_niceness_asked(make_node, flags, nice):
+    """Mining threads yield to the node's own work (nice 19) unless told
+    otherwise; the event loop keeps the node's priority."""
+    node = make_node(extra=QUIET + ["--miner-threads", "3", *flags])
+    found = wait_until(lambda: (n := thread_niceness(node.proc.pid)).count(nice) == 3 and n,
+                       "three mining threads at the niceness asked")
+    assert len(found) > 3  # the loop and the checkers keep the node's own
 
 
 def test_port_in_use(tmp_path):
