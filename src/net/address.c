@@ -147,7 +147,8 @@ bool cc_addr_make(const char *host, size_t len, int port, cc_addr *out, cc_err *
         return cc_fail(err, CC_ERR_BAD_REQUEST, "the port must be 1 to 65535");
     if (len == 0)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "the host is empty");
-    if (len > CC_ADDR_NAME_MAX)
+    /* a fully qualified name may end in one more character, its dot */
+    if (len - (len > 0 && host[len - 1] == '.') > CC_ADDR_NAME_MAX)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "the host is longer than %d characters",
                        CC_ADDR_NAME_MAX);
     unsigned char ip[16];

@@ -174,6 +174,24 @@ static void test_names(void **state)
     label[64] = '\0';
     assert_false(cc_addr_host_is_name(label, 64)); /* a label of 64 */
     assert_true(cc_addr_host_is_name(label, 63));
+    /* the longest name, 253 characters, also in its fully qualified form
+     * (one more: the dot): refused as a name, as anything one longer is
+     * refused as too long */
+    char longest[260];
+    for (size_t i = 0; i < 253; i++)
+        longest[i] = i % 50 == 49 ? '.' : 'a';
+    longest[253] = '.';
+    cc_addr a;
+    cc_err err = {0};
+    for (size_t len = 253; len <= 254; len++) {
+        assert_true(cc_addr_host_is_name(longest, len));
+        assert_false(cc_addr_make(longest, len, 80, &a, &err));
+        assert_non_null(strstr(err.msg, "a name"));
+    }
+    longest[253] = 'a';
+    assert_false(cc_addr_host_is_name(longest, 254));
+    assert_false(cc_addr_make(longest, 254, 80, &a, &err));
+    assert_non_null(strstr(err.msg, "longer than 253"));
 }
 
 static cc_addr addr(const char *text)
