@@ -138,7 +138,7 @@ static void feed_piece(run *r, const char *d, size_t n)
 {
     for (;;) {
         cc_cheese_msg m;
-        cc_err err = {0, ""};
+        cc_err err = {0};
         size_t used = 0;
         cc_cheese_status st = cc_cheese_wire_feed(r->w, d, n, &used, &m, &err);
         check(used <= n, "consumed within the piece");
@@ -177,7 +177,7 @@ static void silence(run *r)
 {
     bool flushable = cc_cheese_wire_flushable(r->w);
     cc_cheese_msg m;
-    cc_err err = {0, ""};
+    cc_err err = {0};
     cc_cheese_status st;
     bool any = false;
     while ((st = cc_cheese_wire_flush(r->w, &m, &err)) == CC_CHEESE_MSG) {

@@ -75,7 +75,7 @@ static void transcript(const uint8_t *in, size_t n, bool whole, uint8_t step,
                        const cc_http_limits *lim, cc_buf *log)
 {
     cc_http_parser *p = cc_http_parser_new(lim);
-    cc_err err = {0, ""};
+    cc_err err = {0};
     size_t off = 0, index = 0;
     cc_http_parse_status st = CC_HTTP_NEED_MORE;
     while (off < n) {

@@ -142,8 +142,8 @@ static bool connect_tx(cc_chain *chain, const cc_block *block, size_t i, cc_err 
         return reward_repeated(block, i) ||
                (index_reward(chain, block, tx, err) && move_amount(chain, tx, +1, err));
     if (store_tx_mined(chain, tx))
-        return cc_fail(err, CC_ERR_BAD_REQUEST,
-                       "transaction %zu (%s) is already in the chain", i, tx->txid);
+        return cc_refuse(err, CC_REFUSAL_PAYMENT_REPEATED,
+                         "transaction %zu (%s) is already in the chain", i, tx->txid);
     mpq_t balance;
     mpq_init(balance);
     bool ok = store_balance_get(chain, tx->from, balance, err) &&
@@ -745,7 +745,8 @@ static bool verify_signatures(cc_chain *chain, const cc_block *block, cc_err *er
 {
     for (size_t i = 0; i < block->n_txs; i++)
         if (!chain_tx_signature_ok(chain, &block->txs[i]))
-            return cc_fail(err, CC_ERR_BAD_REQUEST, "transaction %zu: invalid signature", i);
+            return cc_refuse(err, CC_REFUSAL_BAD_SIGNATURE, "transaction %zu: invalid signature",
+                             i);
     return true;
 }
 
@@ -759,7 +760,7 @@ static bool check_parent(cc_chain *chain, const cc_block *block, bool *parent_kn
     if (!parent.found)
         return true;
     if (parent.status == STATUS_INVALID)
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "Block builds on an invalid block");
+        return cc_refuse(err, CC_REFUSAL_INVALID_PARENT, "Block builds on an invalid block");
     if (block->height != parent.height + 1)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "nr must be %lld (its parent's nr + 1)",
                        (long long)parent.height + 1);
@@ -833,9 +834,10 @@ static bool submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *re
     if (!block_lookup(chain, block->hash, &known, NULL, err))
         return false;
     if (known.found && known.status == STATUS_INVALID)
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "Block already exists: it was found invalid");
+        return cc_refuse(err, CC_REFUSAL_KNOWN_INVALID,
+                         "Block already exists: it was found invalid");
     if (known.found || orphan_known(chain, block->hash) || block->height == 0)
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "Block already exists");
+        return cc_refuse(err, CC_REFUSAL_DUPLICATE, "Block already exists");
     if (!verify_signatures(chain, block, err))
         return false;
     bool parent_known;

@@ -43,7 +43,7 @@ static bool check_new_payment(cc_chain *chain, const cc_tx *tx, cc_err *err)
         return cc_fail(err, CC_ERR_BAD_REQUEST,
                        "System transactions are only valid inside a block");
     if (store_tx_waiting(chain, tx) || store_tx_mined(chain, tx))
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "Transaction already exists");
+        return cc_refuse(err, CC_REFUSAL_DUPLICATE, "Transaction already exists");
     return true;
 }
 
@@ -72,7 +72,8 @@ static bool mempool_full(const cc_chain *chain, cc_err *err)
 {
     if (chain->mempool_count < chain->max_mempool)
         return false;
-    cc_fail(err, CC_ERR_UNAVAILABLE, "Mempool is full (%zu transactions)", chain->max_mempool);
+    cc_refuse(err, CC_REFUSAL_MEMPOOL_FULL, "Mempool is full (%zu transactions)",
+              chain->max_mempool);
     return true;
 }
 
@@ -202,7 +203,7 @@ bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
     if (!check_new_payment(chain, tx, err))
         return false;
     if (!chain_tx_signature_ok(chain, tx))
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "Invalid signature");
+        return cc_refuse(err, CC_REFUSAL_BAD_SIGNATURE, "Invalid signature");
     if (!store_begin(chain, err))
         return false;
     size_t count_before = chain->mempool_count;

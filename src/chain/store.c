@@ -331,8 +331,8 @@ bool store_check_affordable(const cc_tx *tx, const mpq_t available, cc_err *err)
         char have[CC_NUMBER_TEXT_MAX], need[CC_NUMBER_TEXT_MAX];
         cc_pyfloat_repr(mpq_get_d(available), have);
         cc_pyfloat_repr(mpq_get_d(amount), need);
-        cc_fail(err, CC_ERR_BAD_REQUEST, "Insufficient funds: %s can spend %s, needs %s",
-                tx->from, have, need);
+        cc_refuse(err, CC_REFUSAL_FUNDS, "Insufficient funds: %s can spend %s, needs %s",
+                  tx->from, have, need);
     }
     mpq_clear(amount);
     return ok;

@@ -394,9 +394,9 @@ static bool check_pow(const cc_cheese_header *h, const cc_block *block, cc_err *
     cc_sha256(pre.data, pre.len, digest);
     cc_buf_free(&pre);
     if (!cc_cheese_pow_ok_raw(digest))
-        return cc_fail(err, CC_ERR_BAD_REQUEST,
-                       "nonce does not meet the proof of work (sha256 of the transactions, "
-                       "parent_smell and nonce must start with 00)");
+        return cc_refuse(err, CC_REFUSAL_BAD_POW,
+                         "nonce does not meet the proof of work (sha256 of the transactions, "
+                         "parent_smell and nonce must start with 00)");
     return true;
 }
 

@@ -310,7 +310,7 @@ static bool check_block_hashes(const block_fields *f, cc_block *block, cc_err *e
     if (strcmp(block->hash, f->hash) != 0)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "hash does not match the block contents");
     if (!cc_http_pow_ok(block->hash))
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "hash does not meet the proof of work (0000...)");
+        return cc_refuse(err, CC_REFUSAL_BAD_POW, "hash does not meet the proof of work (0000...)");
     return true;
 }
 

@@ -148,7 +148,7 @@ static void maybe_mine(cheese_node *node)
 
 static bool is_duplicate(const cc_err *err)
 {
-    return strcmp(err->msg, "Block already exists") == 0;
+    return cc_err_refusal(err) == CC_REFUSAL_DUPLICATE;
 }
 
 /* Every transaction offered to the mempool one by one goes through here,
@@ -274,7 +274,7 @@ static bool on_peer_tx(void *ctx, const char *payload, size_t len, const char *s
     bool ok = cc_chain_submit_tx(node->chain, payload, len, txid, err);
     cc_metrics_tx(&node->metrics, ok, err);
     if (!ok) {
-        if (strcmp(err->msg, "Transaction already exists") != 0)
+        if (cc_err_refusal(err) != CC_REFUSAL_DUPLICATE)
             return false;
         cc_err_clear(err);
         return true; /* gossip reaching us twice */

@@ -611,7 +611,12 @@ bool cc_peering_admit(cc_peering *peering, const cc_http_request *req, const cha
 
 bool cc_peering_is_invalid_block(const cc_err *why)
 {
-    return why->code == CC_ERR_BAD_REQUEST && strcmp(why->msg, "Block already exists") != 0;
+    switch (cc_err_refusal(why)) {
+    case CC_REFUSAL_NONE:
+    case CC_REFUSAL_DUPLICATE:
+    case CC_REFUSAL_MEMPOOL_FULL: return false;
+    default: return true;
+    }
 }
 
 bool cc_peering_is_error_answer(const char *body, size_t len)

@@ -340,8 +340,8 @@ static void check_share(void *ctx, size_t part, size_t parts)
 static bool take_verdicts(page_job *job, const page_block *pb, cc_err *err)
 {
     if (pb->bad_tx != NO_BAD_TX)
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "transaction %zu: invalid signature",
-                       pb->bad_tx);
+        return cc_refuse(err, CC_REFUSAL_BAD_SIGNATURE, "transaction %zu: invalid signature",
+                         pb->bad_tx);
     for (size_t i = 0; i < pb->block.n_txs; i++)
         cc_chain_note_verified(job->sync->cfg.chain, &pb->block.txs[i]);
     return true;
@@ -352,8 +352,9 @@ static bool take_verdicts(page_job *job, const page_block *pb, cc_err *err)
  * was scored the first time. */
 static bool judged_before(const cc_err *err)
 {
-    return strncmp(err->msg, "Block already exists", 20) == 0 ||
-           strcmp(err->msg, "Block builds on an invalid block") == 0;
+    cc_refusal why = cc_err_refusal(err);
+    return why == CC_REFUSAL_DUPLICATE || why == CC_REFUSAL_KNOWN_INVALID ||
+           why == CC_REFUSAL_INVALID_PARENT;
 }
 
 /* Feeds block b; false when the rest of the page is no use. In a flat page

@@ -10,6 +10,7 @@ static const char *const reason_names[CC_REASON_COUNT] = {
     [CC_REASON_ORPHAN] = "orphan",
     [CC_REASON_MEMPOOL] = "mempool",
     [CC_REASON_DUPLICATE] = "duplicate",
+    [CC_REASON_KNOWN_INVALID] = "known_invalid",
     [CC_REASON_INVALID_SIGNATURE] = "invalid_signature",
     [CC_REASON_INSUFFICIENT_FUNDS] = "insufficient_funds",
     [CC_REASON_BAD_POW] = "bad_pow",
@@ -33,28 +34,22 @@ static const char *const bucket_labels[CC_METRICS_BUCKETS] = {
     "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
     "0.05",   "0.1",   "0.25",   "0.5",   "1",    "2.5"};
 
-/* Message fragments (matched ignoring case) and what they stand for; the
- * first that matches wins. */
-static const struct {
-    const char *fragment;
-    cc_metrics_reason reason;
-} reason_rules[] = {
-    {"already exists", CC_REASON_DUPLICATE},
-    {"already in the chain", CC_REASON_DUPLICATE},
-    {"invalid signature", CC_REASON_INVALID_SIGNATURE},
-    {"insufficient funds", CC_REASON_INSUFFICIENT_FUNDS},
-    {"proof of work", CC_REASON_BAD_POW},
-    {"builds on an invalid block", CC_REASON_INVALID_PARENT},
-    {"mempool is full", CC_REASON_MEMPOOL_FULL},
-};
-
 cc_metrics_reason cc_metrics_reason_of(const cc_err *err)
 {
     if (!err)
         return CC_REASON_INVALID;
-    for (size_t i = 0; i < sizeof reason_rules / sizeof reason_rules[0]; i++)
-        if (strcasestr(err->msg, reason_rules[i].fragment))
-            return reason_rules[i].reason;
+    switch (cc_err_refusal(err)) {
+    case CC_REFUSAL_DUPLICATE:
+    case CC_REFUSAL_PAYMENT_REPEATED: return CC_REASON_DUPLICATE;
+    case CC_REFUSAL_KNOWN_INVALID: return CC_REASON_KNOWN_INVALID;
+    case CC_REFUSAL_BAD_SIGNATURE: return CC_REASON_INVALID_SIGNATURE;
+    case CC_REFUSAL_FUNDS: return CC_REASON_INSUFFICIENT_FUNDS;
+    case CC_REFUSAL_BAD_POW: return CC_REASON_BAD_POW;
+    case CC_REFUSAL_INVALID_PARENT: return CC_REASON_INVALID_PARENT;
+    case CC_REFUSAL_MEMPOOL_FULL: return CC_REASON_MEMPOOL_FULL;
+    case CC_REFUSAL_MALFORMED:
+    case CC_REFUSAL_NONE: break;
+    }
     return CC_REASON_INVALID;
 }
 

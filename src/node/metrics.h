@@ -28,6 +28,7 @@ typedef enum cc_metrics_reason {
     CC_REASON_MEMPOOL,      /* a transaction now waiting */
     /* refused */
     CC_REASON_DUPLICATE,
+    CC_REASON_KNOWN_INVALID, /* a block found invalid before, offered again */
     CC_REASON_INVALID_SIGNATURE,
     CC_REASON_INSUFFICIENT_FUNDS,
     CC_REASON_BAD_POW,

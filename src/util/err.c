@@ -9,6 +9,7 @@ bool cc_fail(cc_err *err, int code, const char *fmt, ...)
     if (!err)
         return false;
     err->code = code;
+    err->refusal = CC_REFUSAL_NONE;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
@@ -16,11 +17,32 @@ bool cc_fail(cc_err *err, int code, const char *fmt, ...)
     return false;
 }
 
+bool cc_refuse(cc_err *err, cc_refusal refusal, const char *fmt, ...)
+{
+    if (!err)
+        return false;
+    err->code = refusal == CC_REFUSAL_MEMPOOL_FULL ? CC_ERR_UNAVAILABLE : CC_ERR_BAD_REQUEST;
+    err->refusal = refusal;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+cc_refusal cc_err_refusal(const cc_err *err)
+{
+    if (err->refusal != CC_REFUSAL_NONE)
+        return err->refusal;
+    return err->code == CC_ERR_BAD_REQUEST ? CC_REFUSAL_MALFORMED : CC_REFUSAL_NONE;
+}
+
 void cc_err_clear(cc_err *err)
 {
     if (!err)
         return;
     err->code = 0;
+    err->refusal = CC_REFUSAL_NONE;
     err->msg[0] = '\0';
 }
 

@@ -113,9 +113,9 @@ static cc_block_result submit(env *e, const mined *m, cc_block_outcome expected)
     return res;
 }
 
-static void assert_block_refused(env *e, const mined *m, const char *part)
+static void assert_block_refused(env *e, const mined *m, cc_refusal why, const char *part)
 {
-    cc_test_assert_block_refused(e->chain, m->text, m->len, part);
+    cc_test_assert_block_refused(e->chain, m->text, m->len, why, part);
 }
 
 static void submit_tx_ok(env *e, const cc_tx *tx)
@@ -127,7 +127,7 @@ static void submit_tx_ok(env *e, const cc_tx *tx)
     assert_string_equal(txid, tx->txid);
 }
 
-static void assert_tx_refused_text(env *e, const char *text, size_t len, int code,
+static void assert_tx_refused_text(env *e, const char *text, size_t len, cc_refusal why,
                                    const char *part)
 {
     char txid[CC_HASH_HEX_LEN + 1] = "";
@@ -135,15 +135,19 @@ static void assert_tx_refused_text(env *e, const char *text, size_t len, int cod
     size_t before = cc_chain_mempool_size(e->chain);
     if (cc_chain_submit_tx(e->chain, text, len, txid, &err))
         fail_msg("transaction accepted, expected \"%s\"", part);
-    assert_int_equal(err.code, code);
+    assert_int_equal(err.code, why == CC_REFUSAL_MEMPOOL_FULL ? CC_ERR_UNAVAILABLE
+                                                              : CC_ERR_BAD_REQUEST);
+    if (cc_err_refusal(&err) != why)
+        fail_msg("refused for reason %d (\"%s\"), expected %d", (int)cc_err_refusal(&err),
+                 err.msg, (int)why);
     if (!strstr(err.msg, part))
         fail_msg("error \"%s\" does not mention \"%s\"", err.msg, part);
     assert_int_equal(cc_chain_mempool_size(e->chain), before);
 }
 
-static void assert_tx_refused(env *e, const cc_tx *tx, int code, const char *part)
+static void assert_tx_refused(env *e, const cc_tx *tx, cc_refusal why, const char *part)
 {
-    assert_tx_refused_text(e, tx->text, tx->text_len, code, part);
+    assert_tx_refused_text(e, tx->text, tx->text_len, why, part);
 }
 
 /* ---- balances ------------------------------------------------------------ */
@@ -431,7 +435,7 @@ static void test_open_has_genesis_only(void **state)
         assert_balance(e, k, "0");
     /* The genesis sent back is a duplicate, in either spelling. */
     mined g = {.text = cc_strdup(CC_HTTP_GENESIS_TEXT), .len = strlen(CC_HTTP_GENESIS_TEXT)};
-    assert_block_refused(e, &g, "Block already exists");
+    assert_block_refused(e, &g, CC_REFUSAL_DUPLICATE, "Block already exists");
     mined_free(&g);
     /* Opening again finds the same state. */
     reopen(e);
@@ -475,23 +479,23 @@ static void test_extend_tip_exact_balances(void **state)
     verify_ledger(e);
 
     /* Duplicates. */
-    assert_block_refused(e, &b2, "Block already exists");
-    assert_block_refused(e, &b1, "Block already exists");
+    assert_block_refused(e, &b2, CC_REFUSAL_DUPLICATE, "Block already exists");
+    assert_block_refused(e, &b1, CC_REFUSAL_DUPLICATE, "Block already exists");
     assert_int_equal(cc_chain_height(e->chain), 2);
 
     /* A block whose nr is not its parent's + 1. */
     mined wrong_nr = mine_empty(e, 5, b2.hash, A);
-    assert_block_refused(e, &wrong_nr, "nr");
+    assert_block_refused(e, &wrong_nr, CC_REFUSAL_MALFORMED, "nr");
 
     /* A payment already on this branch, in a new block. */
     mined replay = mine(e, 3, b2.hash, &p[0], 1, M);
-    assert_block_refused(e, &replay, "already in the chain");
+    assert_block_refused(e, &replay, CC_REFUSAL_PAYMENT_REPEATED, "already in the chain");
 
     /* More than the sender holds. */
     cc_tx big;
     pay(e, A, C, num_i(1), &big);
     mined over = mine(e, 3, b2.hash, &big, 1, M);
-    assert_block_refused(e, &over, "Insufficient funds");
+    assert_block_refused(e, &over, CC_REFUSAL_FUNDS, "Insufficient funds");
 
     /* A payment whose signature does not verify. */
     cc_tx forged;
@@ -500,7 +504,7 @@ static void test_extend_tip_exact_balances(void **state)
     cc_tx decoded;
     assert_true(cc_http_tx_decode(forged.text, forged.text_len, &decoded, NULL));
     mined bad_sig = mine(e, 3, b2.hash, &decoded, 1, M);
-    assert_block_refused(e, &bad_sig, "signature");
+    assert_block_refused(e, &bad_sig, CC_REFUSAL_BAD_SIGNATURE, "signature");
     cc_tx_clear(&decoded);
 
     /* None of that changed anything. */
@@ -719,7 +723,7 @@ static void test_invalid_tip_block_refused_and_remembered(void **state)
     pay(e, A, B, num_i(5), &over);
     mined bad = mine(e, 3, b2.hash, &over, 1, M);
     mined child = mine_empty(e, 4, bad.hash, M);
-    assert_block_refused(e, &bad, "Insufficient funds");
+    assert_block_refused(e, &bad, CC_REFUSAL_FUNDS, "Insufficient funds");
     assert_string_equal(cc_chain_tip(e->chain), b2.hash);
     assert_int_equal(cc_chain_height(e->chain), 2);
     assert_int_equal(cc_chain_tip_generation(e->chain), gen);
@@ -736,8 +740,8 @@ static void test_invalid_tip_block_refused_and_remembered(void **state)
     assert_int_equal(err.code, CC_ERR_NOT_FOUND);
     cc_buf_free(&text);
     /* Sent again, it is refused at once; a block on it as well. */
-    assert_block_refused(e, &bad, "invalid");
-    assert_block_refused(e, &child, "invalid");
+    assert_block_refused(e, &bad, CC_REFUSAL_KNOWN_INVALID, "invalid");
+    assert_block_refused(e, &child, CC_REFUSAL_INVALID_PARENT, "invalid");
     assert_int_equal(cc_chain_height(e->chain), 2);
     /* The valid competitor at that height is still welcome. */
     mined b3 = mine_empty(e, 3, b2.hash, A);
@@ -745,7 +749,7 @@ static void test_invalid_tip_block_refused_and_remembered(void **state)
     verify_ledger(e);
     /* Reopening keeps the verdict. */
     reopen(e);
-    assert_block_refused(e, &child, "invalid");
+    assert_block_refused(e, &child, CC_REFUSAL_INVALID_PARENT, "invalid");
     free(before);
     free(after);
     cc_tx_clear(&over);
@@ -796,7 +800,7 @@ static void test_invalid_side_branch_refused(void **state)
     mined u2 = mine(e, 2, b1.hash, &unfunded, 1, C);
     char *before = write_all(e);
     /* the same height as our tip, spending what Z never had */
-    assert_block_refused(e, &u2, "Insufficient funds");
+    assert_block_refused(e, &u2, CC_REFUSAL_FUNDS, "Insufficient funds");
     assert_out_of_sight(e, &u2);
     char *after = write_all(e);
     assert_string_equal(after, before);
@@ -804,7 +808,7 @@ static void test_invalid_side_branch_refused(void **state)
     free(after);
     cc_block_result res = submit(e, &s1, CC_BLOCK_SIDE);
     assert_true(res.checked);
-    assert_block_refused(e, &s2, "Insufficient funds");
+    assert_block_refused(e, &s2, CC_REFUSAL_FUNDS, "Insufficient funds");
     res = submit(e, &s2b, CC_BLOCK_SIDE);
     assert_true(res.checked);
     assert_string_equal(cc_chain_tip(e->chain), b2.hash);
@@ -822,10 +826,10 @@ static void test_invalid_side_branch_refused(void **state)
     const char *only[] = {s2b.text};
     assert_write_from(e, s2b.hash, only, 1);
     /* Sent again, and blocks built on them, are refused at once. */
-    assert_block_refused(e, &s2, "invalid");
-    assert_block_refused(e, &u2, "invalid");
+    assert_block_refused(e, &s2, CC_REFUSAL_KNOWN_INVALID, "invalid");
+    assert_block_refused(e, &u2, CC_REFUSAL_KNOWN_INVALID, "invalid");
     mined s3 = mine_empty(e, 3, s2.hash, C);
-    assert_block_refused(e, &s3, "invalid");
+    assert_block_refused(e, &s3, CC_REFUSAL_INVALID_PARENT, "invalid");
     /* The valid side branch through s2b can still win. */
     mined s3b = mine_empty(e, 3, s2b.hash, C);
     res = submit(e, &s3b, CC_BLOCK_NEW_TIP);
@@ -841,13 +845,13 @@ static void test_invalid_side_branch_refused(void **state)
     mined d4 = mine(e, 4, s3b.hash, &spend_twice, 1, C);
     submit(e, &d4, CC_BLOCK_NEW_TIP);
     mined d5 = mine(e, 5, d4.hash, &spend_twice, 1, C);
-    assert_block_refused(e, &d5, "already in the chain");
+    assert_block_refused(e, &d5, CC_REFUSAL_PAYMENT_REPEATED, "already in the chain");
     /* ... also as a side block: the same height as the tip, by another
      * parent that has the payment on its branch already */
     mined d5s = mine(e, 5, d4.hash, &spend_twice, 1, Z);
     mined e5 = mine_empty(e, 5, d4.hash, A);
     submit(e, &e5, CC_BLOCK_NEW_TIP);
-    assert_block_refused(e, &d5s, "already in the chain");
+    assert_block_refused(e, &d5s, CC_REFUSAL_PAYMENT_REPEATED, "already in the chain");
     assert_out_of_sight(e, &d5s);
     assert_balance(e, Z, "1/2");
     verify_ledger(e);
@@ -894,9 +898,9 @@ static void test_deep_side_branch_out_of_sight_until_checked(void **state)
     char *after = write_all(e);
     assert_string_equal(after, before);
     /* one more makes the branch the longest: checked whole, refused */
-    assert_block_refused(e, &bad[DEEP], "Insufficient funds");
+    assert_block_refused(e, &bad[DEEP], CC_REFUSAL_FUNDS, "Insufficient funds");
     assert_string_equal(cc_chain_tip(e->chain), main_chain[DEEP - 1].hash);
-    assert_block_refused(e, &bad[DEEP + 1], "invalid");
+    assert_block_refused(e, &bad[DEEP + 1], CC_REFUSAL_INVALID_PARENT, "invalid");
     free(after);
     after = write_all(e);
     assert_string_equal(after, before);
@@ -948,7 +952,7 @@ static void test_orphans_connect_when_parent_arrives(void **state)
     assert_false(res.tip_changed);
     res = submit(e, &b[2], CC_BLOCK_ORPHAN);
     assert_string_equal(res.missing_parent, b[1].hash);
-    assert_block_refused(e, &b[3], "Block already exists");
+    assert_block_refused(e, &b[3], CC_REFUSAL_DUPLICATE, "Block already exists");
     assert_int_equal(cc_chain_height(e->chain), 0);
     /* Orphans are not served. */
     cc_buf text = CC_BUF_INIT;
@@ -1010,7 +1014,7 @@ static void test_invalid_orphan_dropped(void **state)
     assert_true(res.tip_changed);
     assert_int_equal(cc_chain_height(e->chain), 1);
     assert_balance(e, A, "1");
-    assert_block_refused(e, &b2, "invalid");
+    assert_block_refused(e, &b2, CC_REFUSAL_KNOWN_INVALID, "invalid");
     verify_ledger(e);
     cc_tx_clear(&over);
     mined_free(&b1);
@@ -1062,15 +1066,15 @@ static void test_mempool_admission(void **state)
 
     /* Affordable alone, not on top of p1. */
     pay(e, A, C, num_i(1), &p2);
-    assert_tx_refused(e, &p2, CC_ERR_BAD_REQUEST, "Insufficient funds");
+    assert_tx_refused(e, &p2, CC_REFUSAL_FUNDS, "Insufficient funds");
     /* Beyond the chain balance, and from a key with nothing. */
     pay(e, A, C, num_i(3), &p3);
-    assert_tx_refused(e, &p3, CC_ERR_BAD_REQUEST, "Insufficient funds");
+    assert_tx_refused(e, &p3, CC_REFUSAL_FUNDS, "Insufficient funds");
     pay(e, B, C, num_d(0.1), &p4);
-    assert_tx_refused(e, &p4, CC_ERR_BAD_REQUEST, "Insufficient funds");
+    assert_tx_refused(e, &p4, CC_REFUSAL_FUNDS, "Insufficient funds");
 
     /* The same message: verbatim, re-signed, and malleated. */
-    assert_tx_refused(e, &p1, CC_ERR_BAD_REQUEST, "Transaction already exists");
+    assert_tx_refused(e, &p1, CC_REFUSAL_DUPLICATE, "Transaction already exists");
     cc_buf other = CC_BUF_INIT;
     char sig[CC_P192_SIG_HEX_LEN + 1];
     cc_p192_sign(&e->keys[A], p1.text + p1.msg_off, p1.msg_len, sig);
@@ -1079,14 +1083,14 @@ static void test_mempool_admission(void **state)
     assert_true(cc_http_tx_decode(other.data, other.len, &again, NULL));
     assert_true(cc_http_tx_verify(&again));
     assert_string_not_equal(again.txid, p1.txid);
-    assert_tx_refused_text(e, other.data, other.len, CC_ERR_BAD_REQUEST,
+    assert_tx_refused_text(e, other.data, other.len, CC_REFUSAL_DUPLICATE,
                            "Transaction already exists");
     cc_tx_clear(&again);
     malleated_signature(p1.signature, sig);
     resigned(&p1, sig, &other);
     assert_true(cc_http_tx_decode(other.data, other.len, &again, NULL));
     assert_true(cc_http_tx_verify(&again));
-    assert_tx_refused_text(e, other.data, other.len, CC_ERR_BAD_REQUEST,
+    assert_tx_refused_text(e, other.data, other.len, CC_REFUSAL_DUPLICATE,
                            "Transaction already exists");
     cc_tx_clear(&again);
 
@@ -1095,7 +1099,7 @@ static void test_mempool_admission(void **state)
     next_ts(e, ts);
     cc_number one = num_i(1);
     cc_http_tx_reward(e->keys[B].pub_hex, &one, ts, &sys);
-    assert_tx_refused(e, &sys, CC_ERR_BAD_REQUEST, "System");
+    assert_tx_refused(e, &sys, CC_REFUSAL_MALFORMED, "System");
     assert_false(cc_chain_accept_tx(e->chain, &sys, NULL));
 
     /* A bad signature, through either door. */
@@ -1106,7 +1110,7 @@ static void test_mempool_admission(void **state)
     snprintf(bad_sig, sizeof bad_sig, "%s", small.signature);
     bad_sig[0] = bad_sig[0] == '1' ? '2' : '1';
     resigned(&small, bad_sig, &other);
-    assert_tx_refused_text(e, other.data, other.len, CC_ERR_BAD_REQUEST, "signature");
+    assert_tx_refused_text(e, other.data, other.len, CC_REFUSAL_BAD_SIGNATURE, "signature");
     assert_true(cc_http_tx_decode(other.data, other.len, &again, NULL));
     cc_err err = {0};
     assert_false(cc_chain_accept_tx(e->chain, &again, &err));
@@ -1114,8 +1118,8 @@ static void test_mempool_admission(void **state)
     assert_int_equal(cc_chain_mempool_size(e->chain), 1);
     cc_tx_clear(&again);
     /* Not JSON, or not a transaction. */
-    assert_tx_refused_text(e, "{", 1, CC_ERR_BAD_REQUEST, "JSON");
-    assert_tx_refused_text(e, "{}", 2, CC_ERR_BAD_REQUEST, "transaction");
+    assert_tx_refused_text(e, "{", 1, CC_REFUSAL_MALFORMED, "JSON");
+    assert_tx_refused_text(e, "{}", 2, CC_REFUSAL_MALFORMED, "transaction");
     /* The good one through accept_tx (the node's own payments). */
     assert_true(cc_chain_accept_tx(e->chain, &small, &err));
     assert_int_equal(cc_chain_mempool_size(e->chain), 2);
@@ -1134,13 +1138,13 @@ static void test_mempool_admission(void **state)
     assert_int_equal(cc_chain_mempool_size(e->chain), 0);
     assert_balance(e, A, "1/4");
     assert_balance(e, B, "3/2");
-    assert_tx_refused(e, &p1, CC_ERR_BAD_REQUEST, "Transaction already exists");
+    assert_tx_refused(e, &p1, CC_REFUSAL_DUPLICATE, "Transaction already exists");
     malleated_signature(p1.signature, sig);
     resigned(&p1, sig, &other);
-    assert_tx_refused_text(e, other.data, other.len, CC_ERR_BAD_REQUEST,
+    assert_tx_refused_text(e, other.data, other.len, CC_REFUSAL_DUPLICATE,
                            "Transaction already exists");
     /* p2 fits now that p1 is mined? No: A has 1/4 left. */
-    assert_tx_refused(e, &p2, CC_ERR_BAD_REQUEST, "Insufficient funds");
+    assert_tx_refused(e, &p2, CC_REFUSAL_FUNDS, "Insufficient funds");
     verify_ledger(e);
 
     cc_buf_free(&other);
@@ -1187,7 +1191,7 @@ static void test_mempool_order_bound_and_persistence(void **state)
     pay(e, A, Z, num_d(0.125), &t[3]);
     for (int i = 0; i < 3; i++)
         submit_tx_ok(e, &t[i]);
-    assert_tx_refused(e, &t[3], CC_ERR_UNAVAILABLE, "full");
+    assert_tx_refused(e, &t[3], CC_REFUSAL_MEMPOOL_FULL, "full");
     const cc_tx *order[] = {&t[0], &t[1], &t[2]};
     mempool_is(e, order, 3);
     cc_tx *txs;
@@ -1206,8 +1210,8 @@ static void test_mempool_order_bound_and_persistence(void **state)
     assert_int_equal(cc_chain_mempool_size(e->chain), 3);
     mempool_is(e, order, 3);
     assert_spendable(e, A, "3/4");
-    assert_tx_refused(e, &t[1], CC_ERR_BAD_REQUEST, "Transaction already exists");
-    assert_tx_refused(e, &t[3], CC_ERR_UNAVAILABLE, "full");
+    assert_tx_refused(e, &t[1], CC_REFUSAL_DUPLICATE, "Transaction already exists");
+    assert_tx_refused(e, &t[3], CC_REFUSAL_MEMPOOL_FULL, "full");
 
     /* Mining one makes room; new arrivals queue after the old ones. */
     mined b = mine(e, 4, cc_chain_tip(e->chain), &t[0], 1, M);
@@ -1331,7 +1335,7 @@ static void test_reopen_restores_state(void **state)
     assert_balance(e, C, "1");
     char *after = write_all(e);
     assert_string_equal(after, before);
-    assert_block_refused(e, &x2, "Block already exists");
+    assert_block_refused(e, &x2, CC_REFUSAL_DUPLICATE, "Block already exists");
     /* Blocks stored after the restart come after the earlier ones. */
     mined y2 = mine_empty(e, 2, b1.hash, Z);
     submit(e, &y2, CC_BLOCK_SIDE);

@@ -124,9 +124,9 @@ static void submit(env *e, const mined *m, cc_block_outcome expected)
     assert_string_equal(res.hash, m->hash);
 }
 
-static void assert_block_refused(env *e, const mined *m, const char *says)
+static void assert_block_refused(env *e, const mined *m, cc_refusal why, const char *says)
 {
-    cc_test_assert_block_refused(e->chain, m->text, m->len, says);
+    cc_test_assert_block_refused(e->chain, m->text, m->len, why, says);
 }
 
 static void submit_tx(env *e, const cc_tx *tx)
@@ -229,7 +229,7 @@ static void test_batch_blocks_kept_after_end_and_reopen(void **state)
     char *after = write_all(e);
     assert_string_equal(after, before);
     /* Still there: sent again, they are duplicates. */
-    assert_block_refused(e, &b[3], "Block already exists");
+    assert_block_refused(e, &b[3], CC_REFUSAL_DUPLICATE, "Block already exists");
     assert_check_refused(e, &p, "Transaction already exists");
 
     free(before);
@@ -258,9 +258,9 @@ static void test_refused_block_in_batch_undoes_only_itself(void **state)
     begin(e);
     submit(e, &b1, CC_BLOCK_NEW_TIP);
     submit(e, &b2, CC_BLOCK_NEW_TIP);
-    assert_block_refused(e, &overspend, "Insufficient funds");
-    assert_block_refused(e, &bad_sig, "transaction 0: invalid signature");
-    assert_block_refused(e, &b1, "Block already exists");
+    assert_block_refused(e, &overspend, CC_REFUSAL_FUNDS, "Insufficient funds");
+    assert_block_refused(e, &bad_sig, CC_REFUSAL_BAD_SIGNATURE, "transaction 0: invalid signature");
+    assert_block_refused(e, &b1, CC_REFUSAL_DUPLICATE, "Block already exists");
     assert_int_equal(cc_chain_height(e->chain), 2);
     assert_string_equal(cc_chain_tip(e->chain), b2.hash);
     submit(e, &b3, CC_BLOCK_NEW_TIP);
@@ -277,8 +277,8 @@ static void test_refused_block_in_batch_undoes_only_itself(void **state)
     assert_balance(e, B, "1/4");
     /* The overspend was remembered invalid inside the batch, and that
      * verdict was committed with it. */
-    assert_block_refused(e, &overspend, "invalid");
-    assert_block_refused(e, &on_overspend, "invalid");
+    assert_block_refused(e, &overspend, CC_REFUSAL_KNOWN_INVALID, "invalid");
+    assert_block_refused(e, &on_overspend, CC_REFUSAL_INVALID_PARENT, "invalid");
 
     cc_tx_clear(&over);
     cc_tx_clear(&good);
@@ -406,7 +406,7 @@ static void test_noted_signature_not_checked_again(void **state)
     cc_tx bad = forged(&paid);
     mined block = mine(e, 2, b1.hash, (cc_tx[]){valid, bad}, 2, M);
 
-    assert_block_refused(e, &block, "transaction 1: invalid signature");
+    assert_block_refused(e, &block, CC_REFUSAL_BAD_SIGNATURE, "transaction 1: invalid signature");
     assert_false(cc_chain_signature_known(e->chain, &bad));
     cc_chain_note_verified(e->chain, &bad);
     assert_true(cc_chain_signature_known(e->chain, &bad));
@@ -433,7 +433,7 @@ static void test_noted_block_accepted_bad_one_named(void **state)
     cc_tx bad = forged(&txs[2]);
     cc_tx with_bad[3] = {txs[0], txs[1], bad};
     mined refused = mine(e, 2, b1.hash, with_bad, 3, M);
-    assert_block_refused(e, &refused, "transaction 2: invalid signature");
+    assert_block_refused(e, &refused, CC_REFUSAL_BAD_SIGNATURE, "transaction 2: invalid signature");
     mined block = mine(e, 2, b1.hash, txs, 3, M);
     submit(e, &block, CC_BLOCK_NEW_TIP);
     assert_balance(e, B, "3/8");

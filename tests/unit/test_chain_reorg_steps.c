@@ -254,8 +254,10 @@ static void test_branch_breaking_a_rule_is_marked_invalid(void **state)
     assert_true(balance_of(e, A) == 10);
     assert_true(balance_of(e, B) == 0);
     /* the branch is invalid from the bad block on, for good */
-    cc_test_assert_block_refused(e->chain, b.text[10].data, b.text[10].len, "invalid");
-    cc_test_assert_block_refused(e->chain, b.text[2].data, b.text[2].len, "invalid");
+    cc_test_assert_block_refused(e->chain, b.text[10].data, b.text[10].len,
+                                 CC_REFUSAL_KNOWN_INVALID, "invalid");
+    cc_test_assert_block_refused(e->chain, b.text[2].data, b.text[2].len,
+                                 CC_REFUSAL_KNOWN_INVALID, "invalid");
     branch_free(&a);
     branch_free(&b);
 }

@@ -29,7 +29,7 @@ typedef struct outcome {
  * the client then closes (cc_http_parser_finish). */
 static outcome run(cc_http_parser *p, const char *text, size_t len, size_t step, bool close)
 {
-    outcome o = {CC_HTTP_NEED_MORE, 0, {0, ""}};
+    outcome o = {CC_HTTP_NEED_MORE, 0, {0}};
     size_t piece = step ? step : len;
     while (o.consumed < len) {
         size_t n = len - o.consumed < piece ? len - o.consumed : piece;
@@ -102,7 +102,7 @@ static void expect_request(const char *text, bool close, const expect *e)
  * a good request normally: nothing else breaks. */
 static void check_recovery(cc_http_parser *p, int code)
 {
-    cc_err again = {0, ""};
+    cc_err again = {0};
     size_t used = 99;
     assert_int_equal(cc_http_parser_feed(p, "x", 1, &used, &again), CC_HTTP_ERROR);
     assert_int_equal(used, 0);
@@ -619,7 +619,7 @@ static void test_finish(void **state)
         expect_error(cut[i], CC_ERR_BAD_REQUEST, "request cut short");
 
     cc_http_parser *p = cc_http_parser_new(&limits);
-    cc_err err = {0, ""};
+    cc_err err = {0};
     assert_false(cc_http_parser_started(p));
     assert_int_equal(cc_http_parser_finish(p, &err), CC_HTTP_NEED_MORE);
     assert_int_equal(cc_http_parser_finish(p, NULL), CC_HTTP_NEED_MORE);

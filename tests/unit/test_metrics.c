@@ -10,37 +10,42 @@
 
 #include "node/metrics.h"
 
-static cc_err error_with(const char *msg)
+static cc_err refused(cc_refusal why, const char *msg)
 {
-    cc_err err = {.code = 400};
-    snprintf(err.msg, sizeof err.msg, "%s", msg);
+    cc_err err = {0};
+    cc_refuse(&err, why, "%s", msg);
     return err;
 }
 
+/* Reasons come from the refusal the rule recorded, never from the words:
+ * the same message under another refusal counts as that one. */
 static void test_reasons_come_from_a_fixed_set(void **state)
 {
     (void)state;
     static const struct {
-        const char *msg;
+        cc_refusal why;
         cc_metrics_reason reason;
     } cases[] = {
-        {"Block already exists", CC_REASON_DUPLICATE},
-        {"Block already exists: it was found invalid", CC_REASON_DUPLICATE},
-        {"Transaction already exists", CC_REASON_DUPLICATE},
-        {"transaction 2 (ab) is already in the chain", CC_REASON_DUPLICATE},
-        {"Invalid signature", CC_REASON_INVALID_SIGNATURE},
-        {"block 3 of the list: transaction 1: invalid signature", CC_REASON_INVALID_SIGNATURE},
-        {"Insufficient funds: k can spend 1, needs 2", CC_REASON_INSUFFICIENT_FUNDS},
-        {"hash does not meet the proof of work (0000...)", CC_REASON_BAD_POW},
-        {"Block builds on an invalid block", CC_REASON_INVALID_PARENT},
-        {"Mempool is full (10 transactions)", CC_REASON_MEMPOOL_FULL},
-        {"merkle_root does not match the transactions", CC_REASON_INVALID},
-        {"", CC_REASON_INVALID},
+        {CC_REFUSAL_DUPLICATE, CC_REASON_DUPLICATE},
+        {CC_REFUSAL_PAYMENT_REPEATED, CC_REASON_DUPLICATE},
+        {CC_REFUSAL_KNOWN_INVALID, CC_REASON_KNOWN_INVALID},
+        {CC_REFUSAL_BAD_SIGNATURE, CC_REASON_INVALID_SIGNATURE},
+        {CC_REFUSAL_FUNDS, CC_REASON_INSUFFICIENT_FUNDS},
+        {CC_REFUSAL_BAD_POW, CC_REASON_BAD_POW},
+        {CC_REFUSAL_INVALID_PARENT, CC_REASON_INVALID_PARENT},
+        {CC_REFUSAL_MEMPOOL_FULL, CC_REASON_MEMPOOL_FULL},
+        {CC_REFUSAL_MALFORMED, CC_REASON_INVALID},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cc_err err = error_with(cases[i].msg);
+        cc_err err = refused(cases[i].why, "Block already exists");
         assert_int_equal(cc_metrics_reason_of(&err), cases[i].reason);
     }
+    /* an untyped 400 is malformed input; words alone decide nothing */
+    cc_err plain = {0};
+    cc_fail(&plain, CC_ERR_BAD_REQUEST, "Block already exists");
+    assert_int_equal(cc_metrics_reason_of(&plain), CC_REASON_INVALID);
+    cc_fail(&plain, CC_ERR_BAD_REQUEST, "Insufficient funds: k can spend 1, needs 2");
+    assert_int_equal(cc_metrics_reason_of(&plain), CC_REASON_INVALID);
     assert_int_equal(cc_metrics_reason_of(NULL), CC_REASON_INVALID);
 }
 
@@ -78,10 +83,10 @@ static void test_text_exposition(void **state)
     cc_metrics_block(&m, true, &res, NULL);
     res.outcome = CC_BLOCK_ORPHAN;
     cc_metrics_block(&m, true, &res, NULL);
-    cc_err dup = error_with("Block already exists");
+    cc_err dup = refused(CC_REFUSAL_DUPLICATE, "Block already exists");
     cc_metrics_block(&m, false, NULL, &dup);
     cc_metrics_block(&m, false, NULL, &dup);
-    cc_err funds = error_with("Insufficient funds: a can spend 0, needs 1");
+    cc_err funds = refused(CC_REFUSAL_FUNDS, "Insufficient funds: a can spend 0, needs 1");
     cc_metrics_tx(&m, false, &funds);
     cc_metrics_tx(&m, true, NULL);
     cc_metrics_request(&m, "/getblocks", 0.0001);

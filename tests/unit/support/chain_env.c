@@ -85,7 +85,7 @@ cc_block_result cc_test_submit_block(cc_chain *chain, const char *text, size_t l
     return res;
 }
 
-void cc_test_assert_block_refused(cc_chain *chain, const char *text, size_t len,
+void cc_test_assert_block_refused(cc_chain *chain, const char *text, size_t len, cc_refusal why,
                                   const char *part)
 {
     cc_block_result res;
@@ -93,6 +93,9 @@ void cc_test_assert_block_refused(cc_chain *chain, const char *text, size_t len,
     if (cc_chain_submit_block(chain, text, len, &res, &err))
         fail_msg("block accepted (outcome %d), expected \"%s\"", res.outcome, part);
     assert_int_equal(err.code, CC_ERR_BAD_REQUEST);
+    if (cc_err_refusal(&err) != why)
+        fail_msg("refused for reason %d (\"%s\"), expected %d", (int)cc_err_refusal(&err),
+                 err.msg, (int)why);
     if (!strstr(err.msg, part))
         fail_msg("error \"%s\" does not mention \"%s\"", err.msg, part);
 }

@@ -43,9 +43,9 @@ void cc_test_http_mine(const cc_http_template *tpl, cc_buf *text,
 cc_block_result cc_test_submit_block(cc_chain *chain, const char *text, size_t len,
                                      cc_block_outcome expected);
 
-/* Submits a block that must be refused as a bad request whose message
- * mentions part. */
-void cc_test_assert_block_refused(cc_chain *chain, const char *text, size_t len,
+/* Submits a block that must be refused as a bad request for the reason
+ * why, with a message that mentions part. */
+void cc_test_assert_block_refused(cc_chain *chain, const char *text, size_t len, cc_refusal why,
                                   const char *part);
 
 /* What the chain tests set up for each test: a chain on the http rules
