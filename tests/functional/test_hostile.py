@@ -513,6 +513,24 @@ def test_invalid_blocks_in_a_loop_ban_the_peer_until_the_ban_time_ends(make_node
     assert log.count(f"banned peer {sender}") == 1
 
 
+def test_a_peer_resending_blocks_we_hold_is_never_banned(make_node):
+    """A duplicate is no offence (peers relay what we have all the time):
+    twenty of them from one peer, more than a ban's worth of anything
+    else, leave it heard."""
+    node = make_node(n_transactions=NEVER, extra=QUIET)
+    sender = "127.0.0.1:1"
+    key = Key()
+    b1 = block_on(GENESIS_HASH, 1, key.pub)
+    assert request(node.port, "POST", "/block", b1.text, headers=[f"Host: {sender}"]).status == 200
+    for _ in range(20):
+        resp = request(node.port, "POST", "/block", b1.text, headers=[f"Host: {sender}"])
+        assert_error(resp, 400, "Block already exists")
+    b2 = block_on(b1.hash, 2, key.pub)
+    assert request(node.port, "POST", "/block", b2.text, headers=[f"Host: {sender}"]).status == 200
+    assert node.tip()["hash"] == b2.hash
+    assert "banned peer" not in node.log()
+
+
 # ---- fake peers ----------------------------------------------------------------------------
 
 class Crowd:
