@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "net/http_call.h"
-#include "node/cli.h"
-#include "node/cli_format.h"
+#include "client/cli.h"
+#include "client/cli_format.h"
 #include "util/buf.h"
 #include "util/parse.h"
 

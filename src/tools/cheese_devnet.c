@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node/devnet.h"
+#include "devnet/devnet.h"
 #include "util/parse.h"
 
 static const char usage[] =

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "node/cli_format.h"
+#include "client/cli_format.h"
 #include "util/atomic_file.h"
 #include "util/fileio.h"
 

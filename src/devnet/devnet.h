@@ -23,8 +23,8 @@
  *
  * Thread: the main thread of a single-threaded process; it blocks SIGINT,
  * SIGTERM and SIGCHLD and waits for them with sigtimedwait. */
-#ifndef CC_NODE_DEVNET_H
-#define CC_NODE_DEVNET_H
+#ifndef CC_DEVNET_DEVNET_H
+#define CC_DEVNET_DEVNET_H
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -11,8 +11,8 @@
  *   3  the node cannot be reached, or what answered is not a node.
  *
  * Thread: any one thread. Blocking: each call waits up to timeout_s. */
-#ifndef CC_NODE_CLI_H
-#define CC_NODE_CLI_H
+#ifndef CC_CLIENT_CLI_H
+#define CC_CLIENT_CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>

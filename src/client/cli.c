@@ -1,6 +1,6 @@
 /* cheese-cli's commands (cli.h): requests to the node's JSON API, their
  * answers printed through cli_format.h or as they came. */
-#include "node/cli.h"
+#include "client/cli.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -14,7 +14,7 @@
 #include "crypto/p192.h"
 #include "crypto/rsa.h"
 #include "net/http_call.h"
-#include "node/cli_format.h"
+#include "client/cli_format.h"
 #include "util/atomic_file.h"
 #include "util/clock.h"
 #include "util/fileio.h"

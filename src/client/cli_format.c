@@ -1,5 +1,5 @@
 /* Readable forms of the JSON API's answers (cli_format.h). */
-#include "node/cli_format.h"
+#include "client/cli_format.h"
 
 #include <gmp.h>
 #include <jansson.h>

@@ -1,7 +1,7 @@
 /* cheese-devnet's engine (devnet.h): start, watch and stop a loopback
  * network of processes. Signals are blocked and taken with sigtimedwait,
  * so there are no asynchronous handlers and no races with waitpid. */
-#include "node/devnet.h"
+#include "devnet/devnet.h"
 
 #include <errno.h>
 #include <fcntl.h>
