@@ -51,6 +51,7 @@
 #include "util/err.h"
 #include "util/hex.h"
 #include "util/mem.h"
+#include "wallet/payment.h"
 
 #include "fuzz_support.h"
 

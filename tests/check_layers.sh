@@ -1,15 +1,17 @@
 #!/bin/sh
 # Fails when a file includes a header from a layer above its own or from a
 # layer beside it, or when consensus/ reaches for I/O, clocks or threads (it
-# must stay pure). chain/ and net/ stand side by side on the layers below;
+# must stay pure). wallet/ (signing: keys and randomness) stands on
+# consensus/ beside chain/ and net/, which stand side by side on the layers
+# below;
 # so do the three programs' layers: client/ and devnet/ on net/ alone (no
 # database), node/ on chain/ and net/.
 src=${1:?usage: check_layers.sh SRC_DIR}
-order="util codec crypto consensus chain net client devnet node tools"
+order="util codec crypto consensus wallet chain net client devnet node tools"
 rank() { i=0; for l in $order; do [ "$l" = "$1" ] && { echo $i; return; }; i=$((i+1)); done; echo 99; }
 beside() {
   case "$1:$2" in
-    chain:net|net:chain|client:chain|devnet:chain) return 0 ;;
+    chain:net|net:chain|chain:wallet|net:wallet|client:chain|devnet:chain) return 0 ;;
     client:devnet|client:node|devnet:client|devnet:node|node:client|node:devnet) return 0 ;;
   esac
   return 1

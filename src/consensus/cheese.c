@@ -189,31 +189,25 @@ static void tx_assemble(cc_tx *tx, const char *from, const char *to, const cc_nu
     tx->is_reward = strcmp(from, CC_CHEESE_REWARD_SENDER) == 0;
 }
 
-bool cc_cheese_tx_create(const cc_rsa_key *key, const char *to, const cc_number *amount,
-                         cc_tx *out, cc_err *err)
+bool cc_cheese_tx_unsigned(const char *from, const char *to, const cc_number *amount,
+                           cc_tx *out, cc_err *err)
 {
     memset(out, 0, sizeof *out);
     if (!amount_positive(amount))
         return cc_fail(err, CC_ERR_BAD_REQUEST, "amount must be a positive number");
     if (!check_key("recipient", to, err))
         return false;
-    if (!key->pub_hex || !cc_rsa_pubkey_valid(key->pub_hex))
+    if (!from || !cc_rsa_pubkey_valid(from))
         return cc_fail(err, CC_ERR_BAD_REQUEST, "the paying key is not a valid RSA key");
-    cc_tx tx;
-    tx_assemble(&tx, key->pub_hex, to, amount, "");
-    cc_buf payload = CC_BUF_INIT;
-    cc_cheese_tx_payload(&tx, &payload);
-    char *signature = cc_rsa_sign(key, payload.data, payload.len);
-    cc_buf_free(&payload);
-    if (!signature) {
-        cc_tx_clear(&tx);
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "the paying key cannot sign");
-    }
-    free(tx.signature);
-    tx.signature = signature;
-    tx_print(&tx);
-    *out = tx;
+    tx_assemble(out, from, to, amount, "");
     return true;
+}
+
+void cc_cheese_tx_attach_signature(cc_tx *tx, char *signature)
+{
+    free(tx->signature);
+    tx->signature = signature;
+    tx_print(tx);
 }
 
 void cc_cheese_tx_reward(const char *to, cc_tx *out)

@@ -91,11 +91,15 @@ void cc_cheese_tx_payload(const cc_tx *tx, cc_buf *out);
  * key over the payload. */
 bool cc_cheese_tx_verify(const cc_tx *tx);
 
-/* Builds and signs a payment of amount from key to `to`; fails when `to` is
- * not a valid public key, the amount is not positive and finite, or key
- * cannot sign. */
-bool cc_cheese_tx_create(const cc_rsa_key *key, const char *to, const cc_number *amount,
-                         cc_tx *out, cc_err *err);
+/* Builds the payment of amount from `from` to `to`, not yet signed and not
+ * yet printed: the payer signs its payload (cc_cheese_tx_payload), and
+ * cc_cheese_tx_attach_signature completes it. Signing is the wallet's work
+ * (wallet/payment.h). Fails when either key is not a valid RSA public key
+ * or the amount is not positive and finite. */
+bool cc_cheese_tx_unsigned(const char *from, const char *to, const cc_number *amount,
+                           cc_tx *out, cc_err *err);
+/* Takes signature (lowercase hex, allocated) into tx and prints its text. */
+void cc_cheese_tx_attach_signature(cc_tx *tx, char *signature);
 
 /* Builds the reward transaction paying CC_CHEESE_REWARD to `to`. */
 void cc_cheese_tx_reward(const char *to, cc_tx *out);

@@ -124,30 +124,29 @@ static void tx_assemble(cc_tx *tx, const char *from, const char *to, const cc_nu
     tx->is_reward = strcmp(from, CC_HTTP_REWARD_FROM) == 0;
 }
 
-bool cc_http_tx_create(const cc_p192_key *key, const char *to, const cc_number *amount,
-                       const char *timestamp, cc_tx *out, cc_err *err)
+bool cc_http_tx_unsigned(const char *from, const char *to, const cc_number *amount,
+                         const char *timestamp, cc_tx *out, cc_err *err)
 {
     if (!amount_positive(amount))
         return cc_fail(err, CC_ERR_BAD_REQUEST, "sum must be a positive number");
-    if (!check_key("to", to, err))
+    if (!check_key("from", from, err) || !check_key("to", to, err))
         return false;
-    /* What this node signs must decode again, here and at every peer. */
+    /* What is signed must decode again, here and at every peer. */
     if (!cc_text_representable(timestamp) || strlen(timestamp) > CC_HTTP_MAX_FIELD)
         return cc_fail(err, CC_ERR_BAD_REQUEST,
                        "timestamp must be at most %d printable ASCII characters without '\"' or '\\'",
                        CC_HTTP_MAX_FIELD);
-    cc_tx tx;
-    tx_assemble(&tx, key->pub_hex, to, amount, timestamp, "");
-    /* The signature covers the message only, so print once to get it. */
-    tx_print(&tx);
-    char signature[CC_P192_SIG_HEX_LEN + 1];
-    cc_p192_sign(key, tx.text + tx.msg_off, tx.msg_len, signature);
-    free(tx.text);
-    free(tx.signature);
-    tx.signature = cc_strdup(signature);
-    tx_print(&tx);
-    *out = tx;
+    tx_assemble(out, from, to, amount, timestamp, "");
+    tx_print(out);
     return true;
+}
+
+void cc_http_tx_attach_signature(cc_tx *tx, const char *signature)
+{
+    free(tx->text);
+    free(tx->signature);
+    tx->signature = cc_strdup(signature);
+    tx_print(tx); /* the signature is outside the message: msg_off and msg_len hold */
 }
 
 void cc_http_tx_reward(const char *to, const cc_number *amount, const char *timestamp,

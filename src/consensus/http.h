@@ -48,16 +48,23 @@ bool cc_http_tx_from_json(const json_t *value, cc_tx *out, cc_err *err);
 /* True when tx is a reward, or its signature verifies against its from key. */
 bool cc_http_tx_verify(const cc_tx *tx);
 
-/* Builds and signs a payment of amount from key to `to`; fails when `to`
- * is not a 96-digit lowercase hex key, the amount is not positive and
- * finite, or the timestamp is not a text the format can carry. */
-bool cc_http_tx_create(const cc_p192_key *key, const char *to, const cc_number *amount,
-                       const char *timestamp, cc_tx *out, cc_err *err);
+/* Builds the payment of amount from `from` to `to`, not yet signed (an
+ * empty signature): the payer signs its message, text[msg_off .. msg_off +
+ * msg_len), and cc_http_tx_attach_signature completes it. Signing is the
+ * wallet's work (wallet/payment.h), which holds the key and the randomness.
+ * Fails when a key is not 96 lowercase hex digits, the amount is not
+ * positive and finite, or the timestamp is not a text the format can
+ * carry. */
+bool cc_http_tx_unsigned(const char *from, const char *to, const cc_number *amount,
+                         const char *timestamp, cc_tx *out, cc_err *err);
+/* Puts signature (96 hex digits) into tx and prints its text again; the
+ * txid is then the signed payment's. */
+void cc_http_tx_attach_signature(cc_tx *tx, const char *signature);
 
 /* Builds the unsigned reward transaction paying amount to `to`. The
  * fields are printed as given: `to` must be a valid key and timestamp a
  * text the format can carry (the node passes its own key and clock); a
- * caller with other input checks it as cc_http_tx_create does. */
+ * caller with other input checks it as cc_http_tx_unsigned does. */
 void cc_http_tx_reward(const char *to, const cc_number *amount, const char *timestamp,
                        cc_tx *out);
 

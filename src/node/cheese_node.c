@@ -24,6 +24,7 @@
 #include "util/fileio.h"
 #include "util/mem.h"
 #include "util/timeval.h"
+#include "wallet/payment.h"
 
 #define GREET_WAIT_S 0.15     /* a connecting peer silent this long is greeted */
 #define SILENCE_S 0.1         /* silence that ends an argument (as the tracker) */

@@ -24,6 +24,7 @@
 #include "util/fileio.h"
 #include "util/hex.h"
 #include "util/mem.h"
+#include "wallet/payment.h"
 
 #define SYNC_S 4             /* between catch-up rounds (jittered) */
 #define PARENT_FETCH_GAP 8   /* orphans further ahead are left to the sync */

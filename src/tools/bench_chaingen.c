@@ -43,6 +43,7 @@
 #include "util/hex.h"
 #include "util/mem.h"
 #include "util/parse.h"
+#include "wallet/payment.h"
 
 /* Part of the cache key of generated chains: raise it whenever the bytes a
  * given set of options produces change shape. */

@@ -38,6 +38,7 @@
 #include "util/hex.h"
 #include "util/mem.h"
 #include "util/parse.h"
+#include "wallet/payment.h"
 
 #define MAX_INPUT_BYTES (1L << 30)
 #define MAX_CONNECTIONS 256

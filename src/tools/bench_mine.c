@@ -27,6 +27,7 @@
 #include "util/clock.h"
 #include "util/mem.h"
 #include "util/parse.h"
+#include "wallet/payment.h"
 
 /* More leading zero digits than a SHA-256 has: no attempt ever wins. */
 #define UNREACHABLE_ZEROS 64

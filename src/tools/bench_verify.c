@@ -19,6 +19,7 @@
 #include "consensus/http.h"
 #include "util/clock.h"
 #include "util/parse.h"
+#include "wallet/payment.h"
 
 #define N_MESSAGES 64
 

@@ -23,6 +23,7 @@
 #include "crypto/p192.h"
 #include "util/buf.h"
 #include "util/mem.h"
+#include "wallet/payment.h"
 
 #include "chain_env.h"
 

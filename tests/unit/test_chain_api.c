@@ -24,6 +24,7 @@
 #include "crypto/p192.h"
 #include "util/buf.h"
 #include "util/hex.h"
+#include "wallet/payment.h"
 
 #include "chain_env.h"
 

@@ -23,6 +23,7 @@
 #include "consensus/http.h"
 #include "consensus/rules.h"
 #include "util/buf.h"
+#include "wallet/payment.h"
 
 #include "chain_env.h"
 

@@ -18,6 +18,7 @@
 #include "chain/chain.h"
 #include "consensus/http.h"
 #include "util/buf.h"
+#include "wallet/payment.h"
 
 #include "chain_env.h"
 

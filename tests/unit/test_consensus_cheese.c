@@ -28,6 +28,7 @@
 #include "util/buf.h"
 #include "util/hex.h"
 #include "util/mem.h"
+#include "wallet/payment.h"
 
 #include "checks.h"
 #include "vectors.h"

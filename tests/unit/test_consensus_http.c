@@ -24,6 +24,7 @@
 #include "util/buf.h"
 #include "util/hex.h"
 #include "util/mem.h"
+#include "wallet/payment.h"
 
 #include "chain_env.h"
 #include "checks.h"

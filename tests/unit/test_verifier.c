@@ -23,6 +23,7 @@
 #include "consensus/rules.h"
 #include "crypto/rsa.h"
 #include "node/verifier.h"
+#include "wallet/payment.h"
 
 #define N_TXS 6
 
