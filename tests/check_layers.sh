@@ -30,6 +30,11 @@ for dir in $order; do
     done
   done
 done
+# A layer takes its network's table from its configuration; only programs
+# (tools/) name one.
+if grep -nE 'cc_rules_(http|cheese)\(\)' "$src"/*/*.[ch] | grep -vE "^$src/(tools/|consensus/rules\.[ch]:)"; then
+  echo "only tools/ names a network's rules table (cc_rules_http/cc_rules_cheese)"; status=1
+fi
 if grep -nE '#include <(stdio|pthread|time|sys/socket|unistd|fcntl|event2/[a-z_]+)\.h>|sqlite3|fopen|getenv' \
      "$src"/consensus/*.[ch] 2>/dev/null; then
   echo "consensus/ must stay pure: no I/O, clock or threads"; status=1

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "codec/json.h"
+#include "consensus/rules.h"
 #include "crypto/p192.h"
 #include "crypto/rsa.h"
 #include "net/http_call.h"
@@ -602,13 +603,17 @@ static bool wallet_holds(const char *network, const char *path, const char *key)
  * ./data/<network>-<port>) holding the wallet file of the node's key. */
 static char *find_wallet(session *s, const char *network, const char *key)
 {
-    const char *file = strcmp(network, "http") == 0 ? "wallet.key" : "wallet-rsa.key";
+    const cc_rules *rules = cc_rules_find(network);
+    if (!rules)
+        return NULL;
+    const char *file = rules->wallet_file;
     char dir[PATH_MAX], path[PATH_MAX + 32];
     if (s->cfg->datadir) {
         snprintf(dir, sizeof dir, "%s", s->cfg->datadir);
     } else {
-        /* cheese: the API port is the peer port + 1000 unless --api-port said otherwise */
-        int port = strcmp(network, "http") == 0 ? s->cfg->port : s->cfg->port - 1000;
+        /* the node's port, from its API port by the network's rule (unless
+         * --api-port said otherwise, which the user then says here too) */
+        int port = s->cfg->port - rules->api_port_offset;
         snprintf(dir, sizeof dir, "./data/%s-%d", network, port);
     }
     snprintf(path, sizeof path, "%s/%s", dir, file);

@@ -4,9 +4,15 @@
 
 #include "consensus/cheese.h"
 #include "consensus/http.h"
+#include "crypto/p192.h"
+#include "crypto/rsa.h"
 
 static const cc_rules http_rules = {
     .network = "http",
+    .default_port = 6000,
+    .api_port_offset = 0,
+    .wallet_file = "wallet.key",
+    .key_valid = cc_p192_pubkey_valid,
     .genesis_hash = CC_HTTP_GENESIS_HASH,
     .genesis_text = CC_HTTP_GENESIS_TEXT,
     .max_block_txs = CC_HTTP_MAX_BLOCK_TXS,
@@ -20,6 +26,10 @@ static const cc_rules http_rules = {
 
 static const cc_rules cheese_rules = {
     .network = "cheese",
+    .default_port = 9009,
+    .api_port_offset = 1000,
+    .wallet_file = "wallet-rsa.key",
+    .key_valid = cc_rsa_pubkey_valid,
     .genesis_hash = CC_CHEESE_GENESIS_SMELL,
     .genesis_text = CC_CHEESE_GENESIS_TEXT,
     .max_block_txs = CC_CHEESE_MAX_BLOCK_TXS,
@@ -48,4 +58,10 @@ const cc_rules *cc_rules_find(const char *name)
     if (strcmp(name, "cheese") == 0)
         return cc_rules_cheese();
     return NULL;
+}
+
+int cc_rules_api_port(const cc_rules *rules, int port)
+{
+    int api = port + rules->api_port_offset;
+    return api <= 65535 ? api : 0;
 }

@@ -19,6 +19,12 @@ typedef enum cc_nonce_style {
 
 typedef struct cc_rules {
     const char *network;      /* "http", "cheese" */
+    int default_port;         /* a node's port when none is given (cheese: its peer port) */
+    int api_port_offset;      /* 0: the JSON API shares the node's port; else port + this */
+    const char *wallet_file;  /* the key's file in a data directory */
+    /* True when pub is a public key of this network (a payment to it can
+     * be spent). */
+    bool (*key_valid)(const char *pub);
     const char *genesis_hash;
     const char *genesis_text;
     size_t max_block_txs;     /* rewards included */
@@ -35,9 +41,14 @@ typedef struct cc_rules {
     bool (*tx_verify)(const cc_tx *tx);
 } cc_rules;
 
+/* Only programs (tools/) and tests name a network's table; the layers take
+ * it from their configuration (tests/check_layers.sh). */
 const cc_rules *cc_rules_http(void);
 const cc_rules *cc_rules_cheese(void);
 /* The table named name ("http", "cheese"), or NULL. */
 const cc_rules *cc_rules_find(const char *name);
+/* The JSON API's port for a node on port: port itself, or port plus the
+ * network's offset; 0 when that is beyond 65535. */
+int cc_rules_api_port(const cc_rules *rules, int port);
 
 #endif

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "consensus/rules.h"
 #include "net/http_call.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -61,18 +62,20 @@ int cc_devnet_node_port(const cc_devnet_config *cfg, int i)
 
 int cc_devnet_api_port(const cc_devnet_config *cfg, int i)
 {
+    const cc_rules *rules = cc_rules_find(cfg->network);
     int port = cc_devnet_node_port(cfg, i);
-    return is_cheese(cfg) ? port + 1000 : port;
+    return rules ? cc_rules_api_port(rules, port) : 0;
 }
 
 bool cc_devnet_check(const cc_devnet_config *cfg, cc_err *err)
 {
-    if (strcmp(cfg->network, "http") != 0 && !is_cheese(cfg))
+    const cc_rules *rules = cc_rules_find(cfg->network);
+    if (!rules)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "unknown network '%s' (http or cheese)",
                        cfg->network);
     if (cfg->nodes < 1 || cfg->nodes > CC_DEVNET_MAX_NODES)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "--nodes must be 1 to %d", CC_DEVNET_MAX_NODES);
-    int highest = cc_devnet_api_port(cfg, cfg->nodes - 1);
+    int highest = cc_devnet_node_port(cfg, cfg->nodes - 1) + rules->api_port_offset;
     if (cfg->base_port < 1 || highest > 65535)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "ports %d to %d do not fit below 65536",
                        cfg->base_port, highest);

@@ -525,7 +525,7 @@ static bool open_state(cheese_node *node, cc_err *err)
     if (!cc_node_datadir_open(cfg->datadir, &node->datadir_lock, cfg->log, err))
         return false;
     char path[4096];
-    snprintf(path, sizeof path, "%s/wallet-rsa.key", cfg->datadir);
+    snprintf(path, sizeof path, "%s/%s", cfg->datadir, cfg->rules->wallet_file);
     bool created;
     if (!cc_wallet_rsa_load_or_create(path, &node->key, &created, cfg->log, err))
         return false;
@@ -669,11 +669,12 @@ static void close_node(cheese_node *node)
 bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
 {
     cc_node_process_init();
-    cheese_node node = {.cfg = cfg, .rules = cc_rules_cheese(), .datadir_lock = CC_DIR_LOCK_INIT};
-    node.api_port = cfg->api_port ? cfg->api_port : cfg->port + 1000;
-    if (node.api_port > 65535)
+    cheese_node node = {.cfg = cfg, .rules = cfg->rules, .datadir_lock = CC_DIR_LOCK_INIT};
+    node.api_port = cfg->api_port ? cfg->api_port : cc_rules_api_port(cfg->rules, cfg->port);
+    if (node.api_port == 0)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "--port %d leaves no default API port "
-                                                "(port + 1000): give --api-port", cfg->port);
+                                                "(port + %d): give --api-port",
+                       cfg->port, cfg->rules->api_port_offset);
     make_greet_id(node.greet_id);
     node.base = event_base_new();
     bool ok = node.base && open_state(&node, err) && start_network(&node, err);

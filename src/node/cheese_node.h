@@ -23,10 +23,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "consensus/rules.h"
 #include "util/err.h"
 #include "util/log.h"
 
 typedef struct cc_cheese_node_config {
+    const cc_rules *rules;     /* the cheese network's (set by the program) */
     const char *host;          /* listen and advertised address */
     int port;                  /* peers connect here */
     const char *tracker_host;

@@ -116,9 +116,10 @@ static bool start_job(http_node *node, cc_err *err)
     node->job_generation = cc_chain_tip_generation(node->chain);
     cc_info(node->cfg->log, "mining block %lld with %zu transactions",
             (long long)node->tpl.height, n);
+    const cc_rules *rules = node->cfg->rules;
     cc_miner_start(node->miner, node->job_id, node->tpl.prefix.data, node->tpl.prefix.len,
-                   node->tpl.suffix.data, node->tpl.suffix.len, cc_rules_http()->pow_zero_digits,
-                   cc_rules_http()->nonce_style);
+                   node->tpl.suffix.data, node->tpl.suffix.len, rules->pow_zero_digits,
+                   rules->nonce_style);
     return true;
 }
 
@@ -275,7 +276,7 @@ static bool accept_decoded(http_node *node, cc_block *block, const char *source,
 static bool decode_block(http_node *node, const char *text, size_t len, cc_block *block,
                          cc_err *err)
 {
-    if (cc_rules_http()->block_decode(text, len, block, err))
+    if (node->cfg->rules->block_decode(text, len, block, err))
         return true;
     cc_block_result none = {0};
     cc_metrics_block(&node->metrics, false, &none, err);
@@ -776,7 +777,7 @@ static void post_inv(http_node *node, const cc_http_request *req, const char *pe
     cc_err err = {0};
     inv_check *ic = cc_calloc(1, sizeof *ic);
     bool ok = cc_peering_admit(node->peering, req, peer_ip, &err) &&
-              cc_rules_http()->tx_decode(req->body.data, req->body.len, &ic->tx, &err) &&
+              node->cfg->rules->tx_decode(req->body.data, req->body.len, &ic->tx, &err) &&
               cc_chain_check_new_tx(node->chain, &ic->tx, &err);
     if (!ok) {
         if (err.code != CC_ERR_FORBIDDEN)
@@ -994,7 +995,7 @@ static bool api_key_valid(const char *key, cc_err *err)
 static void api_setup(http_node *node)
 {
     node->api = (cc_api_backend){
-        .network = cc_rules_http()->network,
+        .network = node->cfg->rules->network,
         .chain = node->chain,
         .node_key = node->key.pub_hex,
         .token = node->api_token,
@@ -1017,14 +1018,14 @@ static bool open_state(http_node *node, cc_err *err)
     if (!cc_node_datadir_open(cfg->datadir, &node->datadir_lock, cfg->log, err))
         return false;
     char path[4096];
-    snprintf(path, sizeof path, "%s/wallet.key", cfg->datadir);
+    snprintf(path, sizeof path, "%s/%s", cfg->datadir, cfg->rules->wallet_file);
     bool created;
     if (!cc_wallet_load_or_create(path, &node->key, &created, cfg->log, err))
         return false;
     cc_node_report_key(node->key.pub_hex, created, path);
     if (!cc_api_token_load(cfg->datadir, node->api_token, cfg->log, err))
         return false;
-    node->chain = cc_node_chain_open(cfg->datadir, cc_rules_http(), cfg->log, cfg->max_orphans,
+    node->chain = cc_node_chain_open(cfg->datadir, cfg->rules, cfg->log, cfg->max_orphans,
                                      cfg->max_mempool, REORG_INLINE_MAX, err);
     if (!node->chain)
         return false;
@@ -1095,7 +1096,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
     }
     node.miner =
         cc_miner_new(node.base, cfg->miner_threads, cfg->miner_nice, on_block_found, &node);
-    node.verifier = cc_verifier_new(node.base, cc_rules_http(), cfg->verify_threads);
+    node.verifier = cc_verifier_new(node.base, cfg->rules, cfg->verify_threads);
     node.reorg_step = evtimer_new(node.base, on_reorg_step, &node);
     cc_verifier_set_round_hooks(node.verifier, open_payments, close_payments, &node);
     cc_node_signals signals;
@@ -1118,6 +1119,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
     cc_sync_config sync_cfg = {.base = node.base,
                                .peering = node.peering,
                                .peers = node.peers,
+                               .rules = cfg->rules,
                                .chain = node.chain,
                                .verifier = node.verifier,
                                .submit = sync_submit,

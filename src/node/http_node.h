@@ -14,11 +14,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "consensus/rules.h"
 #include "node/faucet.h"
 #include "util/err.h"
 #include "util/log.h"
 
 typedef struct cc_http_node_config {
+    const cc_rules *rules;     /* the http network's (set by the program) */
     const char *host;          /* listen and advertised address */
     int port;
     const char *datadir;

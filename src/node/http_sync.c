@@ -322,7 +322,7 @@ static bool collect_page(page_job *job)
 static void check_share(void *ctx, size_t part, size_t parts)
 {
     page_job *job = ctx;
-    const cc_rules *rules = cc_rules_http();
+    const cc_rules *rules = job->sync->cfg.rules;
     for (size_t b = part; b < job->n_blocks; b += parts) {
         page_block *pb = &job->blocks[b];
         pb->decoded = rules->block_decode(pb->text, pb->len, &pb->block, &pb->err);

@@ -63,6 +63,7 @@ typedef struct cc_sync_config {
     struct event_base *base;
     cc_peering *peering;
     const cc_peers *peers;
+    const cc_rules *rules;      /* decodes and checks the blocks of a page */
     cc_chain *chain;            /* read here (tip, height, locator), written through submit */
     cc_verifier *verifier;      /* checks a page's signatures; freed before the sync */
     cc_sync_submit_fn submit;

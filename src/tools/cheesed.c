@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "consensus/rules.h"
 #include "node/cheese_node.h"
 #include "node/http_node.h"
 #include "util/buf.h"
@@ -340,9 +341,11 @@ static int run_cheese(settings *s)
         snprintf(datadir, sizeof datadir, "./data/cheese-%d", s->cheese.port);
         s->cheese.datadir = datadir;
     }
-    if (!s->cheese.api_port && s->cheese.port + 1000 > 65535) {
+    s->cheese.rules = cc_rules_cheese();
+    if (!s->cheese.api_port && !cc_rules_api_port(s->cheese.rules, s->cheese.port)) {
         fprintf(stderr, "cheesed: --port %d leaves no room for the default API port "
-                        "(port + 1000): give --api-port\n", s->cheese.port);
+                        "(port + %d): give --api-port\n", s->cheese.port,
+                s->cheese.rules->api_port_offset);
         return 2;
     }
     snprintf(component, sizeof component, "cheese-%d", s->cheese.port);
@@ -391,6 +394,7 @@ int main(int argc, char **argv)
     }
     snprintf(component, sizeof component, "http-%d", s.node.port);
     s.log.component = component;
+    s.node.rules = cc_rules_http();
     cc_err err = {0};
     bool ok = cc_http_node_run(&s.node, &err);
     if (!ok)

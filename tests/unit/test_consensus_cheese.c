@@ -1288,6 +1288,13 @@ static void test_rules_table(void **state)
     assert_ptr_equal(r->block_decode, cc_cheese_block_decode);
     assert_ptr_equal(r->tx_decode, cc_cheese_tx_decode);
     assert_ptr_equal(r->tx_verify, cc_cheese_tx_verify);
+    /* the node's facts: the API on the peer port + 1000, none beyond 65535 */
+    assert_int_equal(r->default_port, 9009);
+    assert_int_equal(cc_rules_api_port(r, 9009), 10009);
+    assert_int_equal(cc_rules_api_port(r, 64535), 65535);
+    assert_int_equal(cc_rules_api_port(r, 64536), 0);
+    assert_string_equal(r->wallet_file, "wallet-rsa.key");
+    assert_ptr_equal(r->key_valid, cc_rsa_pubkey_valid);
     /* The genesis in the table decodes to itself. */
     cc_block block;
     block_ok(r->genesis_text, strlen(r->genesis_text), &block);

@@ -1228,6 +1228,18 @@ static void test_rules_table(void **state)
     assert_int_equal(r->max_block_txs, CC_HTTP_MAX_BLOCK_TXS);
     assert_true(r->block_reward.is_int);
     assert_int_equal(r->block_reward.i, 1);
+    /* the node's facts: one port for the protocol and the API, its key file */
+    assert_int_equal(r->default_port, 6000);
+    assert_int_equal(cc_rules_api_port(r, 6000), 6000);
+    assert_int_equal(cc_rules_api_port(r, 65535), 65535);
+    assert_string_equal(r->wallet_file, "wallet.key");
+    cc_p192_key k;
+    cc_test_p192_key(3, &k);
+    assert_true(r->key_valid(k.pub_hex));
+    char off_curve[CC_P192_PUB_HEX_LEN + 1];
+    memset(off_curve, '1', CC_P192_PUB_HEX_LEN);
+    off_curve[CC_P192_PUB_HEX_LEN] = '\0';
+    assert_false(r->key_valid(off_curve));
 }
 
 static void test_amount_to_mpq_exact(void **state)
