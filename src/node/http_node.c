@@ -319,21 +319,21 @@ static bool take_verdicts(http_node *node, const block_check *bc, cc_err *err)
 {
     for (size_t i = 0; i < bc->n; i++) {
         if (!bc->ok[i])
-            return cc_fail(err, CC_ERR_BAD_REQUEST, "transaction %zu: invalid signature",
-                           bc->place[i]);
+            return cc_refuse(err, CC_REFUSAL_BAD_SIGNATURE, "transaction %zu: invalid signature",
+                             bc->place[i]);
         cc_chain_note_verified(node->chain, bc->txs[i]);
     }
     return true;
 }
 
 static void answer_block(http_node *node, cc_http_response *resp, const cc_block_result *res,
-                         const char *peer_ip)
+                         const char *from)
 {
     static const char *const outcome[] = {"Block accepted", "Block stored on a side branch",
                                           "Block held until its parent arrives"};
     cc_buf_printf(&resp->body, "{\"message\": \"%s\", \"hash\": \"%s\", \"height\": %lld}",
                   outcome[res->outcome], res->hash, (long long)cc_chain_height(node->chain));
-    cc_info(node->cfg->log, "block %s from %s: %s", res->hash, peer_ip, outcome[res->outcome]);
+    cc_info(node->cfg->log, "block %s from %s: %s", res->hash, from, outcome[res->outcome]);
 }
 
 static void reply_error(cc_http_response *resp, const cc_err *err)
@@ -356,8 +356,10 @@ static void finish_block(block_check *bc, bool cancelled, cc_http_response *dire
                         : take_verdicts(node, bc, &err) &&
                               accept_decoded(node, &bc->block, bc->source[0] ? bc->source : NULL,
                                              &res, &err);
+    /* the peer's address when the request names it, else its IP */
+    const char *from = bc->sender[0] ? bc->sender : bc->peer_ip;
     if (!ok && !cancelled) {
-        cc_info(node->cfg->log, "block from %s refused: %s", bc->peer_ip, err.msg);
+        cc_info(node->cfg->log, "block %s from %s refused: %s", bc->block.hash, from, err.msg);
         if (bc->sender[0] && cc_peering_is_invalid_block(&err))
             cc_peering_misbehaved(node->peering, bc->sender, CC_MISBEHAVE_INVALID_BLOCK,
                                   err.msg);
@@ -365,11 +367,12 @@ static void finish_block(block_check *bc, bool cancelled, cc_http_response *dire
     cc_http_response deferred = {.status = 200};
     cc_http_response *resp = direct ? direct : bc->pending ? &deferred : NULL;
     if (resp && ok)
-        answer_block(node, resp, &res, bc->peer_ip);
+        answer_block(node, resp, &res, from);
     else if (resp)
         reply_error(resp, &err);
     else if (ok)
-        cc_info(node->cfg->log, "fetched block %s from %s", res.hash, bc->peer_ip);
+        cc_info(node->cfg->log, "fetched block %s from %s", res.hash,
+                bc->source[0] ? bc->source : from);
     if (bc->pending) {
         cc_http_answer(bc->pending, &deferred);
         cc_buf_free(&deferred.body);
@@ -743,7 +746,7 @@ static void finish_inv(inv_check *ic, bool cancelled, cc_http_response *direct)
     if (cancelled) {
         cc_fail(&err, CC_ERR_UNAVAILABLE, "the node is shutting down");
     } else if (!ic->ok) {
-        cc_fail(&err, CC_ERR_BAD_REQUEST, "Invalid signature");
+        cc_refuse(&err, CC_REFUSAL_BAD_SIGNATURE, "Invalid signature");
         cc_metrics_tx(&node->metrics, false, &err);
     } else {
         cc_chain_note_verified(node->chain, &ic->tx);

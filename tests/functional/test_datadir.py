@@ -46,7 +46,9 @@ def held_by_this_process(datadir):
 
 
 def test_a_second_http_node_on_a_datadir_in_use_exits_at_once(make_node, tmp_path):
-    first = make_node()
+    # a first node that changes nothing by itself (no block 1 of its own),
+    # so that any change would be the second one's
+    first = make_node(extra=["--mine-on-start", "no"])
     before = files_of(first.datadir)
     tip = first.tip()["hash"]
     port = free_port()
