@@ -6,7 +6,8 @@ condition negated or dropped, a constant moved by one, a comparison
 loosened), named after the rule it breaks, with the tests that must catch
 it. Each is applied alone to a scratch copy of the tree, which is built and
 run against its tests; a mutant that every test survives is a rule nobody
-guards, and the run fails naming it.
+guards, and the run fails naming it. Two copies (--jobs) take mutants from
+one queue, so that both cores stay busy.
 
 A mutant whose text is no longer found exactly once in its file fails the
 run too: the code it broke has moved or gone, and the list must move with
@@ -17,13 +18,15 @@ memory safety, and an unsanitized build is several times faster). Before any
 mutant, its tests are run once on the unchanged tree: a test that fails
 there would "kill" every mutant and prove nothing.
 
-    /usr/bin/python3 scripts/mutants.py [--only NAME,NAME] [--list] [--keep]
+    /usr/bin/python3 scripts/mutants.py [--only NAME,NAME] [--list] [--check] [--keep] [--jobs N]
 """
 import argparse
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 
@@ -112,9 +115,9 @@ def configure(src, build):
                    stdout=subprocess.DEVNULL)
 
 
-def build_targets(build, targets):
+def build_targets(build, targets, jobs):
     """Builds targets; (ok, output)."""
-    done = subprocess.run(["cmake", "--build", build, "-j", str(os.cpu_count() or 2),
+    done = subprocess.run(["cmake", "--build", build, "-j", str(jobs),
                            "--target", *targets], capture_output=True, text=True)
     return done.returncode == 0, done.stdout + done.stderr
 
@@ -193,13 +196,80 @@ def restore(m, src, text):
         f.write(text)
 
 
+class Results:
+    """What the workers found, gathered under one lock."""
+
+    def __init__(self, total):
+        self.total = total
+        self.lock = threading.Lock()
+        self.survivors, self.broken = [], []
+
+    def report(self, i, m, line, survived=False, broken=None):
+        with self.lock:
+            if survived:
+                self.survivors.append(m)
+            if broken:
+                self.broken.append(f"{m.name}: {broken}")
+            log(f"[{i}/{self.total}] {m.name}: {line}")
+
+
+class Worker:
+    """One scratch copy of the tree and its build: the workers take mutants
+    from one queue, each applying them to its own copy (a test program runs
+    on one core, so two copies keep two cores busy)."""
+
+    def __init__(self, index, workers):
+        self.src = os.path.join(SCRATCH, f"w{index}", "src")
+        self.build = os.path.join(SCRATCH, f"w{index}", "build")
+        self.jobs = max(1, (os.cpu_count() or 2) // workers)
+        self.ready, self.output = False, ""
+
+    def prepare(self, mutants, keep):
+        if not keep:
+            shutil.rmtree(self.src, ignore_errors=True)
+        copy_tree(self.src)
+        configure(self.src, self.build)
+        self.ready, self.output = build_targets(self.build, targets_of(mutants), self.jobs)
+
+    def run_all(self, todo, results):
+        while True:
+            try:
+                i, m = todo.get_nowait()
+            except queue.Empty:
+                return
+            self.run_one(i, m, results)
+
+    def run_one(self, i, m, results):
+        t0 = time.monotonic()
+        text, why = apply(m, self.src)
+        if why:
+            results.report(i, m, f"NOT APPLIED ({why})", broken=why)
+            return
+        try:
+            built, out = build_targets(self.build, targets_of([m]), self.jobs)
+            if not built:
+                results.report(i, m, "DOES NOT COMPILE",
+                               broken=f"the mutant does not compile:\n{out[-1500:]}")
+                return
+            passed, failed = run_tests(m, self.src, self.build)
+        finally:
+            restore(m, self.src, text)
+        took = time.monotonic() - t0
+        if passed:
+            results.report(i, m, f"SURVIVED ({took:.0f} s) - {m.rule}", survived=True)
+        else:
+            results.report(i, m, f"killed by {'; '.join(failed)} ({took:.0f} s)")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", help="comma-separated mutant names")
     p.add_argument("--list", action="store_true", help="list the mutants and stop")
     p.add_argument("--check", action="store_true",
                    help="only check that every mutant's text is still found once")
-    p.add_argument("--keep", action="store_true", help="reuse the scratch tree's build")
+    p.add_argument("--keep", action="store_true", help="reuse the scratch trees' builds")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="mutants tried at once, each on its own copy of the tree (2)")
     args = p.parse_args(argv)
     mutants = load()
     if args.only:
@@ -220,23 +290,25 @@ def main(argv=None):
             log(f"{len(mutants)} mutants, each found once in its file")
         return 1 if moved else 0
     started = time.monotonic()
-    src, build = os.path.join(SCRATCH, "src"), os.path.join(SCRATCH, "build")
-    if not args.keep:
-        shutil.rmtree(os.path.join(SCRATCH, "src"), ignore_errors=True)
-    copy_tree(src)
-    configure(src, build)
-    ok, out = build_targets(build, targets_of(mutants))
-    if not ok:
-        log(out[-4000:])
-        raise SystemExit("the unchanged tree does not build")
+    workers = [Worker(k, args.jobs) for k in range(args.jobs)]
+    threads = [threading.Thread(target=w.prepare, args=(mutants, args.keep)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for w in workers:
+        if not w.ready:
+            log(w.output[-4000:])
+            raise SystemExit("the unchanged tree does not build")
 
-    log(f"{len(mutants)} mutants; first their tests on the unchanged tree")
+    log(f"{len(mutants)} mutants on {len(workers)} workers; first their tests on the "
+        "unchanged tree")
     every_test = sorted({t for m in mutants for t in m.tests})
     baseline = Mutant({"name": "none", "rule": "", "file": "", "find": "", "replace": "-",
                        "tests": every_test}, 0)
     # all the functional files at once: give them the time of each
     files = {i.split("::")[0] for i in baseline.functional_ids()}
-    passed, failed = run_tests(baseline, src, build, stop_at_first=False,
+    passed, failed = run_tests(baseline, workers[0].src, workers[0].build, stop_at_first=False,
                                functional_timeout_s=FUNCTIONAL_TIMEOUT_S * max(1, len(files)))
     if not passed:
         log("these tests fail without any mutant, so they can prove nothing:")
@@ -244,38 +316,23 @@ def main(argv=None):
             log(f"  {line}")
         return 1
 
-    survivors, broken = [], []
+    todo = queue.Queue()
     for i, m in enumerate(mutants, 1):
-        t0 = time.monotonic()
-        text, why = apply(m, src)
-        if why:
-            broken.append(f"{m.name}: {why}")
-            log(f"[{i}/{len(mutants)}] {m.name}: NOT APPLIED ({why})")
-            continue
-        try:
-            built, out = build_targets(build, targets_of([m]))
-            if not built:
-                broken.append(f"{m.name}: the mutant does not compile:\n{out[-1500:]}")
-                log(f"[{i}/{len(mutants)}] {m.name}: DOES NOT COMPILE")
-                continue
-            passed, failed = run_tests(m, src, build)
-        finally:
-            restore(m, src, text)
-        took = time.monotonic() - t0
-        if passed:
-            survivors.append(m)
-            log(f"[{i}/{len(mutants)}] {m.name}: SURVIVED ({took:.0f} s) - {m.rule}")
-        else:
-            log(f"[{i}/{len(mutants)}] {m.name}: killed by {'; '.join(failed)} ({took:.0f} s)")
+        todo.put((i, m))
+    results = Results(len(mutants))
+    threads = [threading.Thread(target=w.run_all, args=(todo, results)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     minutes = (time.monotonic() - started) / 60
-    killed = len(mutants) - len(survivors) - len(broken)
+    killed = len(mutants) - len(results.survivors) - len(results.broken)
     log(f"\n{killed} of {len(mutants)} mutants killed in {minutes:.1f} minutes")
-    for m in survivors:
+    for m in results.survivors:
         log(f"SURVIVED: {m.name} ({m.file}): {m.rule}")
-    for line in broken:
+    for line in results.broken:
         log(f"BROKEN: {line}")
-    return 0 if not survivors and not broken else 1
-
+    return 0 if not results.survivors and not results.broken else 1
 
 if __name__ == "__main__":
     sys.exit(main())
