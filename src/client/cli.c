@@ -12,8 +12,6 @@
 
 #include "codec/json.h"
 #include "consensus/rules.h"
-#include "crypto/p192.h"
-#include "crypto/rsa.h"
 #include "net/http_call.h"
 #include "client/cli_format.h"
 #include "util/atomic_file.h"
@@ -21,6 +19,7 @@
 #include "util/fileio.h"
 #include "util/hex.h"
 #include "util/mem.h"
+#include "wallet/keys.h"
 
 #define CLI_JSON_DEPTH 32
 #define CLI_MAX_TOKEN 1024
@@ -571,34 +570,6 @@ static void wipe(cc_buf *b)
     cc_buf_free(b);
 }
 
-/* True when the wallet file at path holds the private key of `key`. */
-static bool wallet_holds(const char *network, const char *path, const char *key)
-{
-    cc_buf text = CC_BUF_INIT;
-    bool same = false;
-    if (!cc_read_file(path, CC_RSA_PRIV_HEX_MAX + 64, &text, NULL)) {
-        cc_buf_free(&text);
-        return false;
-    }
-    trim_end(&text);
-    if (strcmp(network, "http") == 0) {
-        cc_p192_key k;
-        uint8_t priv[CC_P192_PRIV_LEN];
-        same = text.len == 2 * CC_P192_PRIV_LEN &&
-               cc_hex_decode(text.data, sizeof priv, priv) &&
-               cc_p192_from_private(priv, &k, NULL) && strcmp(k.pub_hex, key) == 0;
-        explicit_bzero(priv, sizeof priv);
-        explicit_bzero(&k, sizeof k);
-    } else {
-        cc_rsa_key k = {0};
-        if (cc_rsa_from_private_hex(text.data, &k, NULL))
-            same = strcmp(k.pub_hex, key) == 0;
-        cc_rsa_key_clear(&k);
-    }
-    wipe(&text);
-    return same;
-}
-
 /* Where the node's wallet is: DATADIR (given, or the node's default
  * ./data/<network>-<port>) holding the wallet file of the node's key. */
 static char *find_wallet(session *s, const char *network, const char *key)
@@ -617,7 +588,8 @@ static char *find_wallet(session *s, const char *network, const char *key)
         snprintf(dir, sizeof dir, "./data/%s-%d", network, port);
     }
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (!wallet_holds(network, path, key))
+    const cc_key_kind *kind = cc_key_kind_of(rules);
+    if (!kind || !cc_wallet_file_holds(kind, path, key))
         return NULL;
     char *real = realpath(path, NULL);
     return real ? real : cc_strdup(path);

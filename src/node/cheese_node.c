@@ -19,11 +19,11 @@
 #include "node/metrics.h"
 #include "node/miner.h"
 #include "node/node_common.h"
-#include "node/wallet_rsa.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/mem.h"
 #include "util/timeval.h"
+#include "wallet/keys.h"
 #include "wallet/payment.h"
 
 #define GREET_WAIT_S 0.15     /* a connecting peer silent this long is greeted */

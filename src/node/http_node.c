@@ -19,11 +19,11 @@
 #include "node/http_sync.h"
 #include "node/peers.h"
 #include "node/verifier.h"
-#include "node/wallet.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/hex.h"
 #include "util/mem.h"
+#include "wallet/keys.h"
 #include "wallet/payment.h"
 
 #define SYNC_S 4             /* between catch-up rounds (jittered) */

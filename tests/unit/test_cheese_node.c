@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "node/cheese_tracker_client.h"
-#include "node/wallet_rsa.h"
+#include "wallet/keys.h"
 #include "util/fileio.h"
 
 static size_t parse(const char *text, cc_cheese_peer_entry **entries)

@@ -1,12 +1,13 @@
-/* The key file shared by node/wallet (P-192) and node/wallet_rsa (RSA):
+/* A key file, whatever the network's key (wallet/keys.c has both kinds):
  * one line of hex in a file of mode 0600, loaded when it exists (a file
  * readable by others is warned about and tightened to 0600), otherwise a
  * new key is generated and saved atomically. The callers supply only what
- * differs: how the hex is read into a key and how a new key is made.
+ * differs: how the hex is read into a key and how a new key is made. The
+ * file's text is wiped from memory once read.
  * Errors: cc_err (CC_ERR_INTERNAL for file problems, with the path).
  * Thread: whatever the callbacks allow; the file part is plain. */
-#ifndef CC_NODE_WALLET_FILE_H
-#define CC_NODE_WALLET_FILE_H
+#ifndef CC_WALLET_KEY_FILE_H
+#define CC_WALLET_KEY_FILE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +26,12 @@ typedef struct cc_wallet_file_kind {
     /* Wipes key after its file could not be saved; NULL when not needed. */
     void (*clear)(void *key);
 } cc_wallet_file_kind;
+
+/* Reads the key at path as it is (its mode untouched): a program that
+ * only looks, such as the command-line client. CC_ERR_NOT_FOUND when there
+ * is no file. */
+bool cc_wallet_file_read(const cc_wallet_file_kind *kind, const char *path, void *key,
+                         cc_err *err);
 
 /* Loads the key at path, or creates and saves a new one when the file does
  * not exist. *created tells which happened. */

@@ -1,9 +1,11 @@
-#include "node/wallet_file.h"
+#include "wallet/key_file.h"
+
+#include <string.h>
 
 #include "util/fileio.h"
 
-static bool load(const cc_wallet_file_kind *kind, const char *path, void *key,
-                 const cc_log *log, cc_err *err)
+bool cc_wallet_file_read(const cc_wallet_file_kind *kind, const char *path, void *key,
+                         cc_err *err)
 {
     cc_buf text = CC_BUF_INIT;
     bool ok = cc_read_file(path, kind->max_len, &text, err);
@@ -12,8 +14,16 @@ static bool load(const cc_wallet_file_kind *kind, const char *path, void *key,
         text.data[--text.len] = '\0';
     if (ok)
         ok = kind->from_text(path, text.data, text.len, key, err);
+    if (text.data)
+        explicit_bzero(text.data, text.cap);
     cc_buf_free(&text);
-    return ok && cc_restrict_to_owner(path, log, err);
+    return ok;
+}
+
+static bool load(const cc_wallet_file_kind *kind, const char *path, void *key,
+                 const cc_log *log, cc_err *err)
+{
+    return cc_wallet_file_read(kind, path, key, err) && cc_restrict_to_owner(path, log, err);
 }
 
 bool cc_wallet_file_load_or_create(const cc_wallet_file_kind *kind, const char *path, void *key,
@@ -31,6 +41,7 @@ bool cc_wallet_file_load_or_create(const cc_wallet_file_kind *kind, const char *
     kind->generate(key, &text);
     cc_buf_putc(&text, '\n');
     bool ok = cc_write_file_atomic(path, text.data, text.len, 0600, err);
+    explicit_bzero(text.data, text.cap);
     cc_buf_free(&text);
     if (!ok) {
         if (kind->clear)
