@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "util/buf.h"
@@ -622,4 +623,13 @@ const char *cc_cheese_conn_ip(const cc_cheese_conn *c) { return c->ip; }
 size_t cc_cheese_conn_held(const cc_cheese_conn *c)
 {
     return c->state == ST_OPEN ? cc_cheese_wire_held(c->wire) : 0;
+}
+
+bool cc_cheese_conn_has_input(const cc_cheese_conn *c)
+{
+    if (cc_cheese_conn_held(c) > 0 || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        return true;
+    int waiting = 0;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    return fd >= 0 && ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0;
 }

@@ -129,5 +129,9 @@ const char *cc_cheese_conn_ip(const cc_cheese_conn *c);
 /* Bytes held for an unfinished message (cc_cheese_wire_held); 0 once the
  * connection stopped reading. */
 size_t cc_cheese_conn_held(const cc_cheese_conn *c);
+/* True when the other side has sent bytes not yet handled: still in the
+ * socket, read but not parsed, or part of an unfinished message. A timer
+ * that fires in the same turn of the loop as their arrival sees them. */
+bool cc_cheese_conn_has_input(const cc_cheese_conn *c);
 
 #endif

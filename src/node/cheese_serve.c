@@ -271,11 +271,17 @@ static const cc_cheese_conn_handlers handlers = {
     .closed = on_closed,
 };
 
+/* The silence that earns a greeting must be real: on a busy machine the
+ * timer and the peer's first bytes can come due in one turn of the loop,
+ * and a greeting then would land in front of the answer the peer waits
+ * for (the references read one recv() as the answer). */
 static void on_greet_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    greet(arg);
+    inbound *in = arg;
+    if (!cc_cheese_conn_has_input(in->conn))
+        greet(in);
 }
 
 /* ---- accepting ---- */

@@ -822,10 +822,13 @@ def unread_by_node(local_port=None, remote_port=None):
 
 def cheese_served(port, pid):
     """A well-behaved peer on a connection of its own: a health check, then
-    the chain, asked with an id the tracker knows."""
+    the chain, asked with an id the tracker knows. It waits for the node's
+    greeting first (sent after a short silence): on a busy machine a
+    question sent at once may still arrive after that silence, and the
+    greeting would then come before the answer."""
     from test_cheese_network import Peer
 
-    p = Peer(port, greet=False)
+    p = Peer(port, greet=True)
     try:
         assert p.ask(b"HCK") == b"HCKACK"
         chain = p.ask(f"GETCHAIN:{pid}".encode())

@@ -219,6 +219,7 @@ static void test_one_message_over_the_bound_alone(void **state)
 }
 
 static bool holds_hck(const rig *r, size_t i) { return holds(r, i, 3); }
+static bool holds_hck_part(const rig *r, size_t i) { return holds(r, i, 2); }
 
 static void test_a_few_bytes_waiting_for_silence_are_spared(void **state)
 {
@@ -242,6 +243,24 @@ static void test_a_few_bytes_waiting_for_silence_are_spared(void **state)
     rig_stop(&r);
 }
 
+/* Bytes the other side sent count as input from the moment they are in
+ * the socket, before the loop has read them (a greeting timer that comes
+ * due in the same turn must see them), and while part of a message is
+ * held; none before anything was sent. */
+static void test_input_seen_before_it_is_read(void **state)
+{
+    (void)state;
+    rig r;
+    rig_start(&r, 60);
+    assert_false(cc_cheese_conn_has_input(r.sides[0].conn));
+    send_bytes(&r, 0, "HC", 2);
+    assert_true(cc_cheese_conn_has_input(r.sides[0].conn)); /* still in the socket */
+    run_until(&r, holds_hck_part, 0, "the two bytes to be read");
+    assert_true(cc_cheese_conn_has_input(r.sides[0].conn)); /* held, unfinished */
+    assert_false(cc_cheese_conn_has_input(r.sides[1].conn));
+    rig_stop(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_quietest_holder_closed_over_the_bound),
         cmocka_unit_test(test_one_message_over_the_bound_alone),
         cmocka_unit_test(test_a_few_bytes_waiting_for_silence_are_spared),
+        cmocka_unit_test(test_input_seen_before_it_is_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
