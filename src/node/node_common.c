@@ -1,6 +1,7 @@
 #include "node/node_common.h"
 
 #include <event2/thread.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -8,10 +9,19 @@
 #include "util/clock.h"
 #include "util/fileio.h"
 
+/* Buffers this large (message bodies, chains being read or written) are
+ * mapped on their own and unmapped when freed. Setting the threshold also
+ * turns off glibc's habit of raising it after each such free: then the
+ * next big buffers come from the heap, and after a flood of unfinished
+ * messages the node would keep their memory for good (seen as RSS that
+ * never came down once the senders were closed). */
+#define BIG_BUFFER_BYTES (256 << 10)
+
 void cc_node_process_init(void)
 {
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
+    mallopt(M_MMAP_THRESHOLD, BIG_BUFFER_BYTES);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
