@@ -231,10 +231,10 @@ class Worker:
         configure(self.src, self.build)
         self.ready, self.output = build_targets(self.build, targets_of(mutants), self.jobs)
 
-    def run_all(self, todo, results):
+    def run_all(self, waiting, results):
         while True:
             try:
-                i, m = todo.get_nowait()
+                i, m = waiting.get_nowait()
             except queue.Empty:
                 return
             self.run_one(i, m, results)
@@ -316,11 +316,11 @@ def main(argv=None):
             log(f"  {line}")
         return 1
 
-    todo = queue.Queue()
+    waiting = queue.Queue()
     for i, m in enumerate(mutants, 1):
-        todo.put((i, m))
+        waiting.put((i, m))
     results = Results(len(mutants))
-    threads = [threading.Thread(target=w.run_all, args=(todo, results)) for w in workers]
+    threads = [threading.Thread(target=w.run_all, args=(waiting, results)) for w in workers]
     for t in threads:
         t.start()
     for t in threads:

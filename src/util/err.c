@@ -4,15 +4,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The one place a failure is written: code, reason and message. */
+static void record(cc_err *err, int code, cc_refusal refusal, const char *fmt, va_list ap)
+{
+    err->code = code;
+    err->refusal = refusal;
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+}
+
 bool cc_fail(cc_err *err, int code, const char *fmt, ...)
 {
     if (!err)
         return false;
-    err->code = code;
-    err->refusal = CC_REFUSAL_NONE;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    record(err, code, CC_REFUSAL_NONE, fmt, ap);
     va_end(ap);
     return false;
 }
@@ -21,11 +27,10 @@ bool cc_refuse(cc_err *err, cc_refusal refusal, const char *fmt, ...)
 {
     if (!err)
         return false;
-    err->code = refusal == CC_REFUSAL_MEMPOOL_FULL ? CC_ERR_UNAVAILABLE : CC_ERR_BAD_REQUEST;
-    err->refusal = refusal;
+    int code = refusal == CC_REFUSAL_MEMPOOL_FULL ? CC_ERR_UNAVAILABLE : CC_ERR_BAD_REQUEST;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    record(err, code, refusal, fmt, ap);
     va_end(ap);
     return false;
 }
