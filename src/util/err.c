@@ -5,6 +5,7 @@
 #include <string.h>
 
 /* The one place a failure is written: code, reason and message. */
+__attribute__((format(printf, 4, 0)))
 static void record(cc_err *err, int code, cc_refusal refusal, const char *fmt, va_list ap)
 {
     err->code = code;
