@@ -1,5 +1,5 @@
 /* Drives the listening side of a cheese node (node/cheese_serve.c, over
- * node/cheese_conn.c) through its own event loop: a client, one end of a
+ * net/cheese_conn.c) through its own event loop: a client, one end of a
  * socketpair the server adopts, sends fuzzed bytes in bursts; after each
  * burst the loop runs until the server has read everything, its silence
  * timer has ended any open argument and nothing more arrives. The node
@@ -154,18 +154,25 @@ static bool take_tx(const char *payload, size_t len, cc_err *err)
     return ok;
 }
 
-static bool on_blocks(void *ctx, const char *payload, size_t len, const char *source, cc_err *err)
+/* The node's verdict at once, as a node whose checks all end at once. */
+static void on_blocks(void *ctx, const char *payload, size_t len, const char *source,
+                      cc_cheese_verdict *verdict)
 {
     (void)ctx;
     check_source(source);
-    return take_blocks(payload, len, err);
+    cc_err err = {0};
+    bool ok = take_blocks(payload, len, &err);
+    cc_cheese_verdict_give(verdict, ok, &err);
 }
 
-static bool on_tx(void *ctx, const char *payload, size_t len, const char *source, cc_err *err)
+static void on_tx(void *ctx, const char *payload, size_t len, const char *source,
+                  cc_cheese_verdict *verdict)
 {
     (void)ctx;
     check_source(source);
-    return take_tx(payload, len, err);
+    cc_err err = {0};
+    bool ok = take_tx(payload, len, &err);
+    cc_cheese_verdict_give(verdict, ok, &err);
 }
 
 /* ---- the model ---- */

@@ -438,7 +438,7 @@ static void check_http_block(fuzz_input *in)
     fuzz_text(in, PLAIN, 128, creator);
     fuzz_text(in, PLAIN, 128, nonce);
 
-    cc_http_template tpl;
+    cc_block_template tpl;
     cc_http_template_build(&tpl, height, prev, ts, creator, txs, n);
     cc_buf text = CC_BUF_INIT, pre = CC_BUF_INIT;
     cc_http_template_finish(&tpl, nonce, &text);
@@ -474,7 +474,7 @@ static void check_http_block(fuzz_input *in)
     json_decref(v);
     cc_buf_free(&text);
     cc_buf_free(&pre);
-    cc_http_template_clear(&tpl);
+    cc_block_template_clear(&tpl);
     for (size_t i = 0; i < n; i++)
         cc_tx_clear(&txs[i]);
 }
@@ -600,7 +600,7 @@ static bool nonce_canonical(const char *s)
     return len < 19 || strcmp(s, "9223372036854775807") <= 0;
 }
 
-static int64_t mine(const cc_cheese_template *tpl)
+static int64_t mine(const cc_block_template *tpl)
 {
     cc_sha256_ctx base;
     cc_sha256_init(&base);
@@ -658,7 +658,7 @@ static void check_cheese_block(fuzz_input *in)
     int64_t height = (int64_t)(fuzz_u64(in) >> 1);
     height = height ? height : 1;
 
-    cc_cheese_template tpl;
+    cc_block_template tpl;
     cc_cheese_template_build(&tpl, height, parent, &ts, txs, n);
     check_pow_prefix(txs, n - 1, parent);
     check(strcmp(cc_buf_str(&tpl.suffix), "") == 0, "proof-of-work suffix");
@@ -675,7 +675,7 @@ static void check_cheese_block(fuzz_input *in)
         check_smell_preimage(&h, txs, n);
     }
     cc_buf_free(&text);
-    cc_cheese_template_clear(&tpl);
+    cc_block_template_clear(&tpl);
     for (size_t i = 0; i < n; i++)
         cc_tx_clear(&txs[i]);
 }

@@ -862,6 +862,14 @@ static bool submit_decoded(cc_chain *chain, cc_block *block, cc_block_result *re
     return stored;
 }
 
+bool cc_chain_block_known(cc_chain *chain, const cc_block *block)
+{
+    stored_block known;
+    if (!block_lookup(chain, block->hash, &known, NULL, NULL))
+        return false; /* the submission will say why */
+    return known.found || orphan_known(chain, block->hash) || block->height == 0;
+}
+
 bool cc_chain_submit_block(cc_chain *chain, const char *text, size_t len, cc_block_result *res,
                            cc_err *err)
 {

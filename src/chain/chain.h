@@ -125,6 +125,10 @@ void cc_chain_note_verified(cc_chain *chain, const cc_tx *tx);
 /* True when tx needs no signature check: a reward, or one noted above. */
 bool cc_chain_signature_known(const cc_chain *chain, const cc_tx *tx);
 
+/* True when the chain refuses block without reading its payments: it holds
+ * it (stored, waiting as an orphan, or found invalid), or it is a genesis. */
+bool cc_chain_block_known(cc_chain *chain, const cc_block *block);
+
 /* The cheap refusals of cc_chain_accept_tx, without the signature check or
  * the funds: a reward, or a payment the chain or the mempool holds. A
  * caller checks these before spending a worker on the signature. */

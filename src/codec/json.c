@@ -158,10 +158,7 @@ void cc_json_append_quoted(cc_buf *out, const char *s)
     json_t *str = string_or_replacement(s ? s : "");
     char *text = str ? json_dumps(str, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
     json_decref(str);
-    if (!text) {
-        fputs("cheesechain: out of memory\n", stderr);
-        abort();
-    }
+    cc_alloc_check(text);
     cc_buf_puts(out, text);
     free(text);
 }

@@ -49,3 +49,11 @@ void cc_amount_to_mpq(const cc_number *amount, mpq_t out)
     }
     mpq_set_d(out, amount->d);
 }
+
+void cc_block_template_clear(cc_block_template *tpl)
+{
+    cc_buf_free(&tpl->prefix);
+    cc_buf_free(&tpl->suffix);
+    cc_buf_free(&tpl->text_prefix);
+    cc_buf_free(&tpl->text_suffix);
+}

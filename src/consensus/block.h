@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "codec/pynum.h"
+#include "util/buf.h"
 
 #define CC_HASH_HEX_LEN 64
 
@@ -46,8 +47,40 @@ typedef struct cc_block {
     size_t n_txs;
 } cc_block;
 
+/* The wall-clock time a block or payment is stamped with, in each form a
+ * network prints: local time as Python's datetime.now().isoformat()
+ * (http) and Unix seconds as a float, as time.time() (cheese). consensus/
+ * reads no clock: the node fills this and passes it in. */
+typedef struct cc_stamp {
+    char iso[27];
+    cc_number unix_s;
+} cc_stamp;
+
+/* A block being mined. The proof-of-work pre-image is prefix + nonce +
+ * suffix; the network's template_finish (consensus/rules.h) prints the
+ * wire text from it (text_prefix and text_suffix are its parts around the
+ * nonce where the network needs them). */
+typedef struct cc_block_template {
+    cc_buf prefix;
+    cc_buf suffix;
+    cc_buf text_prefix;
+    cc_buf text_suffix;
+    int64_t height;
+} cc_block_template;
+
+/* What a template is built from. */
+typedef struct cc_template_input {
+    int64_t height;
+    const char *prev;       /* the parent's hash */
+    const char *miner;      /* public key the reward is paid to */
+    const cc_stamp *stamp;
+    const cc_tx *payments;  /* already validated, without rewards */
+    size_t n_payments;
+} cc_template_input;
+
 void cc_tx_clear(cc_tx *tx);
 void cc_block_clear(cc_block *block);
+void cc_block_template_clear(cc_block_template *tpl);
 /* Deep copy of src into dst (dst is overwritten without being cleared). */
 void cc_tx_copy(cc_tx *dst, const cc_tx *src);
 

@@ -435,7 +435,7 @@ bool cc_cheese_block_decode(const char *text, size_t len, cc_block *out, cc_err 
 
 /* ---- mining templates ----------------------------------------------------- */
 
-void cc_cheese_template_build(cc_cheese_template *tpl, int64_t height, const char *parent_smell,
+void cc_cheese_template_build(cc_block_template *tpl, int64_t height, const char *parent_smell,
                               const cc_number *timestamp, const cc_tx *txs, size_t n_txs)
 {
     memset(tpl, 0, sizeof *tpl);
@@ -445,14 +445,6 @@ void cc_cheese_template_build(cc_cheese_template *tpl, int64_t height, const cha
     cc_buf_puts(&tpl->suffix, ""); /* empty, but a string a miner may copy */
     block_text_parts(height, parent_smell, timestamp, txs, n_txs, &tpl->text_prefix,
                      &tpl->text_suffix);
-}
-
-void cc_cheese_template_clear(cc_cheese_template *tpl)
-{
-    cc_buf_free(&tpl->prefix);
-    cc_buf_free(&tpl->suffix);
-    cc_buf_free(&tpl->text_prefix);
-    cc_buf_free(&tpl->text_suffix);
 }
 
 /* Python's str() of a non-negative int that JSON readers (ours: 64-bit)
@@ -469,7 +461,7 @@ static bool nonce_canonical(const char *nonce)
     return len < sizeof max - 1 || strcmp(nonce, max) <= 0;
 }
 
-bool cc_cheese_template_finish(const cc_cheese_template *tpl, const char *nonce, cc_buf *text)
+bool cc_cheese_template_finish(const cc_block_template *tpl, const char *nonce, cc_buf *text)
 {
     if (!nonce || !nonce_canonical(nonce))
         return false;

@@ -147,27 +147,18 @@ bool cc_cheese_block_from_json(const json_t *value, cc_block *out, cc_err *err);
 
 /* ---- mining templates ------------------------------------------------------------- */
 
-/* A block being mined. The proof-of-work pre-image is prefix + nonce +
- * suffix (suffix is empty, but a valid string), where the nonce is a
- * decimal integer counted from 0; the wire text is text_prefix + nonce +
- * text_suffix. */
-typedef struct cc_cheese_template {
-    cc_buf prefix;
-    cc_buf suffix;
-    cc_buf text_prefix;
-    cc_buf text_suffix;
-    int64_t height;
-} cc_cheese_template;
-
-/* Lays out a block at height on top of parent_smell, stamped timestamp
+/* The proof-of-work pre-image of a template is prefix + nonce + suffix
+ * (suffix is empty, but a valid string), where the nonce is a decimal
+ * integer counted from 0; the wire text is text_prefix + nonce +
+ * text_suffix.
+ * Lays out a block at height on top of parent_smell, stamped timestamp
  * (unix seconds; a float, as the reference's time.time()), holding txs
  * (already validated; the reward to the miner last). */
-void cc_cheese_template_build(cc_cheese_template *tpl, int64_t height, const char *parent_smell,
+void cc_cheese_template_build(cc_block_template *tpl, int64_t height, const char *parent_smell,
                               const cc_number *timestamp, const cc_tx *txs, size_t n_txs);
-void cc_cheese_template_clear(cc_cheese_template *tpl);
 /* The wire text of the template completed with nonce, which must be a
  * decimal integer without a sign or leading zeros that fits in 63 bits;
  * false (text untouched) otherwise. */
-bool cc_cheese_template_finish(const cc_cheese_template *tpl, const char *nonce, cc_buf *text);
+bool cc_cheese_template_finish(const cc_block_template *tpl, const char *nonce, cc_buf *text);
 
 #endif

@@ -271,7 +271,7 @@ static bool check_block_payments(const cc_block *block, cc_err *err)
 {
     mpq_t total, amount, limit;
     mpq_inits(total, amount, limit, NULL);
-    mpq_set_ui(limit, 1, 1);
+    mpq_set_ui(limit, CC_HTTP_REWARD, 1);
     bool ok = true;
     for (size_t i = 0; ok && i < block->n_txs; i++) {
         const cc_tx *tx = &block->txs[i];
@@ -286,7 +286,8 @@ static bool check_block_payments(const cc_block *block, cc_err *err)
         cc_amount_to_mpq(&tx->amount, amount);
         mpq_add(total, total, amount);
         if (mpq_cmp(total, limit) > 0)
-            ok = cc_fail(err, CC_ERR_BAD_REQUEST, "rewards in the block exceed the block reward of 1");
+            ok = cc_fail(err, CC_ERR_BAD_REQUEST,
+                         "rewards in the block exceed the block reward of %d", CC_HTTP_REWARD);
     }
     mpq_clears(total, amount, limit, NULL);
     return ok;
@@ -360,7 +361,7 @@ bool cc_http_block_decode(const char *text, size_t len, cc_block *out, cc_err *e
 
 /* ---- mining templates ----------------------------------------------------- */
 
-void cc_http_template_build(cc_http_template *tpl, int64_t height, const char *prev,
+void cc_http_template_build(cc_block_template *tpl, int64_t height, const char *prev,
                             const char *timestamp, const char *creator, const cc_tx *txs,
                             size_t n_txs)
 {
@@ -384,13 +385,7 @@ void cc_http_template_build(cc_http_template *tpl, int64_t height, const char *p
     cc_buf_puts(&tpl->suffix, "]}");
 }
 
-void cc_http_template_clear(cc_http_template *tpl)
-{
-    cc_buf_free(&tpl->prefix);
-    cc_buf_free(&tpl->suffix);
-}
-
-void cc_http_template_finish(const cc_http_template *tpl, const char *nonce, cc_buf *text)
+bool cc_http_template_finish(const cc_block_template *tpl, const char *nonce, cc_buf *text)
 {
     cc_sha256_ctx ctx;
     cc_sha256_init(&ctx);
@@ -406,4 +401,5 @@ void cc_http_template_finish(const cc_http_template *tpl, const char *nonce, cc_
     cc_buf_puts(text, nonce);
     cc_buf_printf(text, "\",\"hash\": \"%s", hash);
     cc_buf_append(text, tpl->suffix.data, tpl->suffix.len);
+    return true;
 }

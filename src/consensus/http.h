@@ -26,6 +26,8 @@
     "1,\"transactions\": [{\"signature\": \"System\",\"transaction\": {\"from\": " \
     "\"System\",\"to\": \"Satoshi Nakamoto\",\"sum\": 50,\"timestamp\": \"01/01/2009\"}}]}" 
 #define CC_HTTP_REWARD_FROM "System"
+/* What the rewards of one block may pay in all. */
+#define CC_HTTP_REWARD 1
 /* Longest free-text field (timestamp, nonce, creator) a block may carry. */
 #define CC_HTTP_MAX_FIELD 128
 /* Transactions per block: the merkle root costs count^2/2 hashes. */
@@ -84,23 +86,17 @@ void cc_http_merkle_root(const char (*txids)[CC_HASH_HEX_LEN + 1], size_t n,
 bool cc_http_pow_ok(const char *hash_hex);
 bool cc_http_pow_ok_raw(const uint8_t digest[CC_SHA256_LEN]);
 
-/* A block being mined: the hash pre-image is prefix + nonce + suffix, and
- * the wire text is prefix + nonce + "\",\"hash\": \"" + hash + suffix. */
-typedef struct cc_http_template {
-    cc_buf prefix;
-    cc_buf suffix;
-    int64_t height;
-} cc_http_template;
-
-/* Lays out a block at height on top of prev, created by creator at
+/* Mining: the hash pre-image of a template is prefix + nonce + suffix, and
+ * the wire text is prefix + nonce + "\",\"hash\": \"" + hash + suffix.
+ * Lays out a block at height on top of prev, created by creator at
  * timestamp, holding txs (already validated; the reward included). The
  * text fields are printed as given, so they must be texts the format can
  * carry (the node's own tip, key and clock are). */
-void cc_http_template_build(cc_http_template *tpl, int64_t height, const char *prev,
+void cc_http_template_build(cc_block_template *tpl, int64_t height, const char *prev,
                             const char *timestamp, const char *creator, const cc_tx *txs,
                             size_t n_txs);
-void cc_http_template_clear(cc_http_template *tpl);
-/* The wire text of the template completed with nonce. */
-void cc_http_template_finish(const cc_http_template *tpl, const char *nonce, cc_buf *text);
+/* The wire text of the template completed with nonce (always true: any
+ * nonce text will do). */
+bool cc_http_template_finish(const cc_block_template *tpl, const char *nonce, cc_buf *text);
 
 #endif

@@ -22,9 +22,13 @@ typedef struct cc_rules {
     int default_port;         /* a node's port when none is given (cheese: its peer port) */
     int api_port_offset;      /* 0: the JSON API shares the node's port; else port + this */
     const char *wallet_file;  /* the key's file in a data directory */
+    bool has_tracker;         /* peers meet through a tracker (cheese-tracker), not
+                                 through each other's peer lists */
     /* True when pub is a public key of this network (a payment to it can
      * be spent). */
     bool (*key_valid)(const char *pub);
+    /* What such a key looks like, for messages: "key must be <key_form>". */
+    const char *key_form;
     const char *genesis_hash;
     const char *genesis_text;
     size_t max_block_txs;     /* rewards included */
@@ -39,6 +43,13 @@ typedef struct cc_rules {
     /* Signature check (true for rewards). CPU-heavy: callers may run it on
      * worker threads. */
     bool (*tx_verify)(const cc_tx *tx);
+    /* Lays out the block a miner works on: in's payments, then the
+     * network's reward to in->miner (block_reward), stamped in->stamp.
+     * tpl is overwritten (clear it with cc_block_template_clear). */
+    void (*template_build)(cc_block_template *tpl, const cc_template_input *in);
+    /* The wire text of tpl completed with nonce (text reset first); false
+     * when nonce is not one the network's format can carry. */
+    bool (*template_finish)(const cc_block_template *tpl, const char *nonce, cc_buf *text);
 } cc_rules;
 
 /* Only programs (tools/) and tests name a network's table; the layers take

@@ -51,13 +51,19 @@ typedef struct devnet {
     bool stopping;
 } devnet;
 
-static bool is_cheese(const cc_devnet_config *cfg) { return strcmp(cfg->network, "cheese") == 0; }
+/* Whether the network's nodes meet through a tracker (the devnet's first
+ * process, on the base port); false for an unknown network. */
+static bool has_tracker(const cc_devnet_config *cfg)
+{
+    const cc_rules *rules = cc_rules_find(cfg->network);
+    return rules && rules->has_tracker;
+}
 
 int cc_devnet_tracker_port(const cc_devnet_config *cfg) { return cfg->base_port; }
 
 int cc_devnet_node_port(const cc_devnet_config *cfg, int i)
 {
-    return cfg->base_port + i + (is_cheese(cfg) ? 1 : 0);
+    return cfg->base_port + i + (has_tracker(cfg) ? 1 : 0);
 }
 
 int cc_devnet_api_port(const cc_devnet_config *cfg, int i)
@@ -383,7 +389,7 @@ static bool start_node(devnet *d, int i, cc_err *err)
     /* Nodes start together, so the first ones find the others down; a
      * short discovery period (a loopback network can afford it) wires them
      * up within seconds. Options after "--" come later and win. */
-    if (is_cheese(cfg)) {
+    if (has_tracker(cfg)) {
         argv[n++] = "--tracker";
         argv[n++] = tracker;
         argv[n++] = "--api-port";
@@ -423,7 +429,7 @@ static bool start(devnet *d, cc_err *err)
         return cc_fail(err, CC_ERR_INTERNAL, "%s: %s", cfg->dir, strerror(errno));
     say(d, "cheese-devnet: %s network of %d node%s, data in %s\n", cfg->network, cfg->nodes,
         cfg->nodes == 1 ? "" : "s", d->dir);
-    if (is_cheese(cfg) && (!start_tracker(d, err) || !wait_ready(d, 0, 1, err)))
+    if (has_tracker(cfg) && (!start_tracker(d, err) || !wait_ready(d, 0, 1, err)))
         return false;
     int first = d->n;
     for (int i = 0; i < cfg->nodes; i++)
@@ -432,7 +438,7 @@ static bool start(devnet *d, cc_err *err)
     if (!wait_ready(d, first, d->n, err))
         return false;
     say(d, "ready: %d node%s; Ctrl-C stops %s\n", cfg->nodes, cfg->nodes == 1 ? "" : "s",
-        cfg->nodes == 1 && !is_cheese(cfg) ? "it" : "them all");
+        cfg->nodes == 1 && !has_tracker(cfg) ? "it" : "them all");
     return true;
 }
 

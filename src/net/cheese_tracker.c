@@ -1,11 +1,7 @@
 #include "net/cheese_tracker.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -17,6 +13,7 @@
 #include "codec/json.h"
 #include "crypto/random.h"
 #include "net/address.h"
+#include "net/cheese_conn.h"
 #include "net/listener.h"
 #include "net/lookup.h"
 #include "util/clock.h"
@@ -28,9 +25,6 @@
 #define LIST_MAX 10                             /* peers per list (PROTOCOL.md B.1) */
 #define GARBAGE_MAX 16                          /* unknown messages tolerated per connection */
 #define OUTPUT_MAX (256 * 1024)                 /* unread answers before we stop reading */
-#define LINGER_S 2                              /* see conn_linger */
-#define LINGER_BYTES (64 * 1024)
-#define WRITE_STALL_S 60                        /* a peer that reads nothing this long is gone */
 #define LOOKUP_S 10                             /* longest look-up of a name a peer joins with */
 #define FIRST_BUCKETS 1024
 
@@ -47,9 +41,7 @@ typedef struct registry {
 struct cc_cheese_tracker {
     cc_cheese_tracker_config cfg;
     struct event_base *base;
-    struct evconnlistener *listener;
-    struct event *accept_retry; /* re-enables accepting after the process ran out of fds */
-    int port;
+    cc_listener *listener;
     conn *conns; /* doubly linked, for cleanup and counting */
     size_t n_conns;
     registry reg;
@@ -62,25 +54,16 @@ typedef enum check_state {
     CHECK_PROBE, /* a greeting on the peer's own port */
 } check_state;
 
-typedef enum conn_state {
-    CONN_OPEN,
-    CONN_CLOSING,   /* a last answer is being written; nothing more is read */
-    CONN_LINGERING, /* written and our side shut: discarding input until EOF */
-} conn_state;
-
+/* One client of the tracker: its connection (net/cheese_conn.h), and the
+ * peer it joined as. The conn lives exactly as long as its link. */
 struct conn {
     cc_cheese_tracker *t;
-    struct bufferevent *bev;
-    cc_cheese_wire *wire;
-    struct event *silence; /* ends an argument the sender stopped after */
-    struct event *timer;   /* join deadline, then (later spelling) the liveness check */
+    cc_cheese_conn *link;
+    struct event *timer;   /* join deadline, then the liveness check */
     char ip[INET6_ADDRSTRLEN];
-    conn_state state;
-    bool suspended; /* reading paused until the peer reads our answers */
     cc_lookup *lookup; /* a join by name being looked up: reading paused */
     cc_cheese_spelling lookup_spelling; /* the spelling that join came in */
     unsigned garbage;
-    size_t discarded;
     /* the peer, once joined */
     bool joined;
     cc_cheese_spelling spelling;
@@ -92,8 +75,7 @@ struct conn {
     check_state check;
     bool hck_unanswered; /* checked by probes only from then on */
     double hck_sent_at;
-    struct bufferevent *probe; /* to host:port, while check is CHECK_PROBE */
-    cc_cheese_wire *probe_wire;
+    cc_cheese_conn *probe; /* to host:port, while check is CHECK_PROBE */
     conn *prev, *next;
 };
 
@@ -222,44 +204,26 @@ static size_t pick_peers(const registry *r, const conn *skip1, const conn *skip2
 
 /* ---- sending ---- */
 
-/* One message, one write, no terminator (PROTOCOL.md B.1). */
+/* One message, one write, no terminator (PROTOCOL.md B.1); a client that
+ * asks without reading stops being read (net/cheese_conn.h). */
 static void send_msg(conn *c, cc_cheese_cmd cmd, cc_cheese_spelling spelling, const char *arg,
                      const cc_buf *payload)
 {
-    cc_cheese_msg m = {.cmd = cmd,
-                       .spelling = spelling,
-                       .arg = arg,
-                       .arg_len = arg ? strlen(arg) : 0,
-                       .payload = payload ? payload->data : NULL,
-                       .payload_len = payload ? payload->len : 0};
-    cc_cheese_wire_send(c->bev, &m, c->t->cfg.log, c->ip);
-    /* A client that asks without reading must not make us buffer without
-     * bound: stop reading from it until it has caught up. */
-    if (c->state == CONN_OPEN && evbuffer_get_length(bufferevent_get_output(c->bev)) > OUTPUT_MAX) {
-        c->suspended = true;
-        bufferevent_disable(c->bev, EV_READ);
-    }
+    cc_cheese_conn_send(c->link, cmd, spelling, arg, payload ? payload->data : NULL,
+                        payload ? payload->len : 0);
 }
 
 static void refuse(conn *c, const char *reason)
 {
-    send_msg(c, CC_CHEESE_REFUSED, CC_CHEESE_ANY, reason, NULL);
-}
-
-static bool output_pending(const conn *c)
-{
-    return evbuffer_get_length(bufferevent_get_output(c->bev)) > 0;
+    cc_cheese_conn_refuse(c->link, reason);
 }
 
 /* ---- connections ---- */
 
 static void probe_end(conn *c)
 {
-    if (c->probe)
-        bufferevent_free(c->probe);
-    cc_cheese_wire_free(c->probe_wire);
+    cc_cheese_conn_close(c->probe);
     c->probe = NULL;
-    c->probe_wire = NULL;
 }
 
 static void drop_peer(conn *c, const char *why)
@@ -287,26 +251,10 @@ static void conn_free(conn *c, const char *why)
         c->next->prev = c->prev;
     t->n_conns--;
     probe_end(c);
-    event_free(c->silence);
     event_free(c->timer);
-    bufferevent_free(c->bev);
-    cc_cheese_wire_free(c->wire);
+    cc_cheese_conn_close(c->link);
     cc_lookup_cancel(c->lookup);
     free(c);
-}
-
-/* Closing a socket with unread input makes the kernel send a reset, which
- * can destroy our last message before the client reads it. So our side is
- * shut, and what still arrives is read and dropped until the client closes,
- * LINGER_S pass or LINGER_BYTES arrive. */
-static void conn_linger(conn *c)
-{
-    c->state = CONN_LINGERING;
-    shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-    evtimer_del(c->timer);
-    struct timeval tv = {LINGER_S, 0};
-    bufferevent_set_timeouts(c->bev, &tv, NULL);
-    bufferevent_enable(c->bev, EV_READ);
 }
 
 /* Sends a last message and closes once it is written: the peer is gone
@@ -314,13 +262,9 @@ static void conn_linger(conn *c)
 static void close_after(conn *c, const char *reason, const char *why)
 {
     refuse(c, reason);
-    drop_peer(c, why);
-    c->state = CONN_CLOSING;
-    c->suspended = false;
-    bufferevent_disable(c->bev, EV_READ);
-    evtimer_del(c->silence);
-    if (!output_pending(c))
-        conn_linger(c);
+    cc_cheese_conn_finish(c->link);
+    c->link = NULL;
+    conn_free(c, why);
 }
 
 static void arm_timer(conn *c, double s)
@@ -376,8 +320,6 @@ static void finish_join(conn *c, const cc_addr *addr, cc_cheese_spelling spellin
     send_msg(c, CC_CHEESE_JOINED, spelling, c->id, NULL);
 }
 
-static void process_input(conn *c);
-
 static void on_join_lookup(void *ctx, const cc_addr *addr, const cc_err *err)
 {
     conn *c = ctx;
@@ -386,10 +328,7 @@ static void on_join_lookup(void *ctx, const cc_addr *addr, const cc_err *err)
         finish_join(c, addr, c->lookup_spelling);
     else
         refuse_join(c, "join needs a host name that has an address", err->msg);
-    if (c->state != CONN_OPEN || c->suspended)
-        return;
-    bufferevent_enable(c->bev, EV_READ);
-    process_input(c); /* what arrived meanwhile */
+    cc_cheese_conn_pause(c->link, false); /* what arrived meanwhile is read now */
 }
 
 /* "HOST:PORT", split at the last ':' (or an IPv6 host in brackets); the
@@ -425,7 +364,7 @@ static void handle_join(conn *c, const cc_cheese_msg *m)
     snprintf(name, sizeof name, "%.*s", (int)host_len, host);
     c->lookup_spelling = m->spelling;
     c->lookup = cc_lookup_start(t->base, t->cfg.dns, name, port, LOOKUP_S, on_join_lookup, c);
-    bufferevent_disable(c->bev, EV_READ);
+    cc_cheese_conn_pause(c->link, true);
 }
 
 static void append_entry(cc_buf *out, const conn *p)
@@ -509,103 +448,20 @@ static void handle(conn *c, const cc_cheese_msg *m)
 
 /* ---- events ---- */
 
-static void arm_silence(conn *c)
+static void on_message(void *ctx, const cc_cheese_msg *m)
 {
-    bool input_left = evbuffer_get_length(bufferevent_get_input(c->bev)) > 0;
-    if (c->state == CONN_OPEN && !c->lookup && !input_left && cc_cheese_wire_flushable(c->wire)) {
-        struct timeval tv = cc_timeval_of(c->t->cfg.silence_s);
-        evtimer_add(c->silence, &tv);
-    } else {
-        evtimer_del(c->silence);
-    }
+    handle(ctx, m);
 }
 
-static void on_wire_error(conn *c, const cc_err *err)
+static void on_closed(void *ctx, const char *why)
 {
-    cc_info(c->t->cfg.log, "closing connection from %s: %s", c->ip, err->msg);
-    close_after(c, err->msg, "sent a message over the limits");
+    conn *c = ctx;
+    cc_debug(c->t->cfg.log, "connection from %s closed: %s", c->ip, why);
+    c->link = NULL; /* gone already */
+    conn_free(c, why);
 }
 
-/* Reads every complete message held in the input, unless the connection
- * closes or is paused on the way. */
-static void process_input(conn *c)
-{
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    while (c->state == CONN_OPEN && !c->suspended && !c->lookup) {
-        cc_cheese_msg m;
-        cc_err err = {0};
-        cc_cheese_status st = cc_cheese_wire_feed_evbuffer(c->wire, in, &m, &err);
-        if (st == CC_CHEESE_ERROR)
-            on_wire_error(c, &err);
-        else if (st == CC_CHEESE_MSG)
-            handle(c, &m);
-        else if (evbuffer_get_length(in) == 0)
-            break;
-    }
-    arm_silence(c);
-}
-
-static void on_silence(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    conn *c = arg;
-    cc_cheese_msg m;
-    cc_err err = {0};
-    while (c->state == CONN_OPEN && !c->lookup) {
-        cc_cheese_status st = cc_cheese_wire_flush(c->wire, &m, &err);
-        if (st == CC_CHEESE_NEED_MORE)
-            break;
-        if (st == CC_CHEESE_ERROR)
-            on_wire_error(c, &err);
-        else
-            handle(c, &m);
-    }
-    arm_silence(c);
-}
-
-static void on_read(struct bufferevent *bev, void *arg)
-{
-    conn *c = arg;
-    if (c->state == CONN_LINGERING) {
-        struct evbuffer *in = bufferevent_get_input(bev);
-        c->discarded += evbuffer_get_length(in);
-        evbuffer_drain(in, evbuffer_get_length(in));
-        if (c->discarded > LINGER_BYTES)
-            conn_free(c, "closed");
-        return;
-    }
-    process_input(c);
-}
-
-static void on_write(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    conn *c = arg;
-    if (c->state == CONN_CLOSING) {
-        conn_linger(c);
-    } else if (c->state == CONN_OPEN && c->suspended) {
-        c->suspended = false;
-        if (c->lookup)
-            return; /* reading resumes once the join is answered */
-        bufferevent_enable(c->bev, EV_READ);
-        process_input(c); /* what arrived while paused is already in the buffer */
-    }
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    conn *c = arg;
-    if (what & BEV_EVENT_EOF)
-        conn_free(c, "connection closed");
-    else if (what & BEV_EVENT_ERROR)
-        conn_free(c, "connection failed");
-    else if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING))
-        conn_free(c, "reads nothing we send");
-    else if (what & BEV_EVENT_TIMEOUT)
-        conn_free(c, "closed");
-}
+static const cc_cheese_conn_handlers link_handlers = {.message = on_message, .closed = on_closed};
 
 static void start_probe(conn *c);
 
@@ -623,8 +479,6 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     conn *c = arg;
     cc_cheese_tracker *t = c->t;
-    if (c->state != CONN_OPEN)
-        return;
     if (!c->joined) {
         cc_debug(t->cfg.log, "closing connection from %s: no join within %g s", c->ip,
                  t->cfg.join_timeout_s);
@@ -662,49 +516,33 @@ static void probe_passed(conn *c)
     arm_timer(c, c->t->cfg.health_interval_s);
 }
 
-/* A greeting counts as soon as its keyword is in: its id may end only at
- * the silence of the peer, and it is not needed. */
-static void on_probe_read(struct bufferevent *bev, void *arg)
+static void on_probe_message(void *ctx, const cc_cheese_msg *m)
 {
-    conn *c = arg;
-    for (;;) {
-        cc_cheese_msg m;
-        cc_err err = {0};
-        cc_cheese_status st = cc_cheese_wire_feed_evbuffer(c->probe_wire,
-                                                           bufferevent_get_input(bev), &m, &err);
-        if (st == CC_CHEESE_ERROR) {
-            conn_free(c, "sent something else than a greeting on its port");
-            return;
-        }
-        if ((st == CC_CHEESE_MSG && m.cmd == CC_CHEESE_PEER_GREETING) ||
-            cc_cheese_wire_pending(c->probe_wire) == CC_CHEESE_PEER_GREETING) {
-            probe_passed(c);
-            return;
-        }
-        if (st == CC_CHEESE_NEED_MORE && evbuffer_get_length(bufferevent_get_input(bev)) == 0)
-            return;
-    }
+    conn *c = ctx;
+    if (m->cmd == CC_CHEESE_PEER_GREETING)
+        probe_passed(c);
+    else
+        conn_free(c, "sent something else than a greeting on its port");
 }
 
-static void on_probe_event(struct bufferevent *bev, short what, void *arg)
+static void on_probe_closed(void *ctx, const char *why)
 {
-    (void)bev;
-    conn *c = arg;
-    if (what & BEV_EVENT_CONNECTED)
-        return;
-    conn_free(c, what & BEV_EVENT_EOF ? "closed its port without a greeting"
-                                      : "cannot be reached on its port");
+    conn *c = ctx;
+    cc_debug(c->t->cfg.log, "probe of %s:%s: %s", c->host, c->port, why);
+    c->probe = NULL; /* gone already */
+    conn_free(c, "no greeting on its port");
 }
 
-/* The host is canonical, so libevent reads it as we do. */
-static bool probe_connect(conn *c)
+static const cc_cheese_conn_handlers probe_handlers = {.message = on_probe_message,
+                                                       .closed = on_probe_closed};
+
+static cc_cheese_conn_config link_config(const cc_cheese_tracker *t)
 {
-    char spec[CC_ADDR_TEXT_MAX];
-    snprintf(spec, sizeof spec, strchr(c->host, ':') ? "[%s]:%s" : "%s:%s", c->host, c->port);
-    struct sockaddr_storage addr;
-    int addr_len = sizeof addr;
-    return evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) == 0 &&
-           bufferevent_socket_connect(c->probe, (struct sockaddr *)&addr, addr_len) == 0;
+    return (cc_cheese_conn_config){.base = t->base,
+                                   .limits = t->cfg.limits,
+                                   .silence_s = t->cfg.silence_s,
+                                   .max_output = OUTPUT_MAX,
+                                   .log = t->cfg.log};
 }
 
 static void start_probe(conn *c)
@@ -718,33 +556,17 @@ static void start_probe(conn *c)
         return;
     }
     c->check = CHECK_PROBE;
-    /* Deferred callbacks: a connect refused at once is reported from the
-     * loop, never from inside this function. */
-    c->probe = bufferevent_socket_new(t->base, -1,
-                                      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    c->probe_wire = cc_cheese_wire_new(&t->cfg.limits);
-    if (!c->probe) {
-        fputs("cheesechain: out of memory\n", stderr);
-        abort();
-    }
-    bufferevent_setcb(c->probe, on_probe_read, NULL, on_probe_event, c);
-    bufferevent_enable(c->probe, EV_READ);
     arm_timer(c, t->cfg.health_timeout_s);
-    if (!probe_connect(c))
+    /* The host is canonical, so it is an address: nothing is looked up. A
+     * connect refused at once is reported from the loop (closed). */
+    cc_cheese_conn_config cfg = link_config(t);
+    cc_err err = {0};
+    c->probe = cc_cheese_conn_connect(&cfg, c->host, atoi(c->port), &probe_handlers, c, &err);
+    if (!c->probe)
         conn_free(c, "cannot be reached on its port");
 }
 
 /* ---- accepting ---- */
-
-static void peer_ip_text(const struct sockaddr *addr, char out[INET6_ADDRSTRLEN])
-{
-    out[0] = '\0';
-    if (addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, out, INET6_ADDRSTRLEN);
-    else if (addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, out,
-                  INET6_ADDRSTRLEN);
-}
 
 /* Each message is complete when written, so Nagle's delay only holds it
  * back (and would glue messages that reference peers read one recv() at a
@@ -764,15 +586,11 @@ static conn *conn_new(cc_cheese_tracker *t, evutil_socket_t fd, const struct soc
 {
     conn *c = cc_calloc(1, sizeof *c);
     c->t = t;
-    c->wire = cc_cheese_wire_new(&t->cfg.limits);
-    c->bev = bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    c->silence = evtimer_new(t->base, on_silence, c);
+    cc_cheese_conn_config cfg = link_config(t);
+    c->link = cc_cheese_conn_accept(&cfg, fd, addr, &link_handlers, c);
     c->timer = evtimer_new(t->base, on_timer, c);
-    if (!c->bev || !c->silence || !c->timer) {
-        fputs("cheesechain: out of memory\n", stderr);
-        abort();
-    }
-    peer_ip_text(addr, c->ip);
+    cc_alloc_check(c->timer);
+    snprintf(c->ip, sizeof c->ip, "%s", cc_cheese_conn_ip(c->link));
     c->next = t->conns;
     if (c->next)
         c->next->prev = c;
@@ -783,49 +601,26 @@ static conn *conn_new(cc_cheese_tracker *t, evutil_socket_t fd, const struct soc
 
 bool cc_cheese_tracker_adopt(cc_cheese_tracker *t, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    if (t->n_conns >= t->cfg.max_connections) {
+    if (!cc_listener_make_room(t->listener)) {
         evutil_closesocket(fd);
         return false;
     }
     tune_socket(fd);
     conn *c = conn_new(t, fd, addr);
-    struct timeval stall = {WRITE_STALL_S, 0};
-    bufferevent_set_timeouts(c->bev, NULL, &stall);
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     arm_timer(c, t->cfg.join_timeout_s);
     send_msg(c, CC_CHEESE_GREETING, CC_CHEESE_ANY, NULL, NULL);
     return true;
 }
 
-static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
-                      int addr_len, void *arg)
+static void adopt(void *ctx, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    (void)listener;
-    (void)addr_len;
-    cc_cheese_tracker_adopt(arg, fd, addr);
+    cc_cheese_tracker_adopt(ctx, fd, addr);
 }
 
-static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+static size_t joined_or_joining(void *ctx)
 {
-    (void)fd;
-    (void)what;
-    cc_cheese_tracker *t = arg;
-    evconnlistener_enable(t->listener);
-}
-
-/* Out of file descriptors, the pending connection stays in the backlog and
- * the listener would fire again at once: pause accepting for a second. */
-static void on_accept_error(struct evconnlistener *listener, void *arg)
-{
-    cc_cheese_tracker *t = arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    cc_warn(t->cfg.log, "accept failed: %s", evutil_socket_error_to_string(e));
-    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-        evconnlistener_disable(listener);
-        struct timeval second = {1, 0};
-        evtimer_add(t->accept_retry, &second);
-    }
+    const cc_cheese_tracker *t = ctx;
+    return t->n_conns;
 }
 
 /* ---- start and stop ---- */
@@ -855,17 +650,6 @@ static bool check_config(const cc_cheese_tracker_config *cfg, cc_err *err)
     return true;
 }
 
-static int bound_port(struct evconnlistener *listener)
-{
-    struct sockaddr_storage addr;
-    socklen_t len = sizeof addr;
-    if (getsockname(evconnlistener_get_fd(listener), (struct sockaddr *)&addr, &len) != 0)
-        return -1;
-    if (addr.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&addr)->sin_port);
-    return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
-}
-
 cc_cheese_tracker *cc_cheese_tracker_start(struct event_base *base,
                                            const cc_cheese_tracker_config *cfg, cc_err *err)
 {
@@ -874,16 +658,15 @@ cc_cheese_tracker *cc_cheese_tracker_start(struct event_base *base,
     cc_cheese_tracker *t = cc_calloc(1, sizeof *t);
     t->cfg = *cfg;
     t->base = base;
+    /* No eviction: a peer's connection is its membership. */
+    static const cc_listener_owner owner = {.accepted = adopt, .connections = joined_or_joining};
     /* A large backlog: thousands of peers may connect at once after a restart. */
-    t->listener = cc_listener_bind(base, cfg->host, cfg->port, 4096, on_accept, t, err);
-    if (!t->listener) {
-        free(t);
-        return NULL;
-    }
-    evconnlistener_set_error_cb(t->listener, on_accept_error);
-    t->accept_retry = evtimer_new(base, on_accept_retry, t);
-    t->port = bound_port(t->listener);
-    return t;
+    cc_listen_at at = {cfg->host, cfg->port, 4096, cfg->max_connections};
+    t->listener = cc_listener_start(base, &at, &owner, t, cfg->log, err);
+    if (t->listener)
+        return t;
+    cc_cheese_tracker_free(t);
+    return NULL;
 }
 
 void cc_cheese_tracker_free(cc_cheese_tracker *t)
@@ -892,13 +675,12 @@ void cc_cheese_tracker_free(cc_cheese_tracker *t)
         return;
     while (t->conns)
         conn_free(t->conns, "tracker stopping");
-    evconnlistener_free(t->listener);
-    event_free(t->accept_retry);
+    cc_listener_free(t->listener);
     registry_free(&t->reg);
     free(t);
 }
 
-int cc_cheese_tracker_port(const cc_cheese_tracker *t) { return t->port; }
+int cc_cheese_tracker_port(const cc_cheese_tracker *t) { return cc_listener_port(t->listener); }
 
 size_t cc_cheese_tracker_peers(const cc_cheese_tracker *t) { return t->reg.n; }
 

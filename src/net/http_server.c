@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +41,11 @@ typedef struct connection connection;
 struct cc_http_server {
     cc_http_server_config cfg;
     struct event_base *base;
-    struct evconnlistener *listener;
+    cc_listener *listener;
     connection *connections; /* doubly linked, for cleanup and counting */
     size_t n_connections;
     size_t held;      /* body bytes of unfinished requests, over all connections */
     size_t held_max;
-    struct event *accept_retry; /* re-enables accepting after running out of descriptors */
 };
 
 struct connection {
@@ -402,30 +400,21 @@ static void peer_ip_text(const struct sockaddr *addr, char out[INET6_ADDRSTRLEN]
                   INET6_ADDRSTRLEN);
 }
 
-/* Closes the connection that has sent nothing for longest, to make room
- * for a new one: refusing newcomers instead would let anyone who holds
- * max_connections silent or trickling connections lock every client out,
- * while a client that just connected and sent its request is the last one
- * chosen. False when there is no connection to close. */
-static bool evict_quietest(cc_http_server *server, const char *why)
+/* The connection that has sent nothing for longest makes room for a new
+ * one (net/listener.h): trickling counts as silence, so a client that just
+ * connected and sent its request is the last one chosen. */
+static bool evict_quietest(void *ctx, const char *why)
 {
+    cc_http_server *server = ctx;
     connection *victim = quietest(server, false);
     if (victim)
         evict(victim, why);
     return victim != NULL;
 }
 
-static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
-                      int addr_len, void *arg)
+static void accept_connection(void *ctx, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    (void)listener;
-    (void)addr_len;
-    cc_http_server *server = arg;
-    if (server->n_connections >= server->cfg.max_connections &&
-        !evict_quietest(server, "connection limit reached")) {
-        evutil_closesocket(fd);
-        return;
-    }
+    cc_http_server *server = ctx;
     connection *conn = cc_calloc(1, sizeof *conn);
     conn->server = server;
     conn->parser = cc_http_parser_new(&server->cfg.limits);
@@ -443,31 +432,10 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 }
 
-static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+static size_t count(void *ctx)
 {
-    (void)fd;
-    (void)what;
-    cc_http_server *server = arg;
-    evconnlistener_enable(server->listener);
-}
-
-/* Out of file descriptors, the pending connection stays in the backlog and
- * the listener fires again at once: without this, the loop would spin on
- * accept. Closing the quietest connection frees a descriptor for it; with
- * none of ours to close, accepting pauses for a second. */
-static void on_accept_error(struct evconnlistener *listener, void *arg)
-{
-    cc_http_server *server = arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    bool out_of_descriptors = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
-    if (out_of_descriptors && evict_quietest(server, "out of file descriptors"))
-        return;
-    cc_warn(server->cfg.log, "accept failed: %s", evutil_socket_error_to_string(e));
-    if (!out_of_descriptors)
-        return;
-    evconnlistener_disable(listener);
-    struct timeval second = {1, 0};
-    evtimer_add(server->accept_retry, &second);
+    const cc_http_server *server = ctx;
+    return server->n_connections;
 }
 
 cc_http_server *cc_http_server_start(struct event_base *base, const cc_http_server_config *cfg,
@@ -479,14 +447,14 @@ cc_http_server *cc_http_server_start(struct event_base *base, const cc_http_serv
     server->held_max = cfg->limits.max_body_bytes > HELD_BYTES_MIN / 2
                            ? 2 * cfg->limits.max_body_bytes
                            : HELD_BYTES_MIN;
-    server->listener = cc_listener_bind(base, cfg->host, cfg->port, 512, on_accept, server, err);
-    if (!server->listener) {
-        free(server);
-        return NULL;
-    }
-    evconnlistener_set_error_cb(server->listener, on_accept_error);
-    server->accept_retry = evtimer_new(base, on_accept_retry, server);
-    return server;
+    static const cc_listener_owner owner = {
+        .accepted = accept_connection, .connections = count, .evict_quietest = evict_quietest};
+    cc_listen_at at = {cfg->host, cfg->port, 512, cfg->max_connections};
+    server->listener = cc_listener_start(base, &at, &owner, server, cfg->log, err);
+    if (server->listener)
+        return server;
+    cc_http_server_free(server);
+    return NULL;
 }
 
 void cc_http_server_free(cc_http_server *server)
@@ -495,8 +463,7 @@ void cc_http_server_free(cc_http_server *server)
         return;
     while (server->connections)
         connection_free(server->connections);
-    evconnlistener_free(server->listener);
-    event_free(server->accept_retry);
+    cc_listener_free(server->listener);
     free(server);
 }
 

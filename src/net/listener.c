@@ -1,8 +1,14 @@
 #include "net/listener.h"
 
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "util/mem.h"
 
 struct evconnlistener *cc_listener_bind(struct event_base *base, const char *host, int port,
                                         int backlog, evconnlistener_cb cb, void *ctx,
@@ -29,3 +35,99 @@ struct evconnlistener *cc_listener_bind(struct event_base *base, const char *hos
                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     return listener;
 }
+
+struct cc_listener {
+    cc_listen_at at;
+    const cc_listener_owner *owner;
+    void *ctx;
+    const cc_log *log;
+    struct evconnlistener *socket;
+    struct event *retry; /* accepting again after running out of descriptors */
+    int port;
+};
+
+bool cc_listener_make_room(cc_listener *l)
+{
+    if (l->owner->connections(l->ctx) < l->at.max_connections)
+        return true;
+    return l->owner->evict_quietest && l->owner->evict_quietest(l->ctx, "connection limit reached");
+}
+
+static void on_accept(struct evconnlistener *socket, evutil_socket_t fd, struct sockaddr *addr,
+                      int addr_len, void *arg)
+{
+    (void)socket;
+    (void)addr_len;
+    cc_listener *l = arg;
+    if ((l->owner->admit && !l->owner->admit(l->ctx, addr)) || !cc_listener_make_room(l)) {
+        evutil_closesocket(fd);
+        return;
+    }
+    l->owner->accepted(l->ctx, fd, addr);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cc_listener *l = arg;
+    evconnlistener_enable(l->socket);
+}
+
+static void on_accept_error(struct evconnlistener *socket, void *arg)
+{
+    cc_listener *l = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    bool out_of_descriptors = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+    if (out_of_descriptors && l->owner->evict_quietest &&
+        l->owner->evict_quietest(l->ctx, "out of file descriptors"))
+        return;
+    cc_warn(l->log, "accept failed: %s", evutil_socket_error_to_string(e));
+    if (!out_of_descriptors)
+        return;
+    evconnlistener_disable(socket);
+    struct timeval second = {1, 0};
+    evtimer_add(l->retry, &second);
+}
+
+static int bound_port(struct evconnlistener *socket)
+{
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    if (getsockname(evconnlistener_get_fd(socket), (struct sockaddr *)&addr, &len) != 0)
+        return 0;
+    if (addr.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&addr)->sin_port);
+    if (addr.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+    return 0;
+}
+
+cc_listener *cc_listener_start(struct event_base *base, const cc_listen_at *at,
+                               const cc_listener_owner *owner, void *ctx, const cc_log *log,
+                               cc_err *err)
+{
+    cc_listener *l = cc_calloc(1, sizeof *l);
+    *l = (cc_listener){.at = *at, .owner = owner, .ctx = ctx, .log = log};
+    l->socket = cc_listener_bind(base, at->host, at->port, at->backlog, on_accept, l, err);
+    if (!l->socket) {
+        free(l);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(l->socket, on_accept_error);
+    l->retry = evtimer_new(base, on_retry, l);
+    cc_alloc_check(l->retry);
+    l->port = bound_port(l->socket);
+    return l;
+}
+
+void cc_listener_free(cc_listener *l)
+{
+    if (!l)
+        return;
+    evconnlistener_free(l->socket);
+    event_free(l->retry);
+    free(l);
+}
+
+int cc_listener_port(const cc_listener *l) { return l->port; }

@@ -109,10 +109,7 @@ cc_lookup *cc_lookup_start(struct event_base *base, struct evdns_base *dns, cons
 {
     cc_lookup *l = cc_calloc(1, sizeof *l);
     l->deliver = event_new(base, -1, 0, on_deliver, l);
-    if (!l->deliver) {
-        fputs("cheesechain: out of memory\n", stderr);
-        abort();
-    }
+    cc_alloc_check(l->deliver);
     l->done = done;
     l->ctx = ctx;
     l->port = port;

@@ -108,7 +108,7 @@ static void put_amount(cc_buf *out, const char *name, const mpq_t q)
 static bool check_key(const cc_api_backend *b, const char *key, cc_err *err)
 {
     if (b->key_valid)
-        return b->key_valid(key, err);
+        return b->key_valid(b->ctx, key, err);
     if (!*key || strlen(key) >= API_MAX_KEY || !cc_text_representable(key))
         return cc_fail(err, CC_ERR_BAD_REQUEST, "key must be printable text without quotes "
                        "or backslashes, 1 to %d characters", API_MAX_KEY - 1);

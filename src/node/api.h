@@ -53,7 +53,7 @@ typedef struct cc_api_backend {
     size_t (*peer_count)(void *ctx);
     /* Optional. False (with a 400 err) when key is not a key of this
      * network; without it any short printable text is taken. */
-    bool (*key_valid)(const char *key, cc_err *err);
+    bool (*key_valid)(void *ctx, const char *key, cc_err *err);
 } cc_api_backend;
 
 /* True when req is an API call (path under /api/). */

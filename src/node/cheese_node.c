@@ -18,7 +18,8 @@
 #include "node/cheese_tracker_client.h"
 #include "node/metrics.h"
 #include "node/miner.h"
-#include "node/node_common.h"
+#include "node/peer_score.h"
+#include "node/core.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/mem.h"
@@ -45,30 +46,19 @@
 
 typedef struct cheese_node {
     const cc_cheese_node_config *cfg;
-    cc_dir_lock datadir_lock;
+    cc_node_core core;
     const cc_rules *rules;
-    struct event_base *base;
     struct evdns_base *dns;
-    cc_chain *chain;
-    cc_miner *miner;
-    cc_rsa_key key;
+    cc_chain *chain; /* the core's */
     cc_tracker_client *tracker;
     cc_cheese_peers *peers;
     cc_cheese_serve *serve;
-    cc_http_server *api;
-    cc_api_backend backend;
-    cc_node_web web; /* /metrics, /api/ and the explorer on the API port */
-    char token[65];
+    cc_http_server *api; /* /metrics, /api/ and the explorer */
+    cc_peer_scores *scores; /* misbehaviour of peer addresses */
     char greet_id[3 + 2 * ID_RANDOM_BYTES + 1]; /* until the tracker gives us one */
     struct event *resync;
     double last_orphan_fetch;
     int api_port;
-    /* the block being mined */
-    uint64_t job_id;
-    uint64_t job_generation;
-    bool mine_requested; /* through the API: mine even with nothing waiting */
-    cc_cheese_template tpl;
-    cc_metrics metrics;
 } cheese_node;
 
 void cc_cheese_node_defaults(cc_cheese_node_config *config)
@@ -78,100 +68,39 @@ void cc_cheese_node_defaults(cc_cheese_node_config *config)
         .port = 9009,
         .tracker_host = "127.0.0.1",
         .tracker_port = 9999,
-        .n_transactions = 2,
-        .miner_nice = CC_MINER_NICE_DEFAULT,
         .idle_timeout_s = 10,
         .max_connections = 1024,
-        .max_mempool = 10000,
-        .max_orphans = 256,
         .max_peers = 128,
         .tracker_interval_s = 10,
         .resync_interval_s = 60,
         .max_chain_bytes = 64 << 20,
         .max_message_bytes = 16 << 20,
-        .api_trust_loopback = true,
+        .ban_time_s = 600,
     };
-}
-
-static cc_number now_number(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (cc_number){.is_int = false, .d = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9};
-}
-
-/* ---- mining ---- */
-
-static void start_job(cheese_node *node)
-{
-    cc_tx *txs = NULL;
-    size_t n = 0;
-    cc_err err = {0};
-    if (!cc_chain_mempool_take(node->chain, node->rules->max_block_txs - 1, &txs, &n, &err)) {
-        cc_error(node->cfg->log, "cannot read the mempool: %s", err.msg);
-        return;
-    }
-    txs = cc_realloc(txs, (n + 1) * sizeof *txs);
-    cc_cheese_tx_reward(node->key.pub_hex, &txs[n++]);
-    cc_number now = now_number();
-    cc_cheese_template_clear(&node->tpl);
-    cc_cheese_template_build(&node->tpl, cc_chain_height(node->chain) + 1,
-                             cc_chain_tip(node->chain), &now, txs, n);
-    for (size_t i = 0; i < n; i++)
-        cc_tx_clear(&txs[i]);
-    free(txs);
-    node->job_id++;
-    node->job_generation = cc_chain_tip_generation(node->chain);
-    cc_info(node->cfg->log, "mining block %lld with %zu payments", (long long)node->tpl.height,
-            n - 1);
-    cc_miner_start(node->miner, node->job_id, node->tpl.prefix.data, node->tpl.prefix.len,
-                   node->tpl.suffix.data, node->tpl.suffix.len, node->rules->pow_zero_digits,
-                   node->rules->nonce_style);
-}
-
-/* Mines when enough payments wait or a block was asked for; a job whose
- * tip has moved is rebuilt (or dropped). */
-static void maybe_mine(cheese_node *node)
-{
-    bool busy = cc_miner_job(node->miner) != 0;
-    bool stale = node->job_generation != cc_chain_tip_generation(node->chain);
-    if (busy && !stale)
-        return;
-    bool want = node->mine_requested ||
-                cc_chain_mempool_size(node->chain) >= node->cfg->n_transactions;
-    if (want)
-        start_job(node);
-    else if (busy)
-        cc_miner_cancel(node->miner);
+    /* Chains arrive whole and are adopted at once: cheese-node.md. */
+    cc_node_core_defaults(&config->core);
 }
 
 /* ---- blocks and transactions ---- */
 
-static bool is_duplicate(const cc_err *err)
+static void cheese_announce_block(void *ctx, const char *text, size_t len, const char *except)
 {
-    return cc_err_refusal(err) == CC_REFUSAL_DUPLICATE;
+    cheese_node *node = ctx;
+    cc_cheese_peers_announce_block(node->peers, text, len, except);
 }
 
-/* Every transaction offered to the mempool one by one goes through here,
- * so that /metrics counts each outcome. */
-static bool accept_tx(cheese_node *node, const cc_tx *tx, cc_err *err)
+static void cheese_announce_tx(void *ctx, const char *text, size_t len, const char *except)
 {
-    bool ok = cc_chain_accept_tx(node->chain, tx, err);
-    cc_metrics_tx(&node->metrics, ok, err);
-    return ok;
-}
-
-static void relay_stored(cheese_node *node, const char *hash, const char *except)
-{
-    cc_buf text = CC_BUF_INIT;
-    if (cc_chain_block_text(node->chain, hash, &text, NULL))
-        cc_cheese_peers_announce_block(node->peers, text.data, text.len, except);
-    cc_buf_free(&text);
+    cheese_node *node = ctx;
+    cc_cheese_peers_announce_tx(node->peers, text, len, except);
 }
 
 /* A block whose parent we lack: someone has the chain it belongs to. */
-static void fetch_for_orphan(cheese_node *node, const char *source)
+static void cheese_fetch_parent(void *ctx, const cc_block_result *res, const char *source)
 {
+    cheese_node *node = ctx;
+    cc_info(node->cfg->core.log, "block %lld %s: parent unknown, fetching chains",
+            (long long)res->height, res->hash);
     if (source && cc_cheese_peers_has(node->peers, source)) {
         cc_cheese_peers_fetch(node->peers, source);
         return;
@@ -183,132 +112,214 @@ static void fetch_for_orphan(cheese_node *node, const char *source)
     cc_cheese_peers_fetch(node->peers, NULL);
 }
 
-/* Stores one block (wire text) from a peer (source: its id or NULL) or
- * from our miner. A block we have is fine; anything else invalid is
- * refused. New valid blocks are relayed when relay is set. */
-static bool take_block(cheese_node *node, const char *text, size_t len, const char *source,
-                       bool relay, cc_block_result *res, cc_err *err)
+/* ---- what peers send us, checked by the core (node/core.h) ----
+ *
+ * Blocks and payments go to the core, which checks their signatures on the
+ * workers; the peer's connection waits for the verdict (its answer keeps
+ * its place), a chain we fetched for nobody's answer. */
+
+typedef struct intake {
+    cheese_node *node;
+    cc_cheese_verdict *verdict; /* NULL: a chain we asked for */
+    char source[96];            /* the peer's id ("" unknown) */
+    bool list;                  /* errors name the block's place in the list */
+    const cc_block *blocks;     /* as the core holds them, while it checks */
+    size_t *place;              /* each block's place in the list */
+    bool ok;
+    cc_err err;       /* the first refusal */
+    cc_err tail_err;  /* why the list could not be read past the last block */
+    bool relay_each;  /* else only the new tip, once: a catch-up */
+    uint64_t generation;
+    int64_t height_before;
+} intake;
+
+static intake *intake_new(cheese_node *node, cc_cheese_verdict *verdict, const char *source)
 {
-    bool ok = cc_chain_submit_block(node->chain, text, len, res, err);
-    cc_metrics_block(&node->metrics, ok, res, err);
+    intake *in = cc_calloc(1, sizeof *in);
+    in->node = node;
+    in->verdict = verdict;
+    snprintf(in->source, sizeof in->source, "%s", source ? source : "");
+    in->ok = true;
+    in->relay_each = true;
+    in->generation = cc_chain_tip_generation(node->chain);
+    in->height_before = cc_chain_height(node->chain);
+    return in;
+}
+
+/* A block we have is fine (gossip reaches us more than once); anything
+ * else refused stops the list: the rest build on it. */
+static bool block_taken(void *ctx, const cc_block *block, bool ok, const cc_block_result *res,
+                        cc_err *err)
+{
+    intake *in = ctx;
+    cheese_node *node = in->node;
+    if (!ok && cc_err_refusal(err) == CC_REFUSAL_DUPLICATE)
+        return true;
     if (!ok) {
-        if (!is_duplicate(err))
-            return false;
-        cc_err_clear(err);
-        res->outcome = CC_BLOCK_SIDE;
-        res->tip_changed = false;
-        res->hash[0] = '\0';
-        return true;
+        in->ok = false;
+        in->err = *err;
+        if (in->list)
+            cc_err_prefix(&in->err, "block %zu of the list: ", in->place[block - in->blocks]);
+        return false;
     }
-    if (res->outcome == CC_BLOCK_ORPHAN) {
-        cc_info(node->cfg->log, "block %lld %s: parent unknown, fetching chains",
-                (long long)res->height, res->hash);
-        fetch_for_orphan(node, source);
-        return true;
-    }
-    cc_info(node->cfg->log, "block %lld %s stored%s; height %lld", (long long)res->height,
-            res->hash, res->outcome == CC_BLOCK_NEW_TIP ? " as the new tip" : " on a side branch",
-            (long long)cc_chain_height(node->chain));
-    if (relay) {
-        relay_stored(node, res->hash, source);
-        /* orphans that waited for this block now sit on top of it */
-        if (res->tip_changed && strcmp(cc_chain_tip(node->chain), res->hash) != 0)
-            relay_stored(node, cc_chain_tip(node->chain), NULL);
-    }
+    if (res->outcome != CC_BLOCK_ORPHAN)
+        cc_info(node->cfg->core.log, "block %lld %s stored%s; height %lld", (long long)res->height,
+                res->hash,
+                res->outcome == CC_BLOCK_NEW_TIP ? " as the new tip" : " on a side branch",
+                (long long)cc_chain_height(node->chain));
     return true;
 }
 
-/* A list of blocks, in order: each is stored (or found known) until the
- * first invalid one, which refuses the rest (they build on it). With
- * relay_each every new block is relayed; otherwise only the tip, once, if
- * it moved (a chain fetched while catching up). */
-static bool take_block_list(cheese_node *node, const char *payload, size_t len,
-                            const char *source, bool relay_each, cc_err *err)
+static void intake_done(void *ctx, bool cancelled)
 {
-    json_t *doc = cc_json_parse(payload, len, LIST_DEPTH, err);
-    if (!doc)
-        return false;
-    if (!json_is_array(doc)) {
-        json_decref(doc);
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "a chain must be a list of blocks");
+    intake *in = ctx;
+    cheese_node *node = in->node;
+    if (cancelled) {
+        in->ok = cc_fail(&in->err, CC_ERR_UNAVAILABLE, "the node is shutting down");
+    } else if (in->ok && in->tail_err.code) {
+        in->ok = false;
+        in->err = in->tail_err;
     }
-    uint64_t generation = cc_chain_tip_generation(node->chain);
-    bool ok = true;
-    size_t i;
-    json_t *item;
-    json_array_foreach(doc, i, item) {
+    if (!cancelled && !in->relay_each && in->generation != cc_chain_tip_generation(node->chain))
+        cc_node_core_announce_tip(&node->core, in->source[0] ? in->source : NULL);
+    if (in->verdict) {
+        cc_cheese_verdict_give(in->verdict, in->ok, &in->err);
+    } else {
+        if (!in->ok && !cancelled)
+            cc_info(node->cfg->core.log, "chain from %s: %s", in->source, in->err.msg);
+        if (cc_chain_height(node->chain) != in->height_before)
+            cc_info(node->cfg->core.log, "caught up with %s: height %lld -> %lld", in->source,
+                    (long long)in->height_before, (long long)cc_chain_height(node->chain));
+    }
+    free(in->place);
+    free(in);
+}
+
+static void check_blocks(intake *in, cc_block *blocks, size_t n)
+{
+    cc_node_block_intake cb = {.taken = block_taken, .done = intake_done, .ctx = in};
+    in->blocks = blocks;
+    cc_node_core_check_blocks(&in->node->core, blocks, n, in->source[0] ? in->source : NULL,
+                              in->relay_each, &cb);
+}
+
+/* A list of blocks, in order: read up to the first that cannot be read
+ * (which refuses the rest), the genesis passed over. */
+static void take_block_list(intake *in, const char *payload, size_t len)
+{
+    in->list = true;
+    json_t *doc = cc_json_parse(payload, len, LIST_DEPTH, &in->tail_err);
+    if (doc && !json_is_array(doc))
+        cc_fail(&in->tail_err, CC_ERR_BAD_REQUEST, "a chain must be a list of blocks");
+    size_t count = json_is_array(doc) ? json_array_size(doc) : 0;
+    cc_block *blocks = cc_calloc(count + 1, sizeof *blocks);
+    in->place = cc_calloc(count + 1, sizeof *in->place);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
         cc_block block = {0};
-        cc_block_result res;
-        ok = cc_cheese_block_from_json(item, &block, err) &&
-             (block.height == 0 ||
-              take_block(node, block.text, block.text_len, source, relay_each, &res, err));
-        cc_block_clear(&block);
-        if (!ok) {
-            cc_err_prefix(err, "block %zu of the list: ", i);
+        if (!cc_cheese_block_from_json(json_array_get(doc, i), &block, &in->tail_err)) {
+            cc_err_prefix(&in->tail_err, "block %zu of the list: ", i);
             break;
         }
+        if (block.height == 0) {
+            cc_block_clear(&block);
+            continue;
+        }
+        in->place[n] = i;
+        blocks[n++] = block;
     }
     json_decref(doc);
-    if (!relay_each && generation != cc_chain_tip_generation(node->chain))
-        relay_stored(node, cc_chain_tip(node->chain), source);
-    maybe_mine(node);
-    return ok;
+    check_blocks(in, blocks, n);
 }
 
-static bool on_peer_blocks(void *ctx, const char *payload, size_t len, const char *source,
-                           cc_err *err)
+static void on_peer_blocks(void *ctx, const char *payload, size_t len, const char *source,
+                           cc_cheese_verdict *verdict)
 {
     cheese_node *node = ctx;
-    if (payload[0] == '[')
-        return take_block_list(node, payload, len, source, true, err);
-    cc_block_result res;
-    bool ok = take_block(node, payload, len, source, true, &res, err);
-    maybe_mine(node);
-    return ok;
-}
-
-static bool on_peer_tx(void *ctx, const char *payload, size_t len, const char *source,
-                       cc_err *err)
-{
-    cheese_node *node = ctx;
-    char txid[CC_HASH_HEX_LEN + 1];
-    bool ok = cc_chain_submit_tx(node->chain, payload, len, txid, err);
-    cc_metrics_tx(&node->metrics, ok, err);
-    if (!ok) {
-        if (cc_err_refusal(err) != CC_REFUSAL_DUPLICATE)
-            return false;
-        cc_err_clear(err);
-        return true; /* gossip reaching us twice */
+    intake *in = intake_new(node, verdict, source);
+    if (payload[0] == '[') {
+        take_block_list(in, payload, len);
+        return;
     }
-    cc_info(node->cfg->log, "transaction %s accepted; %zu waiting", txid,
-            cc_chain_mempool_size(node->chain));
-    /* relay the canonical text, the one we hashed */
+    cc_block *block = cc_calloc(1, sizeof *block);
+    size_t n = cc_node_core_decode_block(&node->core, payload, len, block, &in->tail_err) ? 1 : 0;
+    check_blocks(in, block, n);
+}
+
+static void tx_done(void *ctx, const cc_tx *tx, bool accepted, const cc_err *err)
+{
+    intake *in = ctx;
+    cheese_node *node = in->node;
+    if (accepted)
+        cc_info(node->cfg->core.log, "transaction %s accepted; %zu waiting", tx->txid,
+                cc_chain_mempool_size(node->chain));
+    /* gossip reaching us twice is fine */
+    bool fine = accepted || cc_err_refusal(err) == CC_REFUSAL_DUPLICATE;
+    cc_cheese_verdict_give(in->verdict, fine, err);
+    free(in);
+}
+
+/* The canonical text, the one we hashed, is what gets relayed. */
+static void on_peer_tx(void *ctx, const char *payload, size_t len, const char *source,
+                       cc_cheese_verdict *verdict)
+{
+    cheese_node *node = ctx;
     cc_tx tx = {0};
-    if (cc_cheese_tx_decode(payload, len, &tx, NULL))
-        cc_cheese_peers_announce_tx(node->peers, tx.text, tx.text_len, source);
-    cc_tx_clear(&tx);
-    maybe_mine(node);
+    cc_err err = {0};
+    if (!node->rules->tx_decode(payload, len, &tx, &err)) {
+        cc_metrics_tx(&node->core.metrics, false, &err);
+        cc_cheese_verdict_give(verdict, false, &err);
+        return;
+    }
+    intake *in = intake_new(node, verdict, source);
+    cc_node_core_check_tx(&node->core, &tx, source, true, tx_done, in);
+}
+
+/* ---- misbehaviour and bans ----
+ *
+ * A peer's address earns points for what the node refuses as broken
+ * (malformed, a bad signature or proof of work, a block on an invalid
+ * one), never for what an honest peer sends too (a block or payment we
+ * hold, one our chain cannot pay for yet, a full mempool), and is banned
+ * for ban_time_s at 100. Points are kept per IP address: that is all an
+ * inbound connection shows. The node's own address and loopback are
+ * never banned (every program on this machine shares them; as in Bitcoin
+ * Core, a local peer is only disconnected). */
+
+static bool refusal_is_offence(cc_refusal why)
+{
+    switch (why) {
+    case CC_REFUSAL_MALFORMED:
+    case CC_REFUSAL_BAD_SIGNATURE:
+    case CC_REFUSAL_BAD_POW:
+    case CC_REFUSAL_INVALID_PARENT:
+    case CC_REFUSAL_KNOWN_INVALID: return true;
+    default: return false;
+    }
+}
+
+static bool never_banned(const cheese_node *node, const char *ip)
+{
+    return strcmp(ip, node->cfg->host) == 0 || strcmp(ip, "127.0.0.1") == 0 ||
+           strcmp(ip, "::1") == 0;
+}
+
+static bool peer_misbehaved(void *ctx, const char *ip, cc_refusal why)
+{
+    cheese_node *node = ctx;
+    if (!refusal_is_offence(why) || never_banned(node, ip))
+        return false;
+    if (!cc_scores_misbehaved(node->scores, ip, CC_MISBEHAVE_INVALID_BLOCK, cc_clock_mono()))
+        return cc_scores_banned(node->scores, ip, cc_clock_mono(), NULL);
+    cc_warn(node->cfg->core.log, "banning %s for %.0f s: too many invalid messages", ip,
+            node->cfg->ban_time_s);
     return true;
 }
 
-static void on_block_found(void *ctx, uint64_t job_id, const char *nonce)
+static bool ip_banned(void *ctx, const char *ip)
 {
     cheese_node *node = ctx;
-    if (job_id != node->job_id)
-        return;
-    cc_buf text = CC_BUF_INIT;
-    cc_block_result res;
-    cc_err err = {0};
-    if (!cc_cheese_template_finish(&node->tpl, nonce, &text)) {
-        cc_error(node->cfg->log, "the miner found an unusable nonce %s", nonce);
-    } else if (take_block(node, text.data, text.len, NULL, true, &res, &err)) {
-        cc_info(node->cfg->log, "mined block %lld %s", (long long)node->tpl.height, res.hash);
-        node->mine_requested = false;
-    } else {
-        cc_warn(node->cfg->log, "mined block refused: %s", err.msg);
-    }
-    cc_buf_free(&text);
-    maybe_mine(node);
+    return cc_scores_banned(node->scores, ip, cc_clock_mono(), NULL);
 }
 
 /* ---- what peers answer us ---- */
@@ -316,37 +327,29 @@ static void on_block_found(void *ctx, uint64_t job_id, const char *nonce)
 static void on_chain(void *ctx, const char *peer_id, const char *payload, size_t len)
 {
     cheese_node *node = ctx;
-    int64_t before = cc_chain_height(node->chain);
-    cc_err err = {0};
-    if (!take_block_list(node, payload, len, peer_id, false, &err))
-        cc_info(node->cfg->log, "chain from %s: %s", peer_id, err.msg);
-    if (cc_chain_height(node->chain) != before)
-        cc_info(node->cfg->log, "caught up with %s: height %lld -> %lld", peer_id,
-                (long long)before, (long long)cc_chain_height(node->chain));
+    intake *in = intake_new(node, NULL, peer_id);
+    in->relay_each = false;
+    take_block_list(in, payload, len);
 }
 
 static void on_open_txs(void *ctx, const char *peer_id, const char *payload, size_t len)
 {
     cheese_node *node = ctx;
     json_t *doc = cc_json_parse(payload, len, LIST_DEPTH, NULL);
-    size_t taken = 0;
-    if (doc && json_is_array(doc)) {
-        size_t i;
-        json_t *item;
-        json_array_foreach(doc, i, item) {
-            cc_tx tx = {0};
-            cc_err why = {0};
-            if (cc_cheese_tx_from_json(item, &tx, NULL) && !tx.is_reward &&
-                accept_tx(node, &tx, &why))
-                taken++;
-            cc_tx_clear(&tx);
+    size_t offered = 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach(doc, i, item) {
+        cc_tx tx = {0};
+        if (cc_cheese_tx_from_json(item, &tx, NULL) && !tx.is_reward) {
+            cc_node_core_check_tx(&node->core, &tx, peer_id, false, NULL, NULL);
+            offered++;
         }
+        cc_tx_clear(&tx);
     }
     json_decref(doc);
-    if (taken > 0) {
-        cc_info(node->cfg->log, "%zu open transactions from %s", taken, peer_id);
-        maybe_mine(node);
-    }
+    if (offered > 0)
+        cc_info(node->cfg->core.log, "%zu open transactions from %s", offered, peer_id);
 }
 
 /* ---- what we serve peers ---- */
@@ -370,7 +373,7 @@ static void serve_chain(void *ctx, cc_buf *out)
         doc.len > sizeof head && memcmp(doc.data, head, sizeof head - 1) == 0) {
         cc_buf_append(out, doc.data + sizeof head - 1, doc.len - sizeof head);
     } else {
-        cc_error(node->cfg->log, "cannot read the chain: %s", err.msg);
+        cc_error(node->cfg->core.log, "cannot read the chain: %s", err.msg);
         cc_buf_puts(out, "[");
         cc_buf_puts(out, node->rules->genesis_text);
         cc_buf_puts(out, "]");
@@ -432,15 +435,15 @@ static void on_resync(evutil_socket_t fd, short what, void *arg)
     evtimer_add(node->resync, &tv);
 }
 
-/* ---- the JSON API ---- */
+/* ---- what the JSON API asks of the network (node/core.h) ---- */
 
-static void api_peers(void *ctx, cc_buf *out)
+static void cheese_peers_json(void *ctx, cc_buf *out)
 {
     cheese_node *node = ctx;
     cc_cheese_peers_write_json(node->peers, out);
 }
 
-static void api_sync(void *ctx, cc_buf *out)
+static void cheese_sync_json(void *ctx, cc_buf *out)
 {
     cheese_node *node = ctx;
     size_t fetching = cc_cheese_peers_fetching(node->peers);
@@ -452,60 +455,17 @@ static void api_sync(void *ctx, cc_buf *out)
     cc_buf_putc(out, '}');
 }
 
-static size_t api_peer_count(void *ctx)
+static size_t cheese_peer_count(void *ctx)
 {
     cheese_node *node = ctx;
     return cc_cheese_peers_count(node->peers);
-}
-
-static bool api_key_valid(const char *key, cc_err *err)
-{
-    return cc_rsa_pubkey_valid(key) ||
-           cc_fail(err, CC_ERR_BAD_REQUEST, "a key of the cheese network is the lowercase hex "
-                                            "of a DER RSA public key (30819f30...)");
-}
-
-static bool api_send(void *ctx, const char *to, const cc_number *amount, cc_buf *out, cc_err *err)
-{
-    cheese_node *node = ctx;
-    cc_tx tx = {0};
-    bool ok = cc_cheese_tx_create(&node->key, to, amount, &tx, err) &&
-              accept_tx(node, &tx, err);
-    if (ok) {
-        cc_buf_printf(out, "{\"txid\": \"%s\", \"transaction\": %s}", tx.txid, tx.text);
-        cc_info(node->cfg->log, "paid %s from our wallet", tx.txid);
-        cc_cheese_peers_announce_tx(node->peers, tx.text, tx.text_len, NULL);
-        maybe_mine(node);
-    }
-    cc_tx_clear(&tx);
-    return ok;
-}
-
-static bool api_mine(void *ctx, cc_buf *out, cc_err *err)
-{
-    (void)err;
-    cheese_node *node = ctx;
-    node->mine_requested = true;
-    if (cc_miner_job(node->miner) == 0 ||
-        node->job_generation != cc_chain_tip_generation(node->chain))
-        start_job(node);
-    cc_buf_printf(out, "{\"mining\": %lld}", (long long)node->tpl.height);
-    return true;
-}
-
-static void metrics_gauges(void *ctx, cc_metrics_gauges *gauges)
-{
-    cheese_node *node = ctx;
-    *gauges = (cc_metrics_gauges){.height = cc_chain_height(node->chain),
-                                  .peers = cc_cheese_peers_count(node->peers),
-                                  .mempool = cc_chain_mempool_size(node->chain)};
 }
 
 static void api_answer(void *ctx, const cc_http_request *req, const char *peer_ip,
                        cc_http_response *resp)
 {
     cheese_node *node = ctx;
-    if (!cc_node_web_answer(&node->web, req, peer_ip, resp))
+    if (!cc_node_web_answer(&node->core.web, req, peer_ip, resp))
         cc_http_error(resp, CC_ERR_NOT_FOUND, "Not found: this port serves the explorer at /, "
                                               "the JSON API under /api/ and /metrics");
 }
@@ -514,7 +474,7 @@ static void api_handle(void *ctx, const cc_http_request *req, const char *peer_i
                        cc_http_response *resp)
 {
     cheese_node *node = ctx;
-    cc_node_timed(&node->metrics, api_answer, node, req, peer_ip, resp);
+    cc_node_timed(&node->core.metrics, api_answer, node, req, peer_ip, resp);
 }
 
 /* ---- start and stop ---- */
@@ -522,18 +482,10 @@ static void api_handle(void *ctx, const cc_http_request *req, const char *peer_i
 static bool open_state(cheese_node *node, cc_err *err)
 {
     const cc_cheese_node_config *cfg = node->cfg;
-    if (!cc_node_datadir_open(cfg->datadir, &node->datadir_lock, cfg->log, err))
+    if (!cc_node_core_open(&node->core, &cfg->core, err))
         return false;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", cfg->datadir, cfg->rules->wallet_file);
-    bool created;
-    if (!cc_wallet_rsa_load_or_create(path, &node->key, &created, cfg->log, err))
-        return false;
-    cc_node_report_key(node->key.pub_hex, created, path);
-    node->chain = cc_node_chain_open(cfg->datadir, node->rules, cfg->log, cfg->max_orphans,
-                                     cfg->max_mempool,
-                                     0 /* chains arrive whole: see cheese-node.md */, err);
-    return node->chain && cc_api_token_load(cfg->datadir, node->token, cfg->log, err);
+    node->chain = node->core.chain;
+    return true;
 }
 
 static void make_greet_id(char out[3 + 2 * ID_RANDOM_BYTES + 1])
@@ -552,9 +504,16 @@ static void make_greet_id(char out[3 + 2 * ID_RANDOM_BYTES + 1])
 static bool start_network(cheese_node *node, cc_err *err)
 {
     const cc_cheese_node_config *cfg = node->cfg;
-    node->dns = evdns_base_new(node->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    node->dns = evdns_base_new(node->core.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    cc_score_config score_cfg = {.ban_time_s = cfg->ban_time_s,
+                                 .ban_threshold = 100,
+                                 .decay_per_s = cfg->ban_time_s > 0 ? 100 / cfg->ban_time_s : 0,
+                                 .backoff_base_s = 1,
+                                 .backoff_max_s = 60,
+                                 .max_entries = 4096};
+    node->scores = cc_scores_new(&score_cfg);
     cc_cheese_peers_config peers_cfg = {
-        .base = node->base,
+        .base = node->core.base,
         .dns = node->dns,
         .self_host = cfg->host,
         .self_port = cfg->port,
@@ -570,11 +529,11 @@ static bool start_network(cheese_node *node, cc_err *err)
         .chain = on_chain,
         .open_txs = on_open_txs,
         .ctx = node,
-        .log = cfg->log,
+        .log = cfg->core.log,
     };
     node->peers = cc_cheese_peers_new(&peers_cfg);
     cc_tracker_client_config tracker_cfg = {
-        .base = node->base,
+        .base = node->core.base,
         .dns = node->dns,
         .host = cfg->tracker_host,
         .port = cfg->tracker_port,
@@ -591,11 +550,11 @@ static bool start_network(cheese_node *node, cc_err *err)
         .lost = on_tracker_lost,
         .peers = on_tracker_peers,
         .ctx = node,
-        .log = cfg->log,
+        .log = cfg->core.log,
     };
     node->tracker = cc_tracker_client_new(&tracker_cfg);
     cc_cheese_serve_config serve_cfg = {
-        .base = node->base,
+        .base = node->core.base,
         .host = cfg->host,
         .port = cfg->port,
         .idle_timeout_s = cfg->idle_timeout_s,
@@ -610,28 +569,14 @@ static bool start_network(cheese_node *node, cc_err *err)
         .open_txs = serve_open_txs,
         .blocks = on_peer_blocks,
         .tx = on_peer_tx,
+        .misbehaved = peer_misbehaved,
+        .ip_banned = ip_banned,
         .ctx = node,
-        .log = cfg->log,
+        .log = cfg->core.log,
     };
     node->serve = cc_cheese_serve_start(&serve_cfg, err);
     if (!node->serve)
         return false;
-    node->backend = (cc_api_backend){.network = "cheese",
-                                     .chain = node->chain,
-                                     .node_key = node->key.pub_hex,
-                                     .token = node->token,
-                                     .token_only = !cfg->api_trust_loopback,
-                                     .ctx = node,
-                                     .peers = api_peers,
-                                     .sync = api_sync,
-                                     .send = api_send,
-                                     .mine = api_mine,
-                                     .peer_count = api_peer_count,
-                                     .key_valid = api_key_valid};
-    node->web = (cc_node_web){.metrics = &node->metrics,
-                              .api = &node->backend,
-                              .gauges = metrics_gauges,
-                              .ctx = node};
     cc_http_server_config api_cfg = {
         .host = cfg->host,
         .port = node->api_port,
@@ -640,9 +585,9 @@ static bool start_network(cheese_node *node, cc_err *err)
         .max_connections = 256,
         .handler = api_handle,
         .handler_ctx = node,
-        .log = cfg->log,
+        .log = cfg->core.log,
     };
-    node->api = cc_http_server_start(node->base, &api_cfg, err);
+    node->api = cc_http_server_start(node->core.base, &api_cfg, err);
     return node->api != NULL;
 }
 
@@ -653,51 +598,49 @@ static void close_node(cheese_node *node)
     cc_tracker_client_free(node->tracker);
     cc_cheese_peers_free(node->peers);
     cc_http_server_free(node->api);
-    cc_miner_free(node->miner);
-    cc_cheese_template_clear(&node->tpl);
+    cc_scores_free(node->scores);
     if (node->resync)
         event_free(node->resync);
     if (node->dns)
         evdns_base_free(node->dns, 0);
-    cc_chain_close(node->chain);
-    cc_rsa_key_clear(&node->key);
-    if (node->base)
-        event_base_free(node->base);
-    cc_dir_lock_release(&node->datadir_lock); /* last: the database is closed */
+    cc_node_core_close(&node->core);
 }
 
 bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
 {
-    cc_node_process_init();
-    cheese_node node = {.cfg = cfg, .rules = cfg->rules, .datadir_lock = CC_DIR_LOCK_INIT};
-    node.api_port = cfg->api_port ? cfg->api_port : cc_rules_api_port(cfg->rules, cfg->port);
+    cheese_node node = {.cfg = cfg, .rules = cfg->core.rules};
+    node.api_port = cfg->api_port ? cfg->api_port : cc_rules_api_port(cfg->core.rules, cfg->port);
     if (node.api_port == 0)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "--port %d leaves no default API port "
                                                 "(port + %d): give --api-port",
-                       cfg->port, cfg->rules->api_port_offset);
+                       cfg->port, cfg->core.rules->api_port_offset);
     make_greet_id(node.greet_id);
-    node.base = event_base_new();
-    bool ok = node.base && open_state(&node, err) && start_network(&node, err);
-    if (!ok) {
+    if (!open_state(&node, err)) {
         close_node(&node);
         return false;
     }
-    node.miner =
-        cc_miner_new(node.base, cfg->miner_threads, cfg->miner_nice, on_block_found, &node);
-    cc_node_signals signals;
-    cc_node_signals_start(&signals, node.base, cfg->log);
-    node.resync = evtimer_new(node.base, on_resync, &node);
+    cc_node_adapter adapter = {.announce_block = cheese_announce_block,
+                               .announce_tx = cheese_announce_tx,
+                               .orphan = cheese_fetch_parent,
+                               .peers_json = cheese_peers_json,
+                               .sync_json = cheese_sync_json,
+                               .peer_count = cheese_peer_count,
+                               .ctx = &node};
+    cc_node_core_start(&node.core, &adapter);
+    if (!start_network(&node, err)) {
+        close_node(&node);
+        return false;
+    }
+    node.resync = evtimer_new(node.core.base, on_resync, &node);
     struct timeval first = {(time_t)cfg->resync_interval_s, 0};
     evtimer_add(node.resync, &first);
-    cc_info(cfg->log, "cheese node listening on %s:%d (API on port %d), height %lld, tip %s",
+    cc_info(cfg->core.log, "cheese node listening on %s:%d (API on port %d), height %lld, tip %s",
             cfg->host, cfg->port, node.api_port, (long long)cc_chain_height(node.chain),
             cc_chain_tip(node.chain));
     fprintf(stderr, "listening on cheese://%s:%d, JSON API on http://%s:%d/api/\n", cfg->host,
             cfg->port, cfg->host, node.api_port);
     cc_tracker_client_start(node.tracker);
-    maybe_mine(&node);
-    event_base_dispatch(node.base);
-    cc_node_signals_stop(&signals);
+    cc_node_core_run(&node.core);
     close_node(&node);
     return true;
 }

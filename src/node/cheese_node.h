@@ -23,32 +23,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "consensus/rules.h"
+#include "node/core.h"
 #include "util/err.h"
 #include "util/log.h"
 
 typedef struct cc_cheese_node_config {
-    const cc_rules *rules;     /* the cheese network's (set by the program) */
+    cc_node_core_config core;  /* rules: the cheese network's (set by the program) */
     const char *host;          /* listen and advertised address */
     int port;                  /* peers connect here */
     const char *tracker_host;
     int tracker_port;
-    const char *datadir;
     int api_port;              /* 0: port + 1000 */
-    size_t n_transactions;     /* waiting payments that trigger mining */
-    unsigned miner_threads;    /* 0: one per core */
-    int miner_nice;            /* the mining threads' niceness, 0 to 19 */
     double idle_timeout_s;     /* a peer connection silent this long is closed */
     size_t max_connections;    /* inbound peer connections */
-    size_t max_mempool;
-    size_t max_orphans;
     size_t max_peers;
     double tracker_interval_s; /* ask the tracker for peers this often */
     double resync_interval_s;  /* fetch a random peer's chain this often */
     size_t max_chain_bytes;    /* largest CHAIN[...] answer read from a peer */
     size_t max_message_bytes;  /* largest announcement a peer may send us */
-    bool api_trust_loopback;   /* send and mine without the token from loopback */
-    const cc_log *log;
+    double ban_time_s;         /* how long a misbehaving peer address stays banned */
 } cc_cheese_node_config;
 
 /* Fills config with the documented defaults (docs/cheese-node.md). */

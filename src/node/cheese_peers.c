@@ -9,7 +9,7 @@
 #include "codec/json.h"
 #include "crypto/random.h"
 #include "net/address.h"
-#include "node/cheese_conn.h"
+#include "net/cheese_conn.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
@@ -610,10 +610,7 @@ bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *listed_
     pe->listed = cc_clock_mono();
     pe->spelling = CC_CHEESE_LATER;
     pe->timer = evtimer_new(p->cfg.base, on_peer_timer, pe);
-    if (!pe->timer) {
-        fputs("cheesechain: out of memory\n", stderr);
-        abort();
-    }
+    cc_alloc_check(pe->timer);
     pe->next = p->peers;
     p->peers = pe;
     p->n_peers++;

@@ -22,7 +22,7 @@
  * dropped from the table (the tracker lists it again if it is alive).
  * Answers still arriving are bounded over all links (max_held): beyond it,
  * the links holding part of one are closed, the one silent longest first,
- * and the request in flight on each is dropped (node/cheese_conn.h,
+ * and the request in flight on each is dropped (net/cheese_conn.h,
  * cc_cheese_budget).
  *
  * Thread: the event loop thread of `base`. */

@@ -2,15 +2,15 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "net/address.h"
 #include "net/listener.h"
-#include "node/cheese_conn.h"
+#include "net/cheese_conn.h"
 #include "util/clock.h"
 #include "util/mem.h"
 
@@ -22,8 +22,7 @@ typedef struct inbound inbound;
 
 struct cc_cheese_serve {
     cc_cheese_serve_config cfg;
-    struct evconnlistener *listener;
-    struct event *accept_retry;
+    cc_listener *listener;
     inbound *conns;
     size_t n_conns;
     cc_cheese_budget *held; /* unfinished messages, over all connections */
@@ -41,7 +40,14 @@ struct inbound {
     cc_cheese_cmd pending_cmd;
     cc_cheese_spelling pending_spelling;
     char pending_id[ID_MAX + 1];
+    cc_cheese_verdict *awaiting; /* an announcement the node is checking */
     inbound *prev, *next;
+};
+
+struct cc_cheese_verdict {
+    inbound *in; /* NULL once the connection is gone */
+    bool block;  /* else a transaction */
+    cc_cheese_spelling spelling;
 };
 
 static cc_cheese_spelling answer_spelling(cc_cheese_spelling s)
@@ -54,6 +60,8 @@ static void inbound_free(inbound *in)
     cc_cheese_serve *s = in->s;
     if (in->checking)
         cc_tracker_client_cancel(s->cfg.tracker, in);
+    if (in->awaiting)
+        in->awaiting->in = NULL;
     if (in->prev)
         in->prev->next = in->next;
     else
@@ -173,32 +181,54 @@ static const char *source_id(const cc_cheese_msg *m)
     return len > 0 && cc_cheese_peer_id_valid(arg, len) ? arg : NULL;
 }
 
-static void handle_block(inbound *in, const cc_cheese_msg *m)
+/* The node scores what it refused; a peer it bans is closed. */
+static bool banned_for(inbound *in, const cc_err *err)
 {
     cc_cheese_serve *s = in->s;
-    cc_err err = {0};
-    bool ok = s->cfg.blocks(s->cfg.ctx, m->payload, m->payload_len, source_id(m), &err);
-    if (!ok)
-        cc_info(s->cfg.log, "block from %s refused: %s", cc_cheese_conn_ip(in->conn), err.msg);
-    if (m->spelling == CC_CHEESE_SEED)
-        return; /* NEW_CHEESE has no answer */
-    if (ok)
-        cc_cheese_conn_send(in->conn, CC_CHEESE_CHEESE_ACK, CC_CHEESE_LATER, NULL, NULL, 0);
-    else
-        cc_cheese_conn_refuse(in->conn, err.msg);
+    return s->cfg.misbehaved &&
+           s->cfg.misbehaved(s->cfg.ctx, cc_cheese_conn_ip(in->conn), cc_err_refusal(err));
 }
 
-static void handle_tx(inbound *in, const cc_cheese_msg *m)
+void cc_cheese_verdict_give(cc_cheese_verdict *v, bool ok, const cc_err *err)
+{
+    inbound *in = v->in;
+    bool block = v->block;
+    cc_cheese_spelling spelling = v->spelling;
+    free(v);
+    if (!in)
+        return;
+    in->awaiting = NULL;
+    cc_cheese_serve *s = in->s;
+    if (!ok)
+        cc_info(s->cfg.log, "%s from %s refused: %s", block ? "block" : "transaction",
+                cc_cheese_conn_ip(in->conn), err->msg);
+    if (!ok && banned_for(in, err)) {
+        finish(in, "banned: too many invalid messages");
+        return;
+    }
+    cc_cheese_conn_pause(in->conn, in->checking);
+    if (block && spelling == CC_CHEESE_SEED)
+        return; /* NEW_CHEESE has no answer */
+    if (ok)
+        cc_cheese_conn_send(in->conn, block ? CC_CHEESE_CHEESE_ACK : CC_CHEESE_TX_ACK,
+                            CC_CHEESE_LATER, NULL, NULL, 0);
+    else
+        cc_cheese_conn_refuse(in->conn, err->msg);
+}
+
+/* Reading stops until the node's verdict: answers go out in the order the
+ * announcements came. */
+static void hand_over(inbound *in, const cc_cheese_msg *m, bool block)
 {
     cc_cheese_serve *s = in->s;
-    cc_err err = {0};
-    if (s->cfg.tx(s->cfg.ctx, m->payload, m->payload_len, source_id(m), &err)) {
-        cc_cheese_conn_send(in->conn, CC_CHEESE_TX_ACK, CC_CHEESE_LATER, NULL, NULL, 0);
-    } else {
-        cc_info(s->cfg.log, "transaction from %s refused: %s", cc_cheese_conn_ip(in->conn),
-                err.msg);
-        cc_cheese_conn_refuse(in->conn, err.msg);
-    }
+    cc_cheese_verdict *v = cc_calloc(1, sizeof *v);
+    *v = (cc_cheese_verdict){.in = in, .block = block, .spelling = m->spelling};
+    in->awaiting = v;
+    cc_cheese_conn_pause(in->conn, true);
+    if (block)
+        s->cfg.blocks(s->cfg.ctx, m->payload, m->payload_len, source_id(m), v);
+    else
+        s->cfg.tx(s->cfg.ctx, m->payload, m->payload_len, source_id(m), v);
 }
 
 /* Returns false when the connection was closed. */
@@ -207,6 +237,9 @@ static bool count_garbage(inbound *in, const char *reason)
     if (++in->garbage > GARBAGE_MAX) {
         cc_info(in->s->cfg.log, "closing connection from %s: more than %d messages a node does "
                 "not serve", cc_cheese_conn_ip(in->conn), GARBAGE_MAX);
+        cc_err why = {0};
+        cc_refuse(&why, CC_REFUSAL_MALFORMED, "garbage");
+        banned_for(in, &why);
         finish(in, "too many messages a node does not serve");
         return false;
     }
@@ -230,10 +263,10 @@ static void on_message(void *ctx, const cc_cheese_msg *m)
         handle_request(in, m);
         break;
     case CC_CHEESE_NEW_CHEESE:
-        handle_block(in, m);
+        hand_over(in, m, true);
         break;
     case CC_CHEESE_NEW_TX:
-        handle_tx(in, m);
+        hand_over(in, m, false);
         break;
     case CC_CHEESE_HEALTH_CHECK:
         cc_cheese_conn_send(in->conn, CC_CHEESE_HEALTH_ACK, CC_CHEESE_LATER, NULL, NULL, 0);
@@ -286,12 +319,11 @@ static void on_greet_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- accepting ---- */
 
-/* Closes the connection whose last message is oldest, to make room for a
- * new one: refusing newcomers instead would let anyone holding
- * max_connections silent connections lock every peer out, while a peer
- * that just connected is the last one chosen. False when there is none. */
-static bool evict_quietest(cc_cheese_serve *s, const char *why)
+/* The connection whose last message is oldest makes room for a new one
+ * (net/listener.h). */
+static bool evict_quietest(void *ctx, const char *why)
 {
+    cc_cheese_serve *s = ctx;
     inbound *quietest = NULL;
     for (inbound *in = s->conns; in; in = in->next)
         if (!quietest || in->last_active < quietest->last_active)
@@ -305,9 +337,22 @@ static bool evict_quietest(cc_cheese_serve *s, const char *why)
     return true;
 }
 
+/* A banned peer is closed before it costs anything, or pushes anyone out. */
+static bool admit(void *ctx, const struct sockaddr *addr)
+{
+    const cc_cheese_serve *s = ctx;
+    cc_addr a;
+    return !s->cfg.ip_banned || !cc_addr_from_sockaddr(addr, 1, &a, NULL) ||
+           !s->cfg.ip_banned(s->cfg.ctx, a.host);
+}
+
 bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    if (s->n_conns >= s->cfg.max_connections && !evict_quietest(s, "connection limit reached")) {
+    if (!admit(s, addr)) {
+        evutil_closesocket(fd);
+        return false;
+    }
+    if (!cc_listener_make_room(s->listener)) {
         evutil_closesocket(fd);
         return false;
     }
@@ -315,10 +360,7 @@ bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct 
     in->s = s;
     in->last_active = cc_clock_mono();
     in->greet_timer = evtimer_new(s->cfg.base, on_greet_timer, in);
-    if (!in->greet_timer) {
-        fputs("cheesechain: out of memory\n", stderr);
-        abort();
-    }
+    cc_alloc_check(in->greet_timer);
     cc_cheese_conn_config cfg = {.base = s->cfg.base,
                                  .limits = s->cfg.limits,
                                  .silence_s = s->cfg.silence_s,
@@ -338,52 +380,27 @@ bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct 
     return true;
 }
 
-static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
-                      int addr_len, void *arg)
+static void adopt(void *ctx, evutil_socket_t fd, const struct sockaddr *addr)
 {
-    (void)listener;
-    (void)addr_len;
-    cc_cheese_serve_adopt(arg, fd, addr);
+    cc_cheese_serve_adopt(ctx, fd, addr);
 }
 
-static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    cc_cheese_serve *s = arg;
-    evconnlistener_enable(s->listener);
-}
-
-/* Out of file descriptors, the pending connection stays in the backlog and
- * the listener would fire again at once: closing the quietest connection
- * frees a descriptor for it; with none to close, accepting pauses for a
- * second. */
-static void on_accept_error(struct evconnlistener *listener, void *arg)
-{
-    cc_cheese_serve *s = arg;
-    int e = EVUTIL_SOCKET_ERROR();
-    bool out_of_descriptors = e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
-    if (out_of_descriptors && evict_quietest(s, "out of file descriptors"))
-        return;
-    cc_warn(s->cfg.log, "accept failed: %s", evutil_socket_error_to_string(e));
-    if (out_of_descriptors) {
-        evconnlistener_disable(listener);
-        struct timeval second = {1, 0};
-        evtimer_add(s->accept_retry, &second);
-    }
-}
+static size_t connections(void *ctx) { return cc_cheese_serve_connections(ctx); }
 
 cc_cheese_serve *cc_cheese_serve_start(const cc_cheese_serve_config *cfg, cc_err *err)
 {
     cc_cheese_serve *s = cc_calloc(1, sizeof *s);
     s->cfg = *cfg;
-    s->listener = cc_listener_bind(cfg->base, cfg->host, cfg->port, 512, on_accept, s, err);
+    static const cc_listener_owner owner = {.admit = admit,
+                                            .accepted = adopt,
+                                            .connections = connections,
+                                            .evict_quietest = evict_quietest};
+    cc_listen_at at = {cfg->host, cfg->port, 512, cfg->max_connections};
+    s->listener = cc_listener_start(cfg->base, &at, &owner, s, cfg->log, err);
     if (!s->listener) {
         free(s);
         return NULL;
     }
-    evconnlistener_set_error_cb(s->listener, on_accept_error);
-    s->accept_retry = evtimer_new(cfg->base, on_accept_retry, s);
     s->held = cc_cheese_budget_new(
         cfg->max_held ? cfg->max_held : cc_cheese_budget_default(cfg->limits.max_payload),
         cfg->log);
@@ -399,8 +416,7 @@ void cc_cheese_serve_free(cc_cheese_serve *s)
         cc_cheese_conn_close(in->conn);
         inbound_free(in);
     }
-    evconnlistener_free(s->listener);
-    event_free(s->accept_retry);
+    cc_listener_free(s->listener);
     cc_cheese_budget_free(s->held); /* and with it those still finishing */
     free(s);
 }

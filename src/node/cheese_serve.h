@@ -24,7 +24,7 @@
  * - The bytes held for messages still arriving are bounded over all
  *   connections (max_held): beyond it, connections holding part of a
  *   message get REFUSED:<reason> and are closed, the one silent longest
- *   first (node/cheese_conn.h, cc_cheese_budget).
+ *   first (net/cheese_conn.h, cc_cheese_budget).
  *
  * Thread: the event loop thread of `base`. */
 #ifndef CC_NODE_CHEESE_SERVE_H
@@ -43,6 +43,10 @@
 
 struct event_base;
 struct sockaddr;
+
+/* A peer's announcement waiting for the node's verdict: its connection
+ * reads nothing more until the verdict is given. */
+typedef struct cc_cheese_verdict cc_cheese_verdict;
 
 typedef struct cc_cheese_serve_config {
     struct event_base *base;
@@ -63,10 +67,18 @@ typedef struct cc_cheese_serve_config {
     void (*chain)(void *ctx, cc_buf *json_list);       /* our best chain, "[...]" */
     void (*open_txs)(void *ctx, cc_buf *json_list);    /* our mempool, "[...]" */
     /* A block ({...}) or a list of blocks ([...]) / a transaction from a
-     * peer (source: its id when it gave one, else NULL). False with err:
-     * refused. */
-    bool (*blocks)(void *ctx, const char *payload, size_t len, const char *source, cc_err *err);
-    bool (*tx)(void *ctx, const char *payload, size_t len, const char *source, cc_err *err);
+     * peer (source: its id when it gave one, else NULL; payload only lives
+     * for the call). The node answers through cc_cheese_verdict_give, then
+     * or later. */
+    void (*blocks)(void *ctx, const char *payload, size_t len, const char *source,
+                   cc_cheese_verdict *verdict);
+    void (*tx)(void *ctx, const char *payload, size_t len, const char *source,
+               cc_cheese_verdict *verdict);
+    /* Optional: a peer at ip broke the rules (refused announcements,
+     * garbage); true when it is now banned. Banned addresses are refused
+     * at accept while ip_banned says so. */
+    bool (*misbehaved)(void *ctx, const char *ip, cc_refusal why);
+    bool (*ip_banned)(void *ctx, const char *ip);
     void *ctx;
     const cc_log *log;
 } cc_cheese_serve_config;
@@ -89,5 +101,11 @@ void cc_cheese_serve_free(cc_cheese_serve *s);
 bool cc_cheese_serve_adopt(cc_cheese_serve *s, evutil_socket_t fd, const struct sockaddr *addr);
 
 size_t cc_cheese_serve_connections(const cc_cheese_serve *s);
+
+/* The node's word on an announcement: accepted (BRCHEESEACK /
+ * BRTRANSACTIONACK), or refused (REFUSED:<err's message>). Call it exactly
+ * once; it frees verdict. When the peer has gone meanwhile, nothing is
+ * sent. */
+void cc_cheese_verdict_give(cc_cheese_verdict *verdict, bool ok, const cc_err *err);
 
 #endif

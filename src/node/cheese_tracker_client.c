@@ -8,7 +8,7 @@
 #include "codec/json.h"
 #include "net/address.h"
 #include "net/lookup.h"
-#include "node/cheese_conn.h"
+#include "net/cheese_conn.h"
 #include "util/mem.h"
 #include "util/timeval.h"
 
@@ -530,10 +530,8 @@ cc_tracker_client *cc_tracker_client_new(const cc_tracker_client_config *cfg)
     tc->cfg = *cfg;
     tc->timer = evtimer_new(cfg->base, on_timer, tc);
     tc->poll = evtimer_new(cfg->base, on_poll, tc);
-    if (!tc->timer || !tc->poll) {
-        fputs("cheesechain: out of memory\n", stderr);
-        abort();
-    }
+    cc_alloc_check(tc->timer);
+    cc_alloc_check(tc->poll);
     tc->preferred = CC_CHEESE_LATER;
     tc->retry_s = cfg->retry_min_s;
     return tc;

@@ -14,34 +14,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "consensus/rules.h"
+#include "node/core.h"
 #include "node/faucet.h"
 #include "util/err.h"
 #include "util/log.h"
 
 typedef struct cc_http_node_config {
-    const cc_rules *rules;     /* the http network's (set by the program) */
+    cc_node_core_config core;  /* rules: the http network's (set by the program) */
     const char *host;          /* listen and advertised address */
     int port;
-    const char *datadir;
     const char *peers_default; /* NULL: none */
-    size_t n_transactions;     /* mempool size that triggers mining */
-    unsigned miner_threads;    /* 0: one per core */
-    int miner_nice;            /* the mining threads' niceness, 0 to 19 */
-    unsigned verify_threads;   /* signature-checking workers; 0: one per core */
-    bool mine_on_start;        /* mine block 1 when the chain is only the genesis */
     cc_faucet_config faucet;
     size_t max_body_bytes;
     size_t max_header_bytes;
     double idle_timeout_s;
     size_t max_connections;
-    size_t max_mempool;
-    size_t max_orphans;
     size_t max_peers;
     double gossip_interval_s;  /* peer-list exchange period, jittered +-25% */
     double ban_time_s;         /* how long a misbehaving peer stays banned */
-    bool api_trust_loopback;   /* /api/send and /api/mine answer loopback without the token */
-    const cc_log *log;
 } cc_http_node_config;
 
 /* Fills config with the documented defaults (docs/configuration.md). */

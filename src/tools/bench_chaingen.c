@@ -98,7 +98,7 @@ typedef struct search {
     unsigned n_threads;
     pthread_barrier_t start, done;
     bool stopping;                /* read after the start barrier */
-    const cc_http_template *tpl;  /* the block being mined */
+    const cc_block_template *tpl;  /* the block being mined */
     cc_sha256_ctx midstate;       /* the template's prefix, hashed once */
     _Atomic uint64_t next_chunk;
     _Atomic uint64_t best;        /* smallest winning nonce, UINT64_MAX while none */
@@ -211,7 +211,7 @@ static void atomic_min(_Atomic uint64_t *target, uint64_t value)
 
 static void search_chunk(search *s, uint64_t first)
 {
-    const cc_http_template *tpl = s->tpl;
+    const cc_block_template *tpl = s->tpl;
     char nonce[NONCE_LEN + 1];
     uint64_t n = first;
     for (; n < first + CHUNK && n < atomic_load(&s->best); n++) {
@@ -271,7 +271,7 @@ static void search_stop(search *s)
 }
 
 /* The smallest nonce of tpl meeting the proof of work, as text. */
-static void mine(search *s, const cc_http_template *tpl, char nonce[NONCE_LEN + 1])
+static void mine(search *s, const cc_block_template *tpl, char nonce[NONCE_LEN + 1])
 {
     s->tpl = tpl;
     cc_sha256_init(&s->midstate);
@@ -294,7 +294,7 @@ static bool flush_pending(generator *g, cc_err *err)
 
 /* Mines the block, checks it as any node would (decode: hash, proof of
  * work, merkle root; every signature), and queues its line. */
-static bool finish_block(generator *g, const cc_http_template *tpl, const cc_tx *txs, size_t n,
+static bool finish_block(generator *g, const cc_block_template *tpl, const cc_tx *txs, size_t n,
                          cc_err *err)
 {
     char nonce[NONCE_LEN + 1];
@@ -330,7 +330,7 @@ static bool write_block(generator *g, int64_t nr, cc_err *err)
     stamp(nr * 60, 0, ts);
     cc_number reward = cc_rules_http()->block_reward;
     cc_http_tx_reward(g->keys[winner].pub_hex, &reward, ts, &txs[n]);
-    cc_http_template tpl;
+    cc_block_template tpl;
     cc_http_template_build(&tpl, nr, g->prev, ts, g->keys[winner].pub_hex, txs, n + 1);
     ok = ok && finish_block(g, &tpl, txs, n + 1, err);
     if (ok) {
@@ -341,7 +341,7 @@ static bool write_block(generator *g, int64_t nr, cc_err *err)
         g->quarters[winner] += QUARTERS_PER_COIN;
         g->payments_written += n;
     }
-    cc_http_template_clear(&tpl);
+    cc_block_template_clear(&tpl);
     for (size_t i = 0; i <= n; i++)
         cc_tx_clear(&txs[i]);
     free(txs);

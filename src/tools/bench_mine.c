@@ -88,7 +88,7 @@ static int parse_args(int argc, char **argv, options *o)
 
 /* Block 1 on the genesis with `payments` payments from one fresh key to
  * others and the reward to the miner's key, as the node lays it out. */
-static bool build_template(long payments, cc_http_template *tpl, cc_err *err)
+static bool build_template(long payments, cc_block_template *tpl, cc_err *err)
 {
     cc_p192_key miner, payer, payee;
     cc_p192_generate(&miner);
@@ -139,7 +139,7 @@ static void never_found(void *ctx, uint64_t job_id, const char *nonce)
 
 static size_t sha256_blocks(size_t len) { return (len + SHA256_PAD_MIN + SHA256_BLOCK - 1) / SHA256_BLOCK; }
 
-static void report(const options *o, unsigned threads, const cc_http_template *tpl,
+static void report(const options *o, unsigned threads, const cc_block_template *tpl,
                    uint64_t attempts, double wall, double cpu)
 {
     size_t preimage = tpl->prefix.len + CC_MINER_NONCE_LEN + tpl->suffix.len;
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
     int status = parse_args(argc, argv, &o);
     if (status >= 0)
         return status;
-    cc_http_template tpl;
+    cc_block_template tpl;
     cc_err err = {0};
     if (!build_template(o.payments, &tpl, &err)) {
         fprintf(stderr, "cheese-bench-mine: cannot build a template: %s\n", err.msg);
@@ -190,6 +190,6 @@ int main(int argc, char **argv)
     cc_miner_free(miner);
     event_base_free(base);
     report(&o, threads, &tpl, a1 - a0, t1 - t0, c1 - c0);
-    cc_http_template_clear(&tpl);
+    cc_block_template_clear(&tpl);
     return 0;
 }

@@ -30,11 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "net/cheese_wire.h"
 #include "net/listener.h"
+#include "util/fileio.h"
 #include "util/clock.h"
 #include "util/mem.h"
 #include "util/parse.h"
@@ -114,15 +114,6 @@ static void tune_socket(evutil_socket_t fd)
 {
     int on = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-}
-
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
 }
 
 /* ---- the client side ---- */
@@ -485,7 +476,7 @@ int main(int argc, char **argv)
     int status = parse_args(argc, argv, &b.opt);
     if (status >= 0)
         return status;
-    raise_fd_limit();
+    cc_raise_fd_limit(NULL);
     signal(SIGPIPE, SIG_IGN);
     b.base = event_base_new();
     struct event *term = evsignal_new(b.base, SIGTERM, on_signal, b.base);

@@ -2,7 +2,6 @@
  * the tracker's configuration; everything else happens in net/cheese_tracker.
  * Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when it could not
  * start, 2 for usage errors. */
-#include <errno.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <getopt.h>
@@ -10,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "net/cheese_tracker.h"
+#include "util/fileio.h"
 #include "util/parse.h"
 
 static const char usage[] =
@@ -102,17 +101,6 @@ static int parse_args(settings *s, int argc, char **argv)
     return -1;
 }
 
-/* Every peer holds a socket open: take all the descriptors we are allowed. */
-static void raise_fd_limit(const cc_log *log)
-{
-    struct rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max)
-        return;
-    lim.rlim_cur = lim.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
-        cc_warn(log, "cannot raise the open-file limit: %s", strerror(errno));
-}
-
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
@@ -124,7 +112,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static int run(settings *s)
 {
     signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit(&s->log);
+    cc_raise_fd_limit(&s->log);
     struct event_base *base = event_base_new();
     if (!base) {
         fputs("cheese-tracker: cannot create the event loop\n", stderr);

@@ -1,12 +1,10 @@
 /* cheesed: the cheesechain node. Flags and the config file set the node's
  * configuration; everything else happens in node/. Exit status: 0 after a
  * clean shutdown, 1 when the node could not start, 2 for usage errors. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "consensus/rules.h"
 #include "node/cheese_node.h"
@@ -124,24 +122,14 @@ static void share(settings *s, const char *key)
         c->host = h->host;
     else if (!strcmp(key, "port"))
         c->port = h->port;
-    else if (!strcmp(key, "datadir"))
-        c->datadir = h->datadir;
-    else if (!strcmp(key, "n-transactions"))
-        c->n_transactions = h->n_transactions;
-    else if (!strcmp(key, "miner-threads"))
-        c->miner_threads = h->miner_threads;
-    else if (!strcmp(key, "miner-nice"))
-        c->miner_nice = h->miner_nice;
     else if (!strcmp(key, "idle-timeout"))
         c->idle_timeout_s = h->idle_timeout_s;
     else if (!strcmp(key, "max-connections"))
         c->max_connections = h->max_connections;
-    else if (!strcmp(key, "max-mempool"))
-        c->max_mempool = h->max_mempool;
     else if (!strcmp(key, "max-peers"))
         c->max_peers = h->max_peers;
-    else if (!strcmp(key, "api-trust-loopback"))
-        c->api_trust_loopback = h->api_trust_loopback;
+    else if (!strcmp(key, "ban-time"))
+        c->ban_time_s = h->ban_time_s;
 }
 
 static bool apply_http(settings *s, const char *key, const char *value);
@@ -157,6 +145,8 @@ static bool apply(settings *s, const char *key, const char *value)
     return true;
 }
 
+/* The settings of the node core (both networks) are read into the http
+ * node's, and given to the cheese node's when it runs (run_cheese). */
 static bool apply_http(settings *s, const char *key, const char *value)
 {
     cc_http_node_config *c = &s->node;
@@ -168,19 +158,19 @@ static bool apply_http(settings *s, const char *key, const char *value)
     if (!strcmp(key, "port"))
         return cc_parse_long(value, 1, 65535, &n) && ((c->port = (int)n), true);
     if (!strcmp(key, "datadir"))
-        return (c->datadir = value), true;
+        return (c->core.datadir = value), true;
     if (!strcmp(key, "peers-default"))
         return (c->peers_default = value), true;
     if (!strcmp(key, "n-transactions"))
-        return set_size(&c->n_transactions, value, 1, 255);
+        return set_size(&c->core.n_transactions, value, 1, 255);
     if (!strcmp(key, "miner-threads"))
-        return cc_parse_long(value, 0, 256, &n) && ((c->miner_threads = (unsigned)n), true);
+        return cc_parse_long(value, 0, 256, &n) && ((c->core.miner_threads = (unsigned)n), true);
     if (!strcmp(key, "miner-nice"))
-        return cc_parse_long(value, 0, 19, &n) && ((c->miner_nice = (int)n), true);
+        return cc_parse_long(value, 0, 19, &n) && ((c->core.miner_nice = (int)n), true);
     if (!strcmp(key, "verify-threads"))
-        return cc_parse_long(value, 0, 256, &n) && ((c->verify_threads = (unsigned)n), true);
+        return cc_parse_long(value, 0, 256, &n) && ((c->core.verify_threads = (unsigned)n), true);
     if (!strcmp(key, "mine-on-start"))
-        return cc_parse_switch(value, &c->mine_on_start);
+        return cc_parse_switch(value, &c->core.mine_on_start);
     if (!strcmp(key, "faucet"))
         return cc_parse_switch(value, &c->faucet.enabled);
     if (!strcmp(key, "faucet-min-request"))
@@ -200,7 +190,7 @@ static bool apply_http(settings *s, const char *key, const char *value)
     if (!strcmp(key, "max-connections"))
         return set_size(&c->max_connections, value, 1, 1000000);
     if (!strcmp(key, "max-mempool"))
-        return set_size(&c->max_mempool, value, 1, 10000000);
+        return set_size(&c->core.max_mempool, value, 1, 10000000);
     if (!strcmp(key, "max-peers"))
         return set_size(&c->max_peers, value, 1, 100000);
     if (!strcmp(key, "gossip-interval"))
@@ -208,7 +198,7 @@ static bool apply_http(settings *s, const char *key, const char *value)
     if (!strcmp(key, "ban-time"))
         return parse_double(value, 0, &c->ban_time_s) && c->ban_time_s <= 1e9;
     if (!strcmp(key, "api-trust-loopback"))
-        return cc_parse_switch(value, &c->api_trust_loopback);
+        return cc_parse_switch(value, &c->core.api_trust_loopback);
     if (!strcmp(key, "log-level"))
         return cc_log_level_parse(value, &s->log.threshold);
     return false;
@@ -320,32 +310,25 @@ static void free_settings(settings *s)
         free(s->owned[i]);
 }
 
-/* Every client holds a descriptor, and the usual soft limit (1024) is
- * below --max-connections plus the node's own files and peer connections:
- * a node out of descriptors could not reach its peers. Take all we are
- * allowed. */
-static void raise_fd_limit(const cc_log *log)
-{
-    struct rlimit lim;
-    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max)
-        return;
-    lim.rlim_cur = lim.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
-        cc_warn(log, "cannot raise the open-file limit: %s", strerror(errno));
-}
-
 static int run_cheese(settings *s)
 {
     char datadir[4096], component[32];
-    if (!s->cheese.datadir) {
+    /* The core's settings, as read, but what is the cheese node's own: it
+     * mines when payments wait or on demand, and adopts chains whole. */
+    cc_node_core_config core = s->node.core;
+    core.mine_on_start = false;
+    core.reorg_inline_max = 0;
+    core.reorg_step_blocks = 0;
+    s->cheese.core = core;
+    if (!s->cheese.core.datadir) {
         snprintf(datadir, sizeof datadir, "./data/cheese-%d", s->cheese.port);
-        s->cheese.datadir = datadir;
+        s->cheese.core.datadir = datadir;
     }
-    s->cheese.rules = cc_rules_cheese();
-    if (!s->cheese.api_port && !cc_rules_api_port(s->cheese.rules, s->cheese.port)) {
+    s->cheese.core.rules = cc_rules_cheese();
+    if (!s->cheese.api_port && !cc_rules_api_port(s->cheese.core.rules, s->cheese.port)) {
         fprintf(stderr, "cheesed: --port %d leaves no room for the default API port "
                         "(port + %d): give --api-port\n", s->cheese.port,
-                s->cheese.rules->api_port_offset);
+                s->cheese.core.rules->api_port_offset);
         return 2;
     }
     snprintf(component, sizeof component, "cheese-%d", s->cheese.port);
@@ -361,15 +344,14 @@ int main(int argc, char **argv)
 {
     settings s = {.network = "http", .log = {.threshold = CC_LOG_WARN}};
     cc_http_node_defaults(&s.node);
-    s.node.log = &s.log;
+    s.node.core.log = &s.log;
     cc_cheese_node_defaults(&s.cheese);
-    s.cheese.log = &s.log;
     int status = parse_args(&s, argc, argv);
     if (status >= 0) {
         free_settings(&s);
         return status;
     }
-    raise_fd_limit(&s.log);
+    cc_raise_fd_limit(&s.log);
     if (strcmp(s.network, "cheese") == 0) {
         status = run_cheese(&s);
         free_settings(&s);
@@ -381,9 +363,9 @@ int main(int argc, char **argv)
         return 2;
     }
     char datadir[4096], component[32];
-    if (!s.node.datadir) {
+    if (!s.node.core.datadir) {
         snprintf(datadir, sizeof datadir, "./data/http-%d", s.node.port);
-        s.node.datadir = datadir;
+        s.node.core.datadir = datadir;
     }
     if (!s.node.peers_default) {
         FILE *f = fopen("peers-default.json", "r");
@@ -394,7 +376,7 @@ int main(int argc, char **argv)
     }
     snprintf(component, sizeof component, "http-%d", s.node.port);
     s.log.component = component;
-    s.node.rules = cc_rules_http();
+    s.node.core.rules = cc_rules_http();
     cc_err err = {0};
     bool ok = cc_http_node_run(&s.node, &err);
     if (!ok)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,4 +88,14 @@ bool cc_restrict_to_owner(const char *path, const cc_log *log, cc_err *err)
         return cc_fail(err, CC_ERR_INTERNAL, "%s is open to other users and cannot be "
                        "restricted: %s", path, strerror(errno));
     return true;
+}
+
+void cc_raise_fd_limit(const cc_log *log)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max)
+        return;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+        cc_warn(log, "cannot raise the open-file limit: %s", strerror(errno));
 }

@@ -35,4 +35,10 @@ bool cc_mkdir_p(const char *path, cc_err *err);
  * stays readable by others must not be used. */
 bool cc_restrict_to_owner(const char *path, const cc_log *log, cc_err *err);
 
+/* Raises this process's soft open-file limit to the hard one: every
+ * connection holds a descriptor, and the usual soft limit (1024) is below
+ * what a server is configured for. A failure is warned about on log; the
+ * process goes on with what it has. */
+void cc_raise_fd_limit(const cc_log *log);
+
 #endif

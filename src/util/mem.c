@@ -12,6 +12,8 @@ static void *checked(void *p)
     abort();
 }
 
+void cc_alloc_check(const void *p) { checked((void *)p); }
+
 void *cc_malloc(size_t size) { return checked(malloc(size ? size : 1)); }
 
 void *cc_calloc(size_t count, size_t size)

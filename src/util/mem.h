@@ -12,6 +12,9 @@
 void *cc_malloc(size_t size);
 void *cc_calloc(size_t count, size_t size);
 void *cc_realloc(void *ptr, size_t size);
+/* Aborts as the functions above do when a library's allocation (a
+ * libevent event, a jansson text) came back NULL; otherwise does nothing. */
+void cc_alloc_check(const void *p);
 /* Copies a NUL-terminated string; the caller frees the copy. */
 char *cc_strdup(const char *s);
 /* Copies len bytes and appends a NUL; the caller frees the copy. */

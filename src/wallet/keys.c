@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "util/hex.h"
+#include "wallet/payment.h"
 
 /* ---- P-192 (http) ---- */
 
@@ -39,6 +40,12 @@ static const char *p192_public(const cc_wallet_key *key)
     return key->p192.pub_hex;
 }
 
+static bool p192_pay(const cc_wallet_key *key, const char *to, const cc_number *amount,
+                     const cc_stamp *stamp, cc_tx *out, cc_err *err)
+{
+    return cc_http_tx_create(&key->p192, to, amount, stamp->iso, out, err);
+}
+
 /* ---- RSA (cheese) ---- */
 
 static bool rsa_from_text(const char *path, const char *text, size_t len, void *key, cc_err *err)
@@ -68,6 +75,13 @@ static const char *rsa_public(const cc_wallet_key *key)
     return key->rsa.pub_hex;
 }
 
+static bool rsa_pay(const cc_wallet_key *key, const char *to, const cc_number *amount,
+                    const cc_stamp *stamp, cc_tx *out, cc_err *err)
+{
+    (void)stamp; /* cheese payments carry no time */
+    return cc_cheese_tx_create(&key->rsa, to, amount, out, err);
+}
+
 /* ---- the table ---- */
 
 static const cc_key_kind p192_kind = {
@@ -75,6 +89,7 @@ static const cc_key_kind p192_kind = {
     .file = {.max_len = 1024, .from_text = p192_from_text, .generate = p192_generate,
              .clear = p192_clear},
     .public_hex = p192_public,
+    .pay = p192_pay,
 };
 
 static const cc_key_kind rsa_kind = {
@@ -82,6 +97,7 @@ static const cc_key_kind rsa_kind = {
     .file = {.max_len = CC_RSA_PRIV_HEX_MAX + 16, .from_text = rsa_from_text,
              .generate = rsa_generate, .clear = rsa_clear},
     .public_hex = rsa_public,
+    .pay = rsa_pay,
 };
 
 const cc_key_kind *cc_key_kind_of(const cc_rules *rules)

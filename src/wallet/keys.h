@@ -33,6 +33,10 @@ typedef struct cc_key_kind {
     const char *network;
     cc_wallet_file_kind file; /* its key file; file.clear wipes a key */
     const char *(*public_hex)(const cc_wallet_key *key);
+    /* A payment of amount from key to `to`, signed (wallet/payment.h);
+     * stamped with stamp where the network stamps payments. */
+    bool (*pay)(const cc_wallet_key *key, const char *to, const cc_number *amount,
+                const cc_stamp *stamp, cc_tx *out, cc_err *err);
 } cc_key_kind;
 
 /* The key kind of the network of rules; NULL for a network without one. */

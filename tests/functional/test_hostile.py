@@ -791,7 +791,7 @@ def test_cheese_node_more_idle_connections_than_the_cap(tmp_path, many_files, so
 # ---- unfinished messages on the cheese network ----------------------------------------------
 
 # What a cheese node holds for messages still arriving, over all the connections
-# of one side, at the default limits (node/cheese_conn.h): twice the largest
+# of one side, at the default limits (net/cheese_conn.h): twice the largest
 # message, at least 64 MiB. Peers connecting send at most 16 MiB: 64 MiB.
 # Peers we ask answer with chains of up to 64 MiB: 128 MiB.
 HELD_IN_MIB = 64

@@ -284,8 +284,9 @@ static void test_send_bodies(void **state)
     assert_true(e->last_sum.is_int && e->last_sum.i == 3);
 }
 
-static bool key_two_letters(const char *key, cc_err *err)
+static bool key_two_letters(void *ctx, const char *key, cc_err *err)
 {
+    (void)ctx;
     return strlen(key) == 2 || cc_fail(err, CC_ERR_BAD_REQUEST, "key must be two letters");
 }
 

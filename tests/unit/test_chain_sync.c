@@ -106,12 +106,12 @@ static char *mine_on(env *e, int64_t height, const char *prev, char hash[HASH_SI
     cc_number one = {.is_int = true, .i = 1};
     cc_tx reward;
     cc_http_tx_reward(e->key.pub_hex, &one, ts, &reward);
-    cc_http_template tpl;
+    cc_block_template tpl;
     cc_http_template_build(&tpl, height, prev, ts, e->key.pub_hex, &reward, 1);
     cc_tx_clear(&reward);
     cc_buf out = CC_BUF_INIT;
     cc_test_http_mine(&tpl, &out, hash);
-    cc_http_template_clear(&tpl);
+    cc_block_template_clear(&tpl);
     return cc_buf_take(&out);
 }
 

@@ -1,4 +1,4 @@
-/* node/cheese_conn's bound on unfinished messages over several connections
+/* net/cheese_conn's bound on unfinished messages over several connections
  * (cc_cheese_budget), on a real event loop over socketpairs: the quietest
  * holder is refused and closed once the total passes the bound, a
  * connection holding nothing is never chosen and one holding a few bytes
@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "node/cheese_conn.h"
+#include "net/cheese_conn.h"
 #include "util/buf.h"
 
 #define N_CONNS 4

@@ -423,7 +423,7 @@ static void test_consumed_and_state(void **state)
 }
 
 /* What the reader holds for a message still arriving: what a node sums over
- * its connections to bound them all (node/cheese_conn.h). */
+ * its connections to bound them all (net/cheese_conn.h). */
 static void test_held_bytes(void **state)
 {
     (void)state;

@@ -1329,7 +1329,7 @@ static void test_template_reproduces_vectors(void **state)
         cc_number ts = {.is_int = false, .d = json_real_value(json_object_get(parsed, "timestamp"))};
         char nonce[24];
         snprintf(nonce, sizeof nonce, "%lld", (long long)json_integer_value(json_object_get(parsed, "nonce")));
-        cc_cheese_template tpl;
+        cc_block_template tpl;
         cc_cheese_template_build(&tpl, block.height, block.prev, &ts, block.txs, block.n_txs);
         assert_int_equal(tpl.height, block.height);
         cc_buf pre = CC_BUF_INIT, text = CC_BUF_INIT;
@@ -1341,8 +1341,8 @@ static void test_template_reproduces_vectors(void **state)
         assert_string_equal(text.data, json);
         cc_buf_free(&pre);
         cc_buf_free(&text);
-        cc_cheese_template_clear(&tpl);
-        cc_cheese_template_clear(&tpl);
+        cc_block_template_clear(&tpl);
+        cc_block_template_clear(&tpl);
         json_decref(parsed);
         cc_block_clear(&block);
     }
@@ -1361,7 +1361,7 @@ static void test_template_mine_and_nonces(void **state)
     assert_true(cc_cheese_tx_create(&f.b, f.a.pub_hex, &half, &txs[1], &err));
     cc_cheese_tx_reward(f.a.pub_hex, &txs[2]);
     cc_number ts = {.is_int = false, .d = 1700000000.123456};
-    cc_cheese_template tpl;
+    cc_block_template tpl;
     cc_cheese_template_build(&tpl, 3, f.parent, &ts, txs, 3);
     /* Mine from 0, as the reference does, hashing from a midstate. */
     cc_sha256_ctx base;
@@ -1406,7 +1406,7 @@ static void test_template_mine_and_nonces(void **state)
     assert_non_null(strstr(text.data, "\"nonce\": 0, "));
     assert_true(cc_cheese_template_finish(&tpl, "9223372036854775807", &text));
     cc_buf_free(&text);
-    cc_cheese_template_clear(&tpl);
+    cc_block_template_clear(&tpl);
     for (size_t i = 0; i < 3; i++)
         cc_tx_clear(&txs[i]);
     fixture_close(&f);

@@ -1265,7 +1265,7 @@ static void test_amount_to_mpq_exact(void **state)
 
 /* ---- mining templates --------------------------------------------------------------- */
 
-static void mine_template(const cc_http_template *tpl, cc_buf *text)
+static void mine_template(const cc_block_template *tpl, cc_buf *text)
 {
     char hash[CC_HASH_HEX_LEN + 1];
     cc_test_http_mine(tpl, text, hash);
@@ -1280,7 +1280,7 @@ static void test_template_build_and_finish(void **state)
     tx_ok(f.pay_ab, &txs[0]);
     tx_ok(f.pay_bc, &txs[1]);
     tx_ok(f.reward, &txs[2]);
-    cc_http_template tpl;
+    cc_block_template tpl;
     cc_http_template_build(&tpl, 1, CC_HTTP_GENESIS_HASH, TS, f.c.pub_hex, txs, 3);
     assert_int_equal(tpl.height, 1);
     cc_buf text = CC_BUF_INIT;
@@ -1320,8 +1320,8 @@ static void test_template_build_and_finish(void **state)
     json_decref(parsed);
     cc_buf_free(&mine);
     cc_block_clear(&block);
-    cc_http_template_clear(&tpl);
-    cc_http_template_clear(&tpl);
+    cc_block_template_clear(&tpl);
+    cc_block_template_clear(&tpl);
     for (size_t i = 0; i < 3; i++)
         cc_tx_clear(&txs[i]);
     cc_buf_free(&text);

@@ -51,7 +51,7 @@ void cc_test_p192_key(unsigned scalar, cc_p192_key *out)
     assert_true(cc_p192_from_private(priv, out, NULL));
 }
 
-void cc_test_http_mine(const cc_http_template *tpl, cc_buf *text,
+void cc_test_http_mine(const cc_block_template *tpl, cc_buf *text,
                        char hash[CC_HASH_HEX_LEN + 1])
 {
     cc_sha256_ctx base;
@@ -155,12 +155,12 @@ cc_test_mined cc_test_chain_env_mine(cc_test_chain_env *env, int64_t height, con
         memcpy(out.reward, all[count].txid, sizeof out.reward);
         count++;
     }
-    cc_http_template tpl;
+    cc_block_template tpl;
     cc_http_template_build(&tpl, height, prev, ts, env->keys[miner].pub_hex, all, count);
     if (reward_to >= 0)
         cc_tx_clear(&all[n]);
     free(all);
     cc_test_http_mine(&tpl, &out.text, out.hash);
-    cc_http_template_clear(&tpl);
+    cc_block_template_clear(&tpl);
     return out;
 }

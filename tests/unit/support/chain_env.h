@@ -36,7 +36,7 @@ void cc_test_p192_key(unsigned scalar, cc_p192_key *out);
 
 /* Searches the nonces "%020lu" from 0 until tpl's block meets the proof of
  * work; writes the finished block to text and its hash (hex) to hash. */
-void cc_test_http_mine(const cc_http_template *tpl, cc_buf *text,
+void cc_test_http_mine(const cc_block_template *tpl, cc_buf *text,
                        char hash[CC_HASH_HEX_LEN + 1]);
 
 /* Submits a block that must be read and reach the expected outcome. */

@@ -17,8 +17,8 @@
  * it.
  *
  * Thread: the event loop thread of `base`. */
-#ifndef CC_NODE_CHEESE_CONN_H
-#define CC_NODE_CHEESE_CONN_H
+#ifndef CC_NET_CHEESE_CONN_H
+#define CC_NET_CHEESE_CONN_H
 
 #include <event2/event.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-#include "node/cheese_conn.h"
+#include "net/cheese_conn.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -277,16 +277,22 @@ static void arm_silence(cc_cheese_conn *c)
 }
 
 /* Refuses with reason, closes once that is written, and tells the owner. */
-static void close_refusing(cc_cheese_conn *c, const char *reason)
+/* Reads nothing more; closes once what was sent is written. */
+static void begin_closing(cc_cheese_conn *c)
 {
-    cc_cheese_conn_refuse(c, reason);
-    bool tell = c->h.closed != NULL;
     c->state = ST_CLOSING;
     budget_release(c);
     bufferevent_disable(c->bev, EV_READ);
     evtimer_del(c->silence);
     if (!output_pending(c))
         linger(c);
+}
+
+static void close_refusing(cc_cheese_conn *c, const char *reason)
+{
+    cc_cheese_conn_refuse(c, reason);
+    bool tell = c->h.closed != NULL;
+    begin_closing(c);
     if (tell)
         c->h.closed(c->ctx, reason);
 }
@@ -468,10 +474,8 @@ static cc_cheese_conn *conn_new(const cc_cheese_conn_config *cfg, struct buffere
     c->last_read = cc_clock_mono();
     if (cfg->budget)
         budget_join(c, cfg->budget);
-    if (!c->bev || !c->silence) {
-        fputs("cheesechain: out of memory\n", stderr);
-        abort();
-    }
+    cc_alloc_check(c->bev);
+    cc_alloc_check(c->silence);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     apply_timeouts(c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -608,12 +612,7 @@ void cc_cheese_conn_finish(cc_cheese_conn *c)
         kill_conn(c);
         return;
     }
-    c->state = ST_CLOSING;
-    budget_release(c);
-    bufferevent_disable(c->bev, EV_READ);
-    evtimer_del(c->silence);
-    if (!output_pending(c))
-        linger(c);
+    begin_closing(c);
     if (c->busy == 0)
         drop_reader(c);
 }
