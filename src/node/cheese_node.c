@@ -133,6 +133,19 @@ typedef struct intake {
     int64_t height_before;
 } intake;
 
+static bool peer_misbehaved(void *ctx, const char *ip, cc_refusal why);
+
+/* A chain we asked a listed peer for holds a block that breaks the rules:
+ * its address is scored as if it had announced it. One we cannot read is
+ * not: the seed era's peers answer in forms of their own. */
+static void chain_refused(cheese_node *node, const char *peer_id, const cc_err *why)
+{
+    const char *host = cc_cheese_peers_host(node->peers, peer_id);
+    cc_refusal refusal = cc_err_refusal(why);
+    if (host && refusal != CC_REFUSAL_MALFORMED)
+        peer_misbehaved(node, host, refusal);
+}
+
 static intake *intake_new(cheese_node *node, cc_cheese_verdict *verdict, const char *source)
 {
     intake *in = cc_calloc(1, sizeof *in);
@@ -182,6 +195,8 @@ static void intake_done(void *ctx, bool cancelled)
     }
     if (!cancelled && !in->relay_each && in->generation != cc_chain_tip_generation(node->chain))
         cc_node_core_announce_tip(&node->core, in->source[0] ? in->source : NULL);
+    if (!in->verdict && !in->ok && !cancelled)
+        chain_refused(node, in->source, &in->err);
     if (in->verdict) {
         cc_cheese_verdict_give(in->verdict, in->ok, &in->err);
     } else {
@@ -528,6 +543,7 @@ static bool start_network(cheese_node *node, cc_err *err)
         .limits = {.max_line = MAX_LINE, .max_payload = cfg->max_chain_bytes},
         .chain = on_chain,
         .open_txs = on_open_txs,
+        .banned = ip_banned,
         .ctx = node,
         .log = cfg->core.log,
     };

@@ -433,9 +433,18 @@ static void on_peer_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static bool banned(const cc_cheese_peers *p, const char *host)
+{
+    return p->cfg.banned && p->cfg.banned(p->cfg.ctx, host);
+}
+
 static void enqueue(peer *pe, job_kind kind, const char *text, size_t len)
 {
     cc_cheese_peers *p = pe->owner;
+    if (banned(p, pe->host)) {
+        cc_debug(p->cfg.log, "peer %s at %s is banned: not asked", pe->id, pe->host);
+        return;
+    }
     if (pe->n_jobs >= p->cfg.max_queue) {
         /* A peer that cannot keep up loses the oldest waiting news (not the
          * one in flight). */
@@ -568,6 +577,8 @@ bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *listed_
     if (!listed_address(p, id, listed_host, port, &addr))
         return false;
     const char *host = addr.host;
+    if (banned(p, host))
+        return false;
     cc_cheese_peers_vouch(p, id);
     peer *pe = find(p, id);
     if (pe) {
@@ -647,6 +658,12 @@ bool cc_cheese_peers_known(cc_cheese_peers *p, const char *id)
 bool cc_cheese_peers_has(const cc_cheese_peers *p, const char *id)
 {
     return find(p, id) != NULL;
+}
+
+const char *cc_cheese_peers_host(const cc_cheese_peers *p, const char *id)
+{
+    const peer *pe = find(p, id);
+    return pe ? pe->host : NULL;
 }
 
 static void fetch_one(peer *pe)

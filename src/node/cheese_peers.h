@@ -59,6 +59,9 @@ typedef struct cc_cheese_peers_config {
     /* A peer's CHAIN[...] / TR[...] answer (the JSON list). */
     void (*chain)(void *ctx, const char *peer_id, const char *payload, size_t len);
     void (*open_txs)(void *ctx, const char *peer_id, const char *payload, size_t len);
+    /* Optional: true while the node bans host (node/cheese_node.c): a
+     * banned peer is neither added nor sent anything. */
+    bool (*banned)(void *ctx, const char *host);
     void *ctx;
     const cc_log *log;
 } cc_cheese_peers_config;
@@ -85,6 +88,8 @@ void cc_cheese_peers_vouch(cc_cheese_peers *p, const char *id);
 bool cc_cheese_peers_known(cc_cheese_peers *p, const char *id);
 /* True when id is in the table. */
 bool cc_cheese_peers_has(const cc_cheese_peers *p, const char *id);
+/* The canonical host of the peer listed under id; NULL when none is. */
+const char *cc_cheese_peers_host(const cc_cheese_peers *p, const char *id);
 
 /* Asks a peer (id) or every peer (NULL) for its chain and its open
  * transactions (unless already asked and not yet answered). */

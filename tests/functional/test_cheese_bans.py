@@ -9,13 +9,15 @@ the node never bans its own address or 127.0.0.1, which every program on
 the machine shares (the last test shows that). Nothing here asserts a
 timing: the tests wait for behaviour.
 """
+import json
 import socket
+import threading
 
 import pytest
 
 from conftest import WAIT_S, wait_until
-from test_cheese_network import (GENESIS_SMELL, NEVER, Node, Peer, RsaKey, Tracker, block_text,
-                                 mine, reward, tx_text)
+from test_cheese_network import (GENESIS_SMELL, GENESIS_TEXT, NEVER, Node, Peer, RsaKey, Tracker,
+                                 block_text, mine, reward, tx_text)
 
 HOSTILE_IP = "127.0.0.2"
 BAN_TIME_S = 10
@@ -126,3 +128,83 @@ def test_the_loopback_address_is_disconnected_never_banned(node):
     peer.close()
     assert "banning 127.0.0.1" not in node.log()
     assert greeted(node.port, "127.0.0.1")
+
+
+class InvalidChainPeer:
+    """A listed peer at HOSTILE_IP whose chain holds a block without proof of
+    work: it greets whoever connects, answers every chain request with that
+    chain and every request for open transactions with none, and counts the
+    chain requests."""
+
+    def __init__(self, tracker_port):
+        self.server = socket.create_server((HOSTILE_IP, 0))
+        self.port = self.server.getsockname()[1]
+        self.chain = json.dumps([json.loads(GENESIS_TEXT),
+                                 mine(1, GENESIS_SMELL, [reward(RsaKey().pub)], good_pow=False)])
+        self.chain_requests = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve, daemon=True).start()
+        self.tracker = socket.create_connection(("127.0.0.1", tracker_port), timeout=WAIT_S)
+        assert self.tracker.recv(100) == b"Connection Successful"
+        self.tracker.sendall(f"PCONNECT:{HOSTILE_IP}:{self.port}".encode())
+        assert self.tracker.recv(100).startswith(b"TCONNECTRESP:")
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
+
+    def answer(self, conn):
+        with conn:
+            conn.sendall(b"PCONNECTACK:PID" + b"AB" * 10)
+            buf = b""
+            while chunk := conn.recv(65536):
+                buf += chunk
+                if b"GETCHAIN" in buf or b"GET_CHAIN" in buf:
+                    with self.lock:
+                        self.chain_requests += 1
+                    later = b"GETCHAIN" in buf
+                    conn.sendall((b"GETCHAINRESP" if later else b"CHAIN") + self.chain.encode())
+                    buf = b""
+                elif b"OPEN" in buf:
+                    later = b"GETOPENTRANSACTIONS" in buf
+                    conn.sendall(b"GETOPENTRANSACTIONSRESP[]" if later else b"TR[]")
+                    buf = b""
+
+    def requests(self):
+        with self.lock:
+            return self.chain_requests
+
+    def close(self):
+        self.server.close()
+        self.tracker.close()
+
+
+def test_a_listed_peer_serving_invalid_chains_is_banned_and_asked_no_more(tmp_path):
+    """The node asks a random peer for its chain every --resync-interval:
+    a peer whose chain breaks the rules earns points each time, is banned
+    once it has 100, and is asked nothing more while the ban lasts."""
+    (tmp_path / "tracker").mkdir()
+    tracker = Tracker(str(tmp_path / "tracker")).start()
+    node = Node(str(tmp_path / "node"), tracker.port, n_transactions=NEVER,
+                extra=["--ban-time", "600", "--resync-interval", "0.2"])
+    node.start()
+    peer = InvalidChainPeer(tracker.port)
+    try:
+        wait_until(lambda: f"banning {HOSTILE_IP}" in node.log(), "the listed peer to be banned",
+                   timeout=2 * WAIT_S)
+        asked = peer.requests()
+        assert asked >= OFFENCES_TO_BAN, asked
+        # ten more resync rounds, each of which would ask it (it is the only peer)
+        skipped = lambda: node.log().count(f"at {HOSTILE_IP} is banned: not asked")
+        before = skipped()
+        wait_until(lambda: skipped() >= before + 10, "more resync rounds")
+        assert peer.requests() <= asked + 1, (asked, peer.requests())  # one may have been under way
+        assert node.height() == 0
+    finally:
+        peer.close()
+        node.stop()
+        tracker.stop()

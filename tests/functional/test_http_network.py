@@ -292,9 +292,13 @@ def line(make_module_node):
     """Five nodes, each started knowing only its left neighbour; the first
     mines every transaction it gets (n=1), the others never mine again after
     their own block 1, so that the test can tell who made what. Debug logs
-    show every request a node sends."""
+    show every request a node sends. The miner mines at the node's own
+    priority: at the default nice 19 its threads get 15/1024 of a core's
+    share against each busy program at nice 0, and on a machine loaded with
+    such programs (seen beside other test suites) the blocks of twenty
+    payments took longer than the test waits."""
     extra = GOSSIP + ["--log-level", "debug"]
-    nodes = [make_module_node(n_transactions=1, extra=extra)]
+    nodes = [make_module_node(n_transactions=1, extra=extra + ["--miner-nice", "0"])]
     # the miner's block 1 must be its own (it pays from it), so it mines
     # before anyone can hand it another
     nodes[0].wait_height(1)

@@ -16,27 +16,24 @@
 
 #include "consensus/rules.h"
 #include "crypto/hash.h"
-#include "util/hex.h"
 #include "wallet/keys.h"
 
 /* The first decimal nonce whose pre-image meets the proof of work. */
 static void find_nonce(const cc_rules *rules, const cc_block_template *tpl, char nonce[24])
 {
+    cc_buf preimage = CC_BUF_INIT;
+    char hex[CC_SHA256_HEX_LEN + 1];
     for (unsigned long long n = 0;; n++) {
         snprintf(nonce, 24, "%llu", n);
-        cc_sha256_ctx ctx;
-        cc_sha256_init(&ctx);
-        cc_sha256_update(&ctx, tpl->prefix.data, tpl->prefix.len);
-        cc_sha256_update(&ctx, nonce, strlen(nonce));
-        cc_sha256_update(&ctx, tpl->suffix.data, tpl->suffix.len);
-        uint8_t digest[CC_SHA256_LEN];
-        cc_sha256_final(&ctx, digest);
-        char hex[2 * CC_SHA256_LEN + 1];
-        cc_hex_encode(digest, sizeof digest, hex);
-        size_t zeros = strspn(hex, "0");
-        if (zeros >= rules->pow_zero_digits)
-            return;
+        cc_buf_reset(&preimage);
+        cc_buf_append(&preimage, tpl->prefix.data, tpl->prefix.len);
+        cc_buf_puts(&preimage, nonce);
+        cc_buf_append(&preimage, tpl->suffix.data, tpl->suffix.len);
+        cc_sha256_hex(preimage.data, preimage.len, hex);
+        if (strspn(hex, "0") >= rules->pow_zero_digits)
+            break;
     }
+    cc_buf_free(&preimage);
 }
 
 static void make_key(const cc_key_kind *kind, cc_wallet_key *key)
