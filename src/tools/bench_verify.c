@@ -1,10 +1,12 @@
-/* cheese-bench-verify: how many P-192 signatures the node's own verifier
- * (crypto/p192.c on nettle) checks per second, on one core and then on
- * --threads cores at once: the anchor of the sync benchmark
+/* cheese-bench-verify: how many payment signatures the node's own verifier
+ * checks per second (the network's rules: P-192 ECDSA for http, RSA PKCS#1
+ * v1.5 for cheese, both on nettle), on one core and then on --threads cores
+ * at once: the anchor of the sync and intake benchmarks
  * (docs/benchmarks.md). Rates are given per second of wall clock and per
  * second of CPU time, which a busy machine changes less. The messages are
- * payment texts of the http network, signed beforehand; every verification
- * must succeed or the run fails.
+ * payments of the network, signed beforehand by a fresh wallet key (1024-bit
+ * RSA on cheese, as the reference makes them); every verification must
+ * succeed or the run fails.
  * Prints one JSON object.
  *
  * Exit status: 0 done, 1 a signature failed to verify, 2 usage. */
@@ -16,19 +18,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "consensus/http.h"
+#include "consensus/rules.h"
 #include "util/clock.h"
 #include "util/parse.h"
-#include "wallet/payment.h"
+#include "wallet/keys.h"
 
 #define N_MESSAGES 64
 
 static const char usage[] =
-    "usage: cheese-bench-verify [--seconds S] [--threads N]\n"
+    "usage: cheese-bench-verify [--network http|cheese] [--seconds S] [--threads N]\n"
+    "  --network NAME whose signatures (http)\n"
     "  --seconds S   time of each of the two measurements (2)\n"
     "  --threads N   threads of the second measurement, 0 = one per core (0)\n";
 
 typedef struct sample {
+    const cc_rules *rules;
     cc_tx txs[N_MESSAGES];
     double seconds;
 } sample;
@@ -47,17 +51,25 @@ static double thread_cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void make_sample(sample *s)
+/* N_MESSAGES payments of different amounts from one key to another. */
+static bool make_sample(sample *s)
 {
-    cc_p192_key from, to;
-    cc_p192_generate(&from);
-    cc_p192_generate(&to);
-    cc_number amount = {.d = 0.25};
-    for (int i = 0; i < N_MESSAGES; i++) {
-        char ts[32];
-        snprintf(ts, sizeof ts, "2024-01-01T00:00:%02d.000000", i % 60);
-        cc_http_tx_create(&from, to.pub_hex, &amount, ts, &s->txs[i], NULL);
+    const cc_key_kind *kind = cc_key_kind_of(s->rules);
+    cc_wallet_key from, to;
+    cc_buf hex = CC_BUF_INIT;
+    kind->file.generate(&from, &hex);
+    kind->file.generate(&to, &hex);
+    cc_buf_free(&hex);
+    bool ok = true;
+    for (int i = 0; ok && i < N_MESSAGES; i++) {
+        cc_stamp stamp = {.unix_s = {.d = 1704067200.0 + i}};
+        snprintf(stamp.iso, sizeof stamp.iso, "2024-01-01T00:00:%02d.000000", i % 60);
+        cc_number amount = {.d = 0.25 + i};
+        ok = kind->pay(&from, kind->public_hex(&to), &amount, &stamp, &s->txs[i], NULL);
     }
+    kind->file.clear(&from);
+    kind->file.clear(&to);
+    return ok;
 }
 
 static void *verify_loop(void *arg)
@@ -67,7 +79,7 @@ static void *verify_loop(void *arg)
     double end = cc_clock_mono() + w->s->seconds;
     while (cc_clock_mono() < end) {
         for (int i = 0; i < N_MESSAGES; i++)
-            w->failed |= !cc_http_tx_verify(&w->s->txs[i]);
+            w->failed |= !w->s->rules->tx_verify(&w->s->txs[i]);
         w->verified += N_MESSAGES;
     }
     w->cpu_s = thread_cpu_s() - cpu;
@@ -108,13 +120,16 @@ int main(int argc, char **argv)
 {
     double seconds = 2;
     long threads = 0;
-    static const struct option opts[] = {{"seconds", required_argument, 0, 's'},
+    const cc_rules *rules = cc_rules_http();
+    static const struct option opts[] = {{"network", required_argument, 0, 'n'},
+                                         {"seconds", required_argument, 0, 's'},
                                          {"threads", required_argument, 0, 't'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        bool ok = (opt == 's' && cc_parse_double(optarg, 0.1, 600, &seconds)) ||
+        bool ok = (opt == 'n' && (rules = cc_rules_find(optarg)) && cc_key_kind_of(rules)) ||
+                  (opt == 's' && cc_parse_double(optarg, 0.1, 600, &seconds)) ||
                   (opt == 't' && cc_parse_long(optarg, 0, 256, &threads));
         if (opt == 'h')
             return fputs(usage, stdout), 0;
@@ -128,7 +143,9 @@ int main(int argc, char **argv)
         threads = cores > 0 ? cores : 1;
     }
     static sample s;
-    make_sample(&s);
+    s.rules = rules;
+    if (!make_sample(&s))
+        return fputs("cheese-bench-verify: cannot sign the sample payments\n", stderr), 1;
     s.seconds = seconds;
     rate one = {0}, all = {0};
     bool ok = measure(&s, 1, &one) && measure(&s, (unsigned)threads, &all);
@@ -138,8 +155,8 @@ int main(int argc, char **argv)
         fputs("cheese-bench-verify: a signature did not verify\n", stderr);
         return 1;
     }
-    printf("{\"one_core_per_s\": %.1f, \"one_core_per_cpu_s\": %.1f, \"threads\": %ld, "
+    printf("{\"network\": \"%s\", \"one_core_per_s\": %.1f, \"one_core_per_cpu_s\": %.1f, \"threads\": %ld, "
            "\"all_threads_per_s\": %.1f, \"all_threads_per_cpu_s\": %.1f}\n",
-           one.per_s, one.per_cpu_s, threads, all.per_s, all.per_cpu_s);
+           rules->network, one.per_s, one.per_cpu_s, threads, all.per_s, all.per_cpu_s);
     return 0;
 }
