@@ -191,9 +191,10 @@ def test_a_listed_peer_serving_invalid_chains_is_banned_and_asked_no_more(tmp_pa
     tracker = Tracker(str(tmp_path / "tracker")).start()
     node = Node(str(tmp_path / "node"), tracker.port, n_transactions=NEVER,
                 extra=["--ban-time", "600", "--resync-interval", "0.2"])
-    node.start()
-    peer = InvalidChainPeer(tracker.port)
+    peer = None
     try:
+        node.start()
+        peer = InvalidChainPeer(tracker.port)
         wait_until(lambda: f"banning {HOSTILE_IP}" in node.log(), "the listed peer to be banned",
                    timeout=2 * WAIT_S)
         asked = peer.requests()
@@ -205,6 +206,7 @@ def test_a_listed_peer_serving_invalid_chains_is_banned_and_asked_no_more(tmp_pa
         assert peer.requests() <= asked + 1, (asked, peer.requests())  # one may have been under way
         assert node.height() == 0
     finally:
-        peer.close()
+        if peer:
+            peer.close()
         node.stop()
         tracker.stop()
