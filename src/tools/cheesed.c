@@ -40,7 +40,7 @@ static const char usage[] =
     "  --miner-threads N        mining threads, 0 = one per core (0)\n"
     "  --miner-nice N           mining threads' niceness, 0 to 19 (19: the node\n"
     "                           answers first; 0 under a checker such as valgrind)\n"
-    "  --verify-threads N       signature-checking threads (http), 0 = one per core (0)\n"
+    "  --verify-threads N       signature-checking threads, 0 = one per core (0)\n"
     "  --mine-on-start yes|no   mine block 1 when the chain is only the genesis (yes)\n"
     "  --faucet on|off          pay from the node's wallet on POST /money (on)\n"
     "  --faucet-min-request X   least paid per request (0.00000001)\n"
