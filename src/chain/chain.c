@@ -11,6 +11,11 @@
 /* Transactions per generation of the signature cache (chain/sig_cache.h):
  * a few pages of blocks being caught up with plus a full mempool. */
 #define SIG_CACHE_CAPACITY (1u << 15)
+/* Served block texts kept in memory (chain/text_cache.h): room for the
+ * blocks near the tip that peers ask for while they spread; a few MB at
+ * most, whatever the blocks' size. */
+#define TEXT_CACHE_SLOTS 1024
+#define TEXT_CACHE_BYTES (4u << 20)
 
 /* ---- small store queries ----------------------------------------------- */
 
@@ -155,7 +160,10 @@ static bool connect_tx(cc_chain *chain, const cc_block *block, size_t i, cc_err 
     store_bind_text(stmt, 1, tx->txid);
     store_bind_text(stmt, 2, tx->msgid);
     store_bind_text(stmt, 3, block->hash);
-    return store_run(chain, stmt, err) && move_amount(chain, tx, +1, err);
+    if (!store_run(chain, stmt, err))
+        return false;
+    store_note_payment(chain, tx);
+    return move_amount(chain, tx, +1, err);
 }
 
 static bool connect_block(cc_chain *chain, const cc_block *block, cc_err *err)
@@ -375,6 +383,25 @@ static bool activate(cc_chain *chain, const char *target, size_t *depth,
     tx_list_clear(&abandoned);
     branch_clear(&b);
     return ok;
+}
+
+/* What activate does for the common case, a block on the tip: connected
+ * as it was decoded, without walking back to the tip and reading the
+ * block back from the store. */
+static bool extend_tip(cc_chain *chain, const cc_block *block, char bad[CC_HASH_HEX_LEN + 1],
+                       cc_err *err)
+{
+    bad[0] = '\0';
+    cc_err why = {0};
+    if (!connect_block(chain, block, &why)) {
+        if (why.code == CC_ERR_BAD_REQUEST)
+            memcpy(bad, block->hash, CC_HASH_HEX_LEN + 1);
+        if (err)
+            *err = why;
+        return false;
+    }
+    /* its payments may leave waiting ones of the same senders unfunded */
+    return mempool_restore(chain, NULL, 0, err);
 }
 
 /* Connects path as a trial inside a savepoint that is always rolled back:
@@ -776,9 +803,12 @@ static bool store_block(cc_chain *chain, const cc_block *block, cc_block_result 
     char bad[CC_HASH_HEX_LEN + 1] = "";
     bool extends = block->height > chain->height;
     chain_reorg *later = NULL;
-    if (ok && extends)
+    bool on_tip = extends && strcmp(block->prev, chain->tip) == 0;
+    if (ok && extends && !on_tip)
         ok = plan_reorg(chain, block->hash, &later, err);
-    if (ok && extends && !later)
+    if (ok && on_tip)
+        ok = extend_tip(chain, block, bad, err);
+    else if (ok && extends && !later)
         ok = activate(chain, block->hash, &res->reorg_depth, bad, err);
     else if (ok && !extends)
         ok = check_side(chain, block->hash, &res->checked, bad, err);
@@ -998,8 +1028,10 @@ cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
     chain->reorg_inline_max = config->reorg_inline_max;
     chain->orphans = cc_calloc(config->max_orphans ? config->max_orphans : 1, sizeof(orphan));
     chain->verified = cc_sig_cache_new(SIG_CACHE_CAPACITY);
+    chain->served = cc_text_cache_new(TEXT_CACHE_SLOTS, TEXT_CACHE_BYTES);
     if (!store_open(chain, config->db_path, err) || !store_genesis(chain, err) ||
-        !load_tip(chain, err) || !backfill_reward_index(chain, err)) {
+        !load_tip(chain, err) || !backfill_reward_index(chain, err) ||
+        !store_known_rebuild(chain, err)) {
         cc_chain_close(chain);
         return NULL;
     }
@@ -1028,6 +1060,8 @@ void cc_chain_close(cc_chain *chain)
         free(chain->orphans[i].text);
     free(chain->orphans);
     cc_sig_cache_free(chain->verified);
+    cc_text_cache_free(chain->served);
+    cc_id_filter_free(chain->known);
     free(chain);
 }
 
@@ -1076,6 +1110,9 @@ size_t cc_chain_mempool_size(const cc_chain *chain) { return chain->mempool_coun
 
 bool cc_chain_block_text(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err)
 {
+    cc_buf_reset(out);
+    if (cc_text_cache_get(chain->served, hash, out))
+        return true;
     stored_block info;
     if (!block_lookup(chain, hash, &info, out, err))
         return false;
@@ -1083,6 +1120,10 @@ bool cc_chain_block_text(cc_chain *chain, const char *hash, cc_buf *out, cc_err 
         cc_buf_reset(out); /* only a block checked on its branch is an answer */
         return cc_fail(err, CC_ERR_NOT_FOUND, "Block not found");
     }
+    /* Inside an open transaction the status read may yet be rolled back;
+     * only what is committed is remembered. */
+    if (sqlite3_get_autocommit(chain->db))
+        cc_text_cache_put(chain->served, hash, out->data, out->len);
     return true;
 }
 

@@ -149,8 +149,9 @@ const char *cc_chain_tip(const cc_chain *chain);
 /* Counts the best chain's changes; lets the miner notice a moved tip. */
 uint64_t cc_chain_tip_generation(const cc_chain *chain);
 
-/* Wire text of a block valid on its branch (any branch); CC_ERR_NOT_FOUND
- * otherwise (unknown, invalid, or not checked yet). */
+/* Wire text of a block valid on its branch (any branch), in place of what
+ * out held; CC_ERR_NOT_FOUND (out emptied) otherwise (unknown, invalid, or
+ * not checked yet). */
 bool cc_chain_block_text(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err);
 /* {"chain": [[b0], [b1, b1'], ...]}: every block valid on its branch, by
  * height, best-chain block first. */

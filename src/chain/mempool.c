@@ -62,6 +62,8 @@ static bool mempool_add(cc_chain *chain, const cc_tx *tx, int64_t seq, cc_err *e
     sqlite3_bind_int64(stmt, 5, seq);
     sqlite3_bind_blob(stmt, 6, tx->text, (int)tx->text_len, SQLITE_STATIC);
     bool ok = store_run(chain, stmt, err);
+    if (ok)
+        store_note_payment(chain, tx);
     chain->mempool_count += ok;
     free(amount_text);
     mpq_clear(amount);
@@ -77,11 +79,12 @@ static bool mempool_full(const cc_chain *chain, cc_err *err)
     return true;
 }
 
-/* A new arrival: last in the arrival order, and only if the sender can
- * afford it on top of everything it already has waiting. */
+/* A new arrival, checked new by the caller: last in the arrival order,
+ * and only if the sender can afford it on top of everything it already has
+ * waiting. */
 static bool mempool_insert(cc_chain *chain, const cc_tx *tx, cc_err *err)
 {
-    if (!check_new_payment(chain, tx, err) || mempool_full(chain, err))
+    if (mempool_full(chain, err))
         return false;
     mpq_t available;
     mpq_init(available);

@@ -23,7 +23,7 @@ static const char schema[] =
     /* A page of blocks caught up with is one transaction that dirties
      * index pages all over (hashes are random): with SQLite's default 2 MB
      * it spills to the WAL mid-transaction and reads pages back. */
-    "PRAGMA cache_size=-8192;"
+    "PRAGMA cache_size=-32768;"
     "PRAGMA temp_store=MEMORY;"
     "CREATE TABLE IF NOT EXISTS block(hash TEXT PRIMARY KEY, prev TEXT NOT NULL,"
     " height INTEGER NOT NULL, seq INTEGER NOT NULL, status INTEGER NOT NULL,"
@@ -297,10 +297,85 @@ bool store_balance_add(cc_chain *chain, const char *key, const mpq_t delta, cc_e
     return ok;
 }
 
+/* ---- the filter of known payments (chain/id_filter.h) ---- */
+
+/* Room for twice the payments (two ids each) the store holds when the
+ * filter is built, and at least this many ids: a filter is rebuilt
+ * rarely, and a small one costs little memory (16 bits per id). */
+#define KNOWN_MIN_CAPACITY (1u << 16)
+
+static bool count_payments(cc_chain *chain, size_t *rows, cc_err *err)
+{
+    static const char sql[] =
+        "SELECT (SELECT COUNT(*) FROM txindex) + (SELECT COUNT(*) FROM mempool)";
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(chain->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return store_db_fail(chain, err);
+    bool ok = sqlite3_step(stmt) == SQLITE_ROW;
+    *rows = ok ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_finalize(stmt);
+    return ok || store_db_fail(chain, err);
+}
+
+/* Read from db itself, never from the view of a reorganisation under way:
+ * the filter must hold what db holds, its open transaction included. */
+static bool fill_filter(cc_chain *chain, cc_id_filter *filter, cc_err *err)
+{
+    static const char sql[] =
+        "SELECT txid, msgid FROM txindex UNION ALL SELECT txid, msgid FROM mempool";
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2(chain->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        return store_db_fail(chain, err);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        cc_id_filter_add(filter, (const char *)sqlite3_column_text(stmt, 0));
+        cc_id_filter_add(filter, (const char *)sqlite3_column_text(stmt, 1));
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE || store_db_fail(chain, err);
+}
+
+bool store_known_rebuild(cc_chain *chain, cc_err *err)
+{
+    size_t rows = 0;
+    if (!count_payments(chain, &rows, err))
+        return false;
+    size_t capacity = 4 * rows > KNOWN_MIN_CAPACITY ? 4 * rows : KNOWN_MIN_CAPACITY;
+    cc_id_filter *filter = cc_id_filter_new(capacity);
+    if (!fill_filter(chain, filter, err)) {
+        cc_id_filter_free(filter);
+        return false;
+    }
+    cc_id_filter_free(chain->known);
+    chain->known = filter;
+    return true;
+}
+
+void store_note_payment(cc_chain *chain, const cc_tx *tx)
+{
+    if (!chain->known)
+        return; /* not built yet: it will be read from the store */
+    cc_id_filter_add(chain->known, tx->txid);
+    cc_id_filter_add(chain->known, tx->msgid);
+}
+
+/* False when tx is certainly neither mined nor waiting. */
+static bool maybe_known(cc_chain *chain, const cc_tx *tx)
+{
+    if (!chain->known)
+        return true;
+    if (cc_id_filter_full(chain->known))
+        store_known_rebuild(chain, NULL); /* on failure the full one serves */
+    return cc_id_filter_may_have(chain->known, tx->txid) ||
+           cc_id_filter_may_have(chain->known, tx->msgid);
+}
+
 /* Both the best chain's index and the mempool are looked up by txid or by
  * signed message: either one matching means the payment is known. */
 static bool payment_known(cc_chain *chain, store_sql id, const cc_tx *tx)
 {
+    if (!maybe_known(chain, tx))
+        return false;
     sqlite3_stmt *stmt = store_stmt(chain, id);
     store_bind_text(stmt, 1, tx->txid);
     store_bind_text(stmt, 2, tx->msgid);

@@ -11,7 +11,9 @@
 
 #include "chain/chain.h"
 #include "chain/checkpointer.h"
+#include "chain/id_filter.h"
 #include "chain/sig_cache.h"
+#include "chain/text_cache.h"
 
 /* PRAGMA user_version from which the reward index holds every reward of
  * the best chain. */
@@ -77,6 +79,8 @@ struct cc_chain {
     size_t n_orphans;
     bool reward_index_new; /* the reward index is not filled yet (user_version < 1) */
     cc_sig_cache *verified; /* transactions whose signature was checked */
+    cc_text_cache *served;  /* texts of valid blocks lately served */
+    cc_id_filter *known;    /* a superset of the payments stored (store_note_payment) */
     bool in_batch;          /* changes are savepoints of one open transaction */
     cc_checkpointer *checkpointer; /* NULL: SQLite's own checkpoints */
     /* A deep reorganisation runs in steps (chain.c), its changes one open
@@ -128,6 +132,11 @@ bool store_balance_add(cc_chain *chain, const char *key, const mpq_t delta, cc_e
 char *store_mpq_text(const mpq_t value);
 void store_mpq_parse(const char *text, mpq_t out);
 
+/* Builds chain->known afresh from the store (chain/id_filter.h), sized
+ * for what it holds now; false (err) leaves the old one in place. */
+bool store_known_rebuild(cc_chain *chain, cc_err *err);
+/* Every payment written to the txindex or the mempool goes through here. */
+void store_note_payment(cc_chain *chain, const cc_tx *tx);
 /* True when tx (by txid or by signed message) is on the best chain. */
 bool store_tx_mined(cc_chain *chain, const cc_tx *tx);
 /* True when tx (by txid or by signed message) waits in the mempool. */

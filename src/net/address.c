@@ -112,6 +112,33 @@ static bool parse_ipv4(const char *s, size_t len, unsigned char ip[4])
 
 static const unsigned char v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
+/* Writes digits of value (0..65535) at out; returns the end. By hand, as
+ * glibc's inet_ntop and snprintf go through printf: the node names the
+ * sender of every request it answers. */
+static char *put_number(char *out, unsigned value)
+{
+    char digits[5];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    while (n > 0)
+        *out++ = digits[--n];
+    return out;
+}
+
+static void format_ipv4(const unsigned char ip[4], char out[CC_ADDR_HOST_MAX])
+{
+    char *end = out;
+    for (int i = 0; i < 4; i++) {
+        if (i > 0)
+            *end++ = '.';
+        end = put_number(end, ip[i]);
+    }
+    *end = '\0';
+}
+
 static void set_ip(cc_addr *a, int family, const unsigned char *ip)
 {
     memset(a->ip, 0, sizeof a->ip);
@@ -121,7 +148,10 @@ static void set_ip(cc_addr *a, int family, const unsigned char *ip)
     }
     a->family = family;
     memcpy(a->ip, ip, family == AF_INET ? 4 : 16);
-    inet_ntop(family, a->ip, a->host, sizeof a->host);
+    if (family == AF_INET)
+        format_ipv4(a->ip, a->host);
+    else
+        inet_ntop(family, a->ip, a->host, sizeof a->host);
 }
 
 static bool is_localhost(const char *host, size_t len)
@@ -210,8 +240,14 @@ bool cc_addr_parse(const char *text, size_t len, cc_addr *out, cc_err *err)
 
 void cc_addr_format(const cc_addr *a, char out[CC_ADDR_TEXT_MAX])
 {
-    snprintf(out, CC_ADDR_TEXT_MAX, a->family == AF_INET6 ? "[%s]:%d" : "%s:%d", a->host,
-             a->port);
+    if (a->family == AF_INET6) {
+        snprintf(out, CC_ADDR_TEXT_MAX, "[%s]:%d", a->host, a->port);
+        return;
+    }
+    size_t len = strlen(a->host);
+    memcpy(out, a->host, len);
+    out[len] = ':';
+    *put_number(out + len + 1, (unsigned)a->port) = '\0';
 }
 
 bool cc_addr_canonical(const char *text, char out[CC_ADDR_TEXT_MAX], cc_err *err)

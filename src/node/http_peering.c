@@ -571,11 +571,11 @@ bool cc_peering_sender(const cc_peering *peering, const cc_http_request *req,
             !cc_addr_equal(&a, &from))
             return false;
     }
-    char address[CC_ADDR_TEXT_MAX], peer[CC_ADDR_TEXT_MAX];
-    cc_addr_format(&a, address);
-    if (!cc_peer_address(address, peer, NULL) || cc_peers_is_self(peering->cfg.peers, peer))
+    /* What cc_peer_address would make of it, without formatting and
+     * parsing it again: this runs for every request a peer sends. */
+    if (a.family != AF_INET || cc_peers_reach_self(peering->cfg.peers, &a))
         return false;
-    snprintf(out, 96, "%s", peer);
+    cc_addr_format(&a, out);
     return true;
 }
 

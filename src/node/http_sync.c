@@ -273,6 +273,10 @@ struct page_job {
     bool well_formed;
     page_block *blocks;
     size_t n_blocks;
+    /* Started while the page before it was stored, which then ended the
+     * round (after_stale says how): dropped once checked. */
+    bool stale;
+    int after_stale;
 };
 
 static void page_job_free(page_job *job)
@@ -325,7 +329,8 @@ static void check_share(void *ctx, size_t part, size_t parts)
     const cc_rules *rules = job->sync->cfg.rules;
     for (size_t b = part; b < job->n_blocks; b += parts) {
         page_block *pb = &job->blocks[b];
-        pb->decoded = rules->block_decode(pb->text, pb->len, &pb->block, &pb->err);
+        if (!pb->decoded) /* the last one was decoded by the loop (start_page) */
+            pb->decoded = rules->block_decode(pb->text, pb->len, &pb->block, &pb->err);
         for (size_t i = 0; pb->decoded && i < pb->block.n_txs; i++) {
             if (!rules->tx_verify(&pb->block.txs[i])) {
                 pb->bad_tx = i;
@@ -689,14 +694,15 @@ static void push_missing(page_job *job)
                 "fetches: posted it %zu", sync->peer, (long long)from, (long long)height, sent);
 }
 
-/* A full page of our locator form: the next one is asked for now, from
- * the page's last block, so that it travels while this one is stored. */
+/* A full page of our locator form: the next one is asked for as soon as
+ * this one arrives, from the page's last block, so that it travels while
+ * this one is checked, and is checked while this one is stored. */
 static void ask_ahead(page_job *job)
 {
     cc_sync *sync = job->sync;
     const page_block *last = job->n_blocks ? &job->blocks[job->n_blocks - 1] : NULL;
     bool full = !job->pg.nested && job->n_blocks >= sync->cfg.page_blocks;
-    if (sync->asked != ASK_LOCATOR || !full || !last->decoded ||
+    if (sync->in_flight || sync->asked != ASK_LOCATOR || !full || !last->decoded ||
         (job->env.height >= 0 && last->block.height >= job->env.height))
         return;
     request_page(sync, ASK_LOCATOR, last->block.hash);
@@ -727,6 +733,30 @@ static void drop_held(cc_sync *sync)
     sync->held_status = 0;
 }
 
+/* The tail of a round that a page ended (step is not STEP_NEXT_PAGE). */
+static void finish_round(cc_sync *sync, next_step step)
+{
+    drop_held(sync);
+    if (step == STEP_WHOLE_CHAIN && !sync->in_flight)
+        ask_peer(sync, ASK_FULL);
+    else if (sync->in_flight)
+        sync->drop_next = true; /* a page asked ahead is no longer wanted */
+    else
+        end_round(sync);
+}
+
+/* A page that came while the one before was checked goes to the workers
+ * before that one is stored: the loop stores while they check. */
+static void start_held_page(cc_sync *sync)
+{
+    envelope env;
+    if (sync->held_status != 200 || !sync->held_body || sync->drop_next ||
+        !read_envelope(sync->held_body, sync->held_body + sync->held_len, &env) ||
+        env.errcode || !env.chain)
+        return;
+    take_held(sync);
+}
+
 static void on_page_checked(void *ctx, bool cancelled)
 {
     page_job *job = ctx;
@@ -738,8 +768,14 @@ static void on_page_checked(void *ctx, bool cancelled)
         end_round(sync);
         return;
     }
+    if (job->stale) {
+        next_step step = (next_step)job->after_stale;
+        page_job_free(job);
+        finish_round(sync, step);
+        return;
+    }
     if (job->well_formed)
-        ask_ahead(job); /* travels while this page is stored */
+        start_held_page(sync);
     uint64_t generation = cc_chain_tip_generation(sync->cfg.chain);
     feed_page(job);
     sync->stored += job->pg.stored;
@@ -755,17 +791,18 @@ static void on_page_checked(void *ctx, bool cancelled)
         push_missing(job);
     page_job_free(job);
     if (step == STEP_NEXT_PAGE) {
-        if (!take_held(sync) && !sync->in_flight)
+        if (!sync->job && !take_held(sync) && !sync->in_flight)
             ask_peer(sync, sync->asked == ASK_LOCATOR ? ASK_LOCATOR : ASK_BY_ID);
         return;
     }
-    drop_held(sync);
-    if (step == STEP_WHOLE_CHAIN && !sync->in_flight)
-        ask_peer(sync, ASK_FULL);
-    else if (sync->in_flight)
-        sync->drop_next = true; /* a page asked ahead is no longer wanted */
-    else
-        end_round(sync);
+    if (sync->job) {
+        /* the next page, started early, is not wanted: the round ends
+         * once the workers are done with it */
+        sync->job->stale = true;
+        sync->job->after_stale = (int)step;
+        return;
+    }
+    finish_round(sync, step);
 }
 
 static void start_page(cc_sync *sync, const envelope *env, const char *body, size_t len)
@@ -780,6 +817,12 @@ static void start_page(cc_sync *sync, const envelope *env, const char *body, siz
     job->env.chain_end = job->body + (env->chain_end - body);
     job->well_formed = collect_page(job);
     sync->job = job;
+    if (job->well_formed && job->n_blocks > 0) {
+        page_block *last = &job->blocks[job->n_blocks - 1];
+        last->decoded = sync->cfg.rules->block_decode(last->text, last->len, &last->block,
+                                                      &last->err);
+        ask_ahead(job);
+    }
     cc_verifier_run(sync->cfg.verifier, check_share, on_page_checked, job);
 }
 

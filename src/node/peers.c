@@ -39,7 +39,12 @@ bool cc_peer_address(const char *given, char out[CC_ADDR_TEXT_MAX], cc_err *err)
 bool cc_peers_is_self(const cc_peers *peers, const char *address)
 {
     cc_addr a;
-    return cc_addr_parse(address, strlen(address), &a, NULL) && cc_addr_reaches(&a, &peers->self);
+    return cc_addr_parse(address, strlen(address), &a, NULL) && cc_peers_reach_self(peers, &a);
+}
+
+bool cc_peers_reach_self(const cc_peers *peers, const cc_addr *address)
+{
+    return cc_addr_reaches(address, &peers->self);
 }
 
 static bool in_list(char *const *items, size_t n, const char *address)

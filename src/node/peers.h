@@ -44,6 +44,8 @@ bool cc_peer_address(const char *given, char out[CC_ADDR_TEXT_MAX], cc_err *err)
 /* True when address, in any spelling, reaches this node: its own address,
  * or a loopback one when it listens on every address (cc_addr_reaches). */
 bool cc_peers_is_self(const cc_peers *peers, const char *address);
+/* The same for an address already parsed. */
+bool cc_peers_reach_self(const cc_peers *peers, const cc_addr *address);
 /* Whether address (in any spelling) is listed / a candidate. */
 bool cc_peers_contains(const cc_peers *peers, const char *address);
 /* Lists an address that answered (in its canonical form), and saves; false

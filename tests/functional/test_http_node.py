@@ -317,7 +317,9 @@ def test_answers_while_mining_a_big_block(make_node):
     spends = [payment(key, Key().pub, 0.001) for _ in range(100)]
     for tx in spends:
         node.post_ok("/inv", tx)
-    assert "mining block 2 with 101 transactions" in node.log()
+    # the last answer may leave before the miner is handed its template
+    wait_until(lambda: "mining block 2 with 101 transactions" in node.log(),
+               "the miner to start on the 100 payments")
     assert node.block(GENESIS_HASH) == vectors()["genesis"]["json"]
     assert len(node.chain()) >= 2
     block2 = check_block(node.block(node.wait_height(2)[2]["hash"]))
