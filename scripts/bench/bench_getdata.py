@@ -18,7 +18,7 @@ import benchlib
 import conftest
 
 WRK = ["wrk", "-t2", "-c32", "-d10s", "--latency"]
-TARGET = 0.7
+TARGET = 1.0
 BLOCK_BYTES = 2048
 ROUNDS = 2
 

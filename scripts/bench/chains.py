@@ -1,4 +1,5 @@
-"""Chain fixtures of the chain benchmarks (sync, inv, memory, scaling).
+"""Chain fixtures of the chain benchmarks (sync, inv, memory, scaling, and
+their cheese-network counterparts cheese_sync and cheese_inv).
 
 - Chains: valid http-network chains written by cheese-bench-chaingen (proof
   of work on every core), one block text per line, with a file of the keys
@@ -11,6 +12,9 @@
   code may lay out its database differently, so it loads the chain afresh.
   A benchmark copies one before starting a node on it; the cached one is
   never written to.
+- Cheese chains and data directories: the same, made by
+  cheese-bench-cheesegen and loaded by announcing each cheese (BRCHEESE)
+  to a cheese node with a tracker of its own; see "the cheese network".
 
 Making a fixture is not part of any figure, nor of a module's time: while
 one is made, the harness's per-module alarm is held (see unclocked).
@@ -25,6 +29,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +43,8 @@ import benchlib  # noqa: E402
 
 class Spec:
     """Options of cheese-bench-chaingen."""
+
+    tool = "chaingen"
 
     def __init__(self, blocks, payments=0, payment_every=1, reward_keys=1, seed="bench"):
         self.blocks = blocks
@@ -54,6 +61,9 @@ class Spec:
         return ["--blocks", str(self.blocks), "--payments", str(self.payments),
                 "--payment-every", str(self.payment_every),
                 "--reward-keys", str(self.reward_keys), "--seed", self.seed]
+
+    def open(self, key, directory):
+        return Chain(self, key, directory)
 
 
 # The sync benchmark's chain: 2 signed payments and the reward in every block.
@@ -138,23 +148,23 @@ def tool(ctx, name):
 
 def chain(ctx, spec):
     """The chain of spec, generated first if the cache lacks it."""
-    version = subprocess.run([tool(ctx, "chaingen"), "--version"], capture_output=True,
+    version = subprocess.run([tool(ctx, spec.tool), "--version"], capture_output=True,
                              text=True, check=True).stdout.strip()
     key = spec.key(version)
     directory = os.path.join(CACHE, "chains", key)
     if os.path.exists(os.path.join(directory, "meta.json")):
-        return Chain(spec, key, directory)
+        return spec.open(key, directory)
     os.makedirs(directory, exist_ok=True)
     ctx.log(f"generating chain {key} (once; cached in {os.path.relpath(directory, REPO)})")
     with unclocked():
-        out = subprocess.run([tool(ctx, "chaingen"), *spec.args(),
+        out = subprocess.run([tool(ctx, spec.tool), *spec.args(),
                               "--out", os.path.join(directory, "chain.jsonl"),
                               "--keys-out", os.path.join(directory, "keys.jsonl")],
                              stdout=subprocess.PIPE, text=True, check=True).stdout
     meta = json.loads(out)
     meta["cores"] = ctx.cores
     _write_json(os.path.join(directory, "meta.json"), meta)  # last: marks it complete
-    return Chain(spec, key, directory)
+    return spec.open(key, directory)
 
 
 # ---- data directories -----------------------------------------------------------------
@@ -266,6 +276,221 @@ def node_on(ctx, name, datadir, args=(), peers=None, log_level="warn"):
     return node, copied
 
 
+# ---- the cheese network ------------------------------------------------------------------
+#
+# Cheese chains come from cheese-bench-cheesegen (RSA-1024 keys, a proof of
+# work of two zero hex digits) and reach a node the way peers hand them
+# over: announced one cheese at a time (BRCHEESE, on one connection, by
+# cheese-bench-inv) to a cheese node joined to a tracker of its own. A node
+# loads a chain at start only from its database (cheesed reads no chain
+# file), so, as for the http network, the data directory that node leaves
+# is what is cached and copied.
+
+class CheeseSpec:
+    """Options of cheese-bench-cheesegen. Its keys are random, so a chain and
+    its key file are made, and cached, together."""
+
+    tool = "cheesegen"
+
+    def __init__(self, blocks, payments=0, payment_every=1, reward_keys=2):
+        self.blocks = blocks
+        self.payments = payments
+        self.payment_every = payment_every
+        self.reward_keys = reward_keys
+
+    def key(self, version):
+        return (f"cheese-v{version}-b{self.blocks}-p{self.payments}e{self.payment_every}"
+                f"-r{self.reward_keys}")
+
+    def args(self):
+        return ["--blocks", str(self.blocks), "--payments", str(self.payments),
+                "--payment-every", str(self.payment_every),
+                "--reward-keys", str(self.reward_keys)]
+
+    def open(self, key, directory):
+        return CheeseChain(self, key, directory)
+
+
+class CheeseChain(Chain):
+    def hashes(self, upto=None):
+        raise NotImplementedError("a cheese's line carries no smell; ask a node for it")
+
+    def describe(self):
+        m = self.meta
+        return (f"{m['blocks']:,} cheeses, {m['payments']:,} signed payments between "
+                f"{m['keys']:,} RSA-1024 keys, {m['bytes'] / 1e6:.1f} MB; generated once in "
+                f"{m['seconds']:.0f} s ({m['keygen_seconds']:.0f} s of it making the keys)")
+
+
+# The cheese sync benchmark's chain: 2 signed payments and the reward in
+# every cheese (the first few, before enough keys hold coins, carry fewer).
+CHEESE_SYNC = CheeseSpec(blocks=10_000, payments=2, reward_keys=64)
+# The cheese intake benchmark's chain: each cheese's reward of 10 funds a
+# key of its own.
+CHEESE_INV = CheeseSpec(blocks=4096, reward_keys=4096)
+
+
+class CheeseTracker:
+    """A cheese-tracker on 127.0.0.1 with its own directory (log level warn:
+    at info it logs every join)."""
+
+    def __init__(self, ctx, name):
+        self.ctx = ctx
+        self.dir = os.path.join(ctx.work, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = benchlib.free_port()
+        self.proc = None
+
+    def start(self):
+        log = open(os.path.join(self.dir, "tracker.log"), "ab")
+        self.proc = self.ctx.spawn([os.path.join(self.ctx.build, "cheese-tracker"),
+                                    "--host", "127.0.0.1", "--port", str(self.port),
+                                    "--log-level", "warn"],
+                                   cwd=self.dir, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=log)
+        log.close()
+        benchlib.wait_until(self._greets, f"the tracker on {self.port} to greet")
+        return self
+
+    def _greets(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"cheese-tracker on {self.port} exited with {self.proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+                return s.recv(100).startswith(b"Connection Successful")
+        except OSError:
+            return False
+
+    def stop(self):
+        return benchlib.stop(self.proc)
+
+
+class CheeseNode:
+    """A cheesed --network cheese process on 127.0.0.1 with its own
+    directory, joining the tracker on tracker_port; it never mines on its
+    own at start."""
+
+    def __init__(self, ctx, name, tracker_port, args=(), log_level="warn"):
+        self.ctx = ctx
+        self.dir = os.path.join(ctx.work, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = benchlib.free_port()
+        self.api_port = benchlib.free_port()
+        self.log_path = os.path.join(self.dir, "node.log")
+        self.args = [os.path.join(ctx.build, "cheesed"), "--network", "cheese",
+                     "--host", "127.0.0.1", "--port", str(self.port),
+                     "--api-port", str(self.api_port), "--tracker", f"127.0.0.1:{tracker_port}",
+                     "--datadir", os.path.join(self.dir, "data"), "--log-level", log_level,
+                     "--mine-on-start", "no", *args]
+        self.proc = None
+
+    def start(self, wait=True):
+        log = open(self.log_path, "ab")
+        self.proc = self.ctx.spawn(self.args, cwd=self.dir, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=log)
+        log.close()
+        if wait:
+            benchlib.wait_until(self.answers, f"the cheese node on {self.port} to answer", 60)
+        return self
+
+    def answers(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"cheesed on {self.port} exited with {self.proc.returncode}: "
+                               f"{self.log()[-2000:]}")
+        try:
+            return benchlib.request(self.api_port, "GET", "/api/info", timeout=5)[0] == 200
+        except OSError:
+            return False
+
+    def info(self):
+        return benchlib.get_json(self.api_port, "/api/info")
+
+    def joined(self):
+        return self.info()["sync"]["tracker"]["state"] == "joined"
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        return benchlib.stop(self.proc)
+
+
+def cheese_send(ctx, port, file, command, connections=1, newline=True, limit=None):
+    """cheese-bench-inv send --network cheese: its JSON summary. With
+    newline, each message ends with one: the node then takes it at once
+    rather than after 100 ms of silence (a peer id may follow a payload)."""
+    args = [tool(ctx, "inv"), "send", "--network", "cheese", "--port", str(port),
+            "--command", command, "--connections", str(connections)]
+    if newline:
+        args.append("--newline")
+    if limit is not None:
+        args += ["--limit", str(limit)]
+    out = subprocess.run([*args, file], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def _cheese_load(ctx, chain_, path, binary):
+    """Announces every cheese to a fresh node, then keeps its data directory."""
+    tracker = CheeseTracker(ctx, f"load-tracker-{chain_.key}")
+    node = CheeseNode(ctx, f"load-{chain_.key}", tracker.port)
+    shutil.rmtree(os.path.join(node.dir, "data"), ignore_errors=True)
+    try:
+        tracker.start()
+        node.start()
+        ctx.log(f"loading {chain_.blocks:,} cheeses of {chain_.key} into a node (BRCHEESE)")
+        r = cheese_send(ctx, node.port, chain_.path, "BRCHEESE")
+        # An acknowledgement also answers a cheese the node already holds:
+        # its height says that every one went in.
+        height = node.info()["height"]
+        if r["ok"] != chain_.blocks or height != chain_.blocks:
+            raise RuntimeError(f"loading {chain_.key}: {r['ok']} of {chain_.blocks} cheeses "
+                               f"acknowledged, height {height}; first refusal: "
+                               f"{r['first_failure']}")
+        if node.stop() != 0:
+            raise RuntimeError(f"the loading node exited badly: {node.log()[-1000:]}")
+        tmp = path + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        copy_datadir(os.path.join(node.dir, "data"), tmp)
+        _write_json(os.path.join(tmp, "load.json"),
+                    {"height": height, "binary": binary, "posted": r["ok"],
+                     "post_seconds": r["seconds"], "blocks_per_s": r["ok"] / r["seconds"]})
+        os.replace(tmp, path)
+    finally:
+        node.stop()
+        tracker.stop()
+        shutil.rmtree(node.dir, ignore_errors=True)
+        shutil.rmtree(tracker.dir, ignore_errors=True)
+
+
+def cheese_datadir(ctx, chain_):
+    """The cached data directory of a cheese node holding the whole chain."""
+    binary = _binary_id(ctx)
+    root = os.path.join(CACHE, "datadirs")
+    os.makedirs(root, exist_ok=True)
+    path = os.path.join(root, f"{chain_.key}-h{chain_.blocks}-{binary}")
+    if not os.path.exists(path):
+        _evict(root, chain_.key, [chain_.blocks], binary)
+        with unclocked():
+            _cheese_load(ctx, chain_, path, binary)
+    os.utime(path)  # last used: see _evict
+    return path
+
+
+def cheese_node_on(ctx, name, datadir, tracker_port, args=(), log_level="warn"):
+    """A started cheese node on a fresh copy of datadir (None: an empty
+    one), and the seconds the copy took."""
+    node = CheeseNode(ctx, name, tracker_port, args=args, log_level=log_level)
+    target = os.path.join(node.dir, "data")
+    shutil.rmtree(target, ignore_errors=True)
+    started = time.monotonic()
+    if datadir:
+        copy_datadir(datadir, target)
+    copied = time.monotonic() - started
+    node.start()
+    return node, copied
+
+
 def main():
     p = argparse.ArgumentParser(description="Makes every chain fixture of the benchmarks now.")
     p.add_argument("--build", required=True, help="release build directory")
@@ -291,6 +516,11 @@ def main():
         for h, path in datadirs(Ctx, c, heights).items():
             s = load_stats(path)
             Ctx.log(f"  height {h}: loaded at {s['blocks_per_s']:.0f} blocks/s")
+    for spec in (CHEESE_SYNC, CHEESE_INV):
+        c = chain(Ctx, spec)
+        Ctx.log(f"{c.key}: {c.describe()}")
+        s = load_stats(cheese_datadir(Ctx, c))
+        Ctx.log(f"  height {c.blocks}: loaded at {s['blocks_per_s']:.0f} cheeses/s")
 
 
 if __name__ == "__main__":
