@@ -176,6 +176,8 @@ static bool connect_block(cc_chain *chain, const cc_block *block, cc_err *err)
     store_bind_text(stmt, 2, block->hash);
     if (!store_run(chain, stmt, err) || !set_status(chain, block->hash, STATUS_VALID, err))
         return false;
+    if (chain->mempool_count == 0)
+        return true; /* nothing waits (a catch-up): nothing to look for */
     stmt = store_stmt(chain, SQL_MEMPOOL_DEL_MINED);
     store_bind_text(stmt, 1, block->hash);
     return store_run(chain, stmt, err);
@@ -400,8 +402,9 @@ static bool extend_tip(cc_chain *chain, const cc_block *block, char bad[CC_HASH_
             *err = why;
         return false;
     }
-    /* its payments may leave waiting ones of the same senders unfunded */
-    return mempool_restore(chain, NULL, 0, err);
+    /* its payments may leave waiting ones of the same senders unfunded;
+     * the count only ever errs high (mined ones are deleted uncounted) */
+    return chain->mempool_count == 0 || mempool_restore(chain, NULL, 0, err);
 }
 
 /* Connects path as a trial inside a savepoint that is always rolled back:
@@ -780,8 +783,10 @@ static bool verify_signatures(cc_chain *chain, const cc_block *block, cc_err *er
 static bool check_parent(cc_chain *chain, const cc_block *block, bool *parent_known,
                          cc_err *err)
 {
-    stored_block parent;
-    if (!block_lookup(chain, block->prev, &parent, NULL, err))
+    stored_block parent = {.found = true, .status = STATUS_VALID, .height = chain->height};
+    /* the tip, the parent of most blocks, is known and valid without a look */
+    if (strcmp(block->prev, chain->tip) != 0 &&
+        !block_lookup(chain, block->prev, &parent, NULL, err))
         return false;
     *parent_known = parent.found;
     if (!parent.found)

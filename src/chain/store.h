@@ -74,7 +74,7 @@ struct cc_chain {
     uint64_t generation;
     int64_t next_block_seq;
     int64_t next_mempool_seq;
-    size_t mempool_count;
+    size_t mempool_count;  /* never below the rows: mined ones leave uncounted until a recount */
     orphan *orphans;
     size_t n_orphans;
     bool reward_index_new; /* the reward index is not filled yet (user_version < 1) */
