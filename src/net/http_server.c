@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,10 @@ struct cc_http_server {
 
 struct connection {
     cc_http_server *server;
-    struct bufferevent *bev;
+    struct bufferevent *bev; /* writes; reads go through reader */
+    struct event *reader;    /* the socket's input, read with one recv() (on_readable) */
+    struct evbuffer *input;  /* what was read and not parsed yet */
+    struct timeval read_timeout;
     cc_http_parser *parser;
     char peer_ip[INET6_ADDRSTRLEN];
     bool closing;   /* answer sent, close once it is written */
@@ -111,6 +115,10 @@ static void end_stream(connection *conn)
     conn->stream = (cc_http_stream){0};
 }
 
+static void reading_on(connection *conn) { event_add(conn->reader, &conn->read_timeout); }
+
+static void reading_off(connection *conn) { event_del(conn->reader); }
+
 static void connection_free(connection *conn)
 {
     cc_http_server *server = conn->server;
@@ -125,6 +133,8 @@ static void connection_free(connection *conn)
     if (conn->pending)
         conn->pending->conn = NULL;
     end_stream(conn);
+    event_free(conn->reader);
+    evbuffer_free(conn->input);
     bufferevent_free(conn->bev);
     cc_http_parser_free(conn->parser);
     free(conn);
@@ -140,16 +150,16 @@ static void linger_when_written(connection *conn)
         return;
     conn->lingering = true;
     shutdown(bufferevent_getfd(bev), SHUT_WR);
-    struct timeval linger = {LINGER_S, 0};
-    bufferevent_set_timeouts(bev, &linger, NULL);
-    bufferevent_enable(bev, EV_READ);
+    conn->read_timeout = (struct timeval){LINGER_S, 0};
+    bufferevent_set_timeouts(bev, NULL, NULL);
+    reading_on(conn);
 }
 
 static void after_answer(connection *conn, bool keep_alive)
 {
     if (!keep_alive) {
         conn->closing = true;
-        bufferevent_disable(conn->bev, EV_READ);
+        reading_off(conn);
         linger_when_written(conn);
     }
 }
@@ -198,8 +208,8 @@ static bool pump_stream(connection *conn)
     bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
     after_answer(conn, conn->stream_keep_alive);
     if (!conn->closing && !conn->pending) {
-        bufferevent_enable(conn->bev, EV_READ);
-        if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+        reading_on(conn);
+        if (evbuffer_get_length(conn->input) > 0)
             on_read(conn->bev, conn);
     }
     return true;
@@ -250,7 +260,7 @@ static void send_response(connection *conn, const cc_http_response *resp, bool k
      * chain is still answered in one write. */
     conn->stream = *stream;
     conn->stream_keep_alive = keep_alive;
-    bufferevent_disable(conn->bev, EV_READ);
+    reading_off(conn);
     bufferevent_setwatermark(conn->bev, EV_WRITE, STREAM_LOW, 0);
     pump_stream(conn);
 }
@@ -328,7 +338,7 @@ cc_http_pending *cc_http_defer(cc_http_response *resp)
     cc_http_pending *pending = cc_calloc(1, sizeof *pending);
     pending->conn = conn;
     conn->pending = pending;
-    bufferevent_disable(conn->bev, EV_READ);
+    reading_off(conn);
     return pending;
 }
 
@@ -343,10 +353,10 @@ void cc_http_answer(cc_http_pending *pending, const cc_http_response *resp)
     send_response(conn, resp, keep_alive && !conn->closing);
     if (conn->closing)
         return;
-    bufferevent_enable(conn->bev, EV_READ);
+    reading_on(conn);
     /* Requests that arrived meanwhile wait in the input buffer: no new
      * bytes need come to have them answered. */
-    if (evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+    if (evbuffer_get_length(conn->input) > 0)
         on_read(conn->bev, conn);
 }
 
@@ -355,7 +365,7 @@ void cc_http_answer(cc_http_pending *pending, const cc_http_response *resp)
 static void on_read(struct bufferevent *bev, void *arg)
 {
     connection *conn = arg;
-    struct evbuffer *input = bufferevent_get_input(bev);
+    struct evbuffer *input = conn->input;
     conn->last_active = cc_clock_mono();
     if (conn->lingering) {
         conn->discarded += evbuffer_get_length(input);
@@ -368,7 +378,7 @@ static void on_read(struct bufferevent *bev, void *arg)
            evbuffer_get_length(input) > 0) {
         if (evbuffer_get_length(bufferevent_get_output(bev)) > OUTPUT_PAUSE_BYTES) {
             conn->paused = true;
-            bufferevent_disable(bev, EV_READ);
+            reading_off(conn);
             return;
         }
         struct evbuffer_iovec chunk;
@@ -397,7 +407,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     }
     if (conn->paused && !conn->closing) {
         conn->paused = false;
-        bufferevent_enable(bev, EV_READ);
+        reading_on(conn);
         on_read(bev, conn); /* requests already read wait for no new input */
         return;
     }
@@ -433,12 +443,45 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     if ((what & BEV_EVENT_EOF) && !conn->closing &&
         evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
         conn->closing = true;
-        bufferevent_disable(bev, EV_READ);
+        reading_off(conn);
         return;
     }
     if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING))
         cc_debug(conn->server->cfg.log, "closing idle connection from %s", conn->peer_ip);
     connection_free(conn);
+}
+
+/* Reads what the socket holds with one recv() into the input buffer:
+ * libevent's own read asks the kernel first how much there is (an ioctl
+ * per read). End of input, an error and silence past read_timeout go to
+ * on_event as the bufferevent would report them, reading stopped as it
+ * would stop it. */
+#define READ_CHUNK 16384
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    connection *conn = arg;
+    if (what & EV_TIMEOUT) {
+        reading_off(conn);
+        on_event(conn->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, conn);
+        return;
+    }
+    struct evbuffer *input = conn->input;
+    struct evbuffer_iovec space;
+    if (evbuffer_reserve_space(input, READ_CHUNK, &space, 1) < 1)
+        return; /* out of memory: the next readiness tries again */
+    ssize_t got = recv(fd, space.iov_base, space.iov_len, 0);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (got <= 0) {
+        reading_off(conn);
+        on_event(conn->bev, BEV_EVENT_READING | (got == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR),
+                 conn);
+        return;
+    }
+    space.iov_len = (size_t)got;
+    evbuffer_commit_space(input, &space, 1);
+    on_read(conn->bev, conn);
 }
 
 static void peer_ip_text(const struct sockaddr *addr, char out[INET6_ADDRSTRLEN])
@@ -478,9 +521,15 @@ static void accept_connection(void *ctx, evutil_socket_t fd, const struct sockad
     server->n_connections++;
     conn->last_active = cc_clock_mono();
     struct timeval idle = cc_timeval_of(server->cfg.idle_timeout_s);
-    bufferevent_set_timeouts(conn->bev, &idle, &idle);
-    bufferevent_setcb(conn->bev, on_read, on_write, on_event, conn);
-    bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+    conn->read_timeout = idle;
+    bufferevent_set_timeouts(conn->bev, NULL, &idle);
+    bufferevent_setcb(conn->bev, NULL, on_write, on_event, conn);
+    bufferevent_enable(conn->bev, EV_WRITE);
+    conn->reader = event_new(server->base, fd, EV_READ | EV_PERSIST, on_readable, conn);
+    conn->input = evbuffer_new();
+    cc_alloc_check(conn->reader);
+    cc_alloc_check(conn->input);
+    reading_on(conn);
 }
 
 static size_t count(void *ctx)

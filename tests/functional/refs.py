@@ -240,7 +240,11 @@ def linux_listen_prelude():
     which Windows and BSD allow but Linux refuses (EADDRINUSE) unless that
     connection's socket also set SO_REUSEADDR before connecting. This makes
     `socket.create_connection`, which they connect with, set it; nothing
-    else of theirs changes."""
+    else of theirs changes. It also binds the socket before connecting: a
+    port picked by connect() alone may be handed to other programs'
+    connections to other places at the same time (Linux shares such ports),
+    and then their listener's bind fails; a port taken by bind() is given to
+    no one else."""
     return '''import socket as _socket
 
 
@@ -251,6 +255,7 @@ def _create_connection(address, timeout=_socket._GLOBAL_DEFAULT_TIMEOUT,
         sock = _socket.socket(family, kind, proto)
         sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
         try:
+            sock.bind(source_address or ("", 0))
             if timeout is not _socket._GLOBAL_DEFAULT_TIMEOUT:
                 sock.settimeout(timeout)
             sock.connect(addr)
