@@ -42,6 +42,7 @@ struct cc_cheese_conn {
     conn_state state;
     bool paused;    /* by the owner */
     bool suspended; /* by us: the other side does not read what we write */
+    bool connected; /* the socket is up: a message may go to it directly */
     double idle_s;
     int busy;       /* depth of our libevent callbacks on the stack */
     bool starting;  /* inside cc_cheese_conn_connect: failures are returned, not told */
@@ -431,6 +432,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         if (what & BEV_EVENT_CONNECTED) {
             int on = 1;
             setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+            c->connected = true;
             if (c->h.connected)
                 c->h.connected(c->ctx);
         } else if (what & BEV_EVENT_EOF) {
@@ -491,6 +493,7 @@ cc_cheese_conn *cc_cheese_conn_accept(const cc_cheese_conn_config *cfg, evutil_s
     evutil_make_socket_nonblocking(fd);
     cc_cheese_conn *c =
         conn_new(cfg, bufferevent_socket_new(cfg->base, fd, BEV_OPT_CLOSE_ON_FREE), h, ctx);
+    c->connected = true;
     if (addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, c->ip, sizeof c->ip);
     else if (addr->sa_family == AF_INET6)
@@ -535,6 +538,24 @@ cc_cheese_conn *cc_cheese_conn_connect(const cc_cheese_conn_config *cfg, const c
 
 /* ---- writing ---- */
 
+/* Writes bytes behind everything sent before. With nothing queued they go
+ * to the socket at once: queuing them for the loop would cost two
+ * epoll_ctl calls (watch for room, then stop) and a turn of the loop, as
+ * much as the rest of a tracker's answer. What the kernel does not take
+ * (no room, or an error that the loop then reports through `closed`) is
+ * queued. An owner that wants `drained` gets every write queued, so that
+ * it is told as before. */
+static void write_bytes(cc_cheese_conn *c, const char *data, size_t len)
+{
+    size_t sent = 0;
+    if (c->connected && !c->h.drained && !output_pending(c)) {
+        ssize_t n = send(bufferevent_getfd(c->bev), data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        sent = n > 0 ? (size_t)n : 0;
+    }
+    if (sent < len)
+        bufferevent_write(c->bev, data + sent, len - sent);
+}
+
 bool cc_cheese_conn_send(cc_cheese_conn *c, cc_cheese_cmd cmd, cc_cheese_spelling spelling,
                          const char *arg, const char *payload, size_t payload_len)
 {
@@ -546,7 +567,15 @@ bool cc_cheese_conn_send(cc_cheese_conn *c, cc_cheese_cmd cmd, cc_cheese_spellin
                        .arg_len = arg ? strlen(arg) : 0,
                        .payload = payload,
                        .payload_len = payload ? payload_len : 0};
-    bool ok = cc_cheese_wire_send(c->bev, &m, c->cfg.log, c->ip);
+    cc_buf out = CC_BUF_INIT;
+    cc_err err = {0};
+    bool ok = cc_cheese_wire_format(&out, &m, &err);
+    if (ok)
+        write_bytes(c, out.data, out.len);
+    else
+        cc_error(c->cfg.log, "not sending %s to %s: %s", cc_cheese_cmd_name(cmd, spelling), c->ip,
+                 err.msg);
+    cc_buf_free(&out);
     if (ok && !c->suspended && evbuffer_get_length(bufferevent_get_output(c->bev)) >
                                    c->cfg.max_output) {
         c->suspended = true;
@@ -558,7 +587,7 @@ bool cc_cheese_conn_send(cc_cheese_conn *c, cc_cheese_cmd cmd, cc_cheese_spellin
 void cc_cheese_conn_send_line_end(cc_cheese_conn *c)
 {
     if (c->state == ST_OPEN)
-        bufferevent_write(c->bev, "\r\n", 2);
+        write_bytes(c, "\r\n", 2);
 }
 
 void cc_cheese_conn_refuse(cc_cheese_conn *c, const char *reason)

@@ -2,9 +2,11 @@
  * or outbound, on libevent: bytes in become messages handed to the owner,
  * messages out are formatted and written one per write, as the wire writer
  * forms them (no terminator in the later spelling, "\r\n" after seed
- * requests; PROTOCOL.md B.1). It notices the sender's silence (which ends an
- * argument), bounds what it buffers for a peer that does not read, and has
- * an optional idle timeout.
+ * requests; PROTOCOL.md B.1). A message with nothing queued before it goes
+ * to the kernel inside cc_cheese_conn_send; what the kernel does not take
+ * at once is queued and written from the loop, in order. It notices the
+ * sender's silence (which ends an argument), bounds what it buffers for a
+ * peer that does not read, and has an optional idle timeout.
  *
  * Lifetime: the owner holds the pointer until it calls cc_cheese_conn_close
  * or cc_cheese_conn_finish, or until its `closed` handler runs (the
@@ -73,7 +75,9 @@ typedef struct cc_cheese_conn_handlers {
     void (*connected)(void *ctx);
     /* A complete message; its texts live until the handler returns. */
     void (*message)(void *ctx, const cc_cheese_msg *m);
-    /* Everything written so far has left our buffer (optional). */
+    /* Everything written so far has left our buffer (optional). With it
+     * set, every message is queued and written from the loop, which tells
+     * this once each has gone. */
     void (*drained)(void *ctx);
     /* The connection is gone (why says how); the pointer dies on return. */
     void (*closed)(void *ctx, const char *why);
@@ -118,7 +122,7 @@ void cc_cheese_conn_set_idle(cc_cheese_conn *c, double s);
 /* Stops or resumes reading (messages already received wait too). */
 void cc_cheese_conn_pause(cc_cheese_conn *c, bool paused);
 
-/* Closes now; nothing more is written. */
+/* Closes now; what is still queued is dropped. */
 void cc_cheese_conn_close(cc_cheese_conn *c);
 /* Closes once what was sent is written (and the other side has had a
  * moment to read it). */

@@ -27,6 +27,7 @@
 #define OUTPUT_MAX (256 * 1024)                 /* unread answers before we stop reading */
 #define LOOKUP_S 10                             /* longest look-up of a name a peer joins with */
 #define FIRST_BUCKETS 1024
+#define POOL_WORDS 512                          /* 4 KiB of kernel randomness: ~20 lists */
 
 typedef struct conn conn;
 
@@ -38,6 +39,14 @@ typedef struct registry {
     size_t n_buckets; /* a power of two */
 } registry;
 
+/* Random words for drawing peer lists, fetched from the kernel in bulk: a
+ * getrandom() call per list was one system call more per answer. The words
+ * are the kernel's own, so the lists stay as unpredictable. */
+typedef struct random_pool {
+    uint64_t words[POOL_WORDS];
+    size_t used; /* words[used..] are fresh; POOL_WORDS: empty */
+} random_pool;
+
 struct cc_cheese_tracker {
     cc_cheese_tracker_config cfg;
     struct event_base *base;
@@ -45,6 +54,8 @@ struct cc_cheese_tracker {
     conn *conns; /* doubly linked, for cleanup and counting */
     size_t n_conns;
     registry reg;
+    random_pool pool;
+    cc_buf list; /* the peer list being answered, kept to spare an allocation per list */
 };
 
 /* What the liveness timer of a joined peer waits for. */
@@ -70,6 +81,10 @@ struct conn {
     char id[ID_LEN + 1];
     char host[CC_ADDR_HOST_MAX]; /* canonical (net/address.h) */
     char port[6];
+    /* Its entry in peer lists, rendered once per address it joins with:
+     * quoting three strings for each of ten entries of every list was
+     * most of what a list cost. */
+    cc_buf entry;
     size_t index;        /* in registry.peers */
     conn *bucket_next;
     check_state check;
@@ -173,24 +188,32 @@ static bool contains(const size_t *v, size_t n, size_t x)
     return false;
 }
 
+/* The next random word, refilling the pool from the kernel when it is used up. */
+static uint64_t random_word(random_pool *p)
+{
+    if (p->used == POOL_WORDS) {
+        cc_random_bytes(p->words, sizeof p->words);
+        p->used = 0;
+    }
+    return p->words[p->used++];
+}
+
 /* Up to `want` (<= LIST_MAX) peers drawn uniformly at random, skipping two.
  * Floyd's algorithm draws want+2 distinct indices without a pass over all
  * peers, so a list costs the same with 20 peers or 100,000; shuffling them
  * before the skipped ones are removed keeps every subset equally likely.
  * A 64-bit draw modulo a peer count is biased by less than 2^-32. */
-static size_t pick_peers(const registry *r, const conn *skip1, const conn *skip2, conn **out,
-                         size_t want)
+static size_t pick_peers(const registry *r, random_pool *pool, const conn *skip1,
+                         const conn *skip2, conn **out, size_t want)
 {
     size_t draw = want + 2 < r->n ? want + 2 : r->n;
     size_t idx[LIST_MAX + 2];
-    uint64_t rnd[2 * (LIST_MAX + 2)];
-    cc_random_bytes(rnd, sizeof rnd);
     for (size_t j = r->n - draw, k = 0; j < r->n; j++, k++) {
-        size_t pick = (size_t)(rnd[k] % (j + 1));
+        size_t pick = (size_t)(random_word(pool) % (j + 1));
         idx[k] = contains(idx, k, pick) ? j : pick;
     }
     for (size_t i = draw; i > 1; i--) {
-        size_t other = (size_t)(rnd[LIST_MAX + 2 + i - 1] % i);
+        size_t other = (size_t)(random_word(pool) % i);
         size_t tmp = idx[i - 1];
         idx[i - 1] = idx[other];
         idx[other] = tmp;
@@ -254,6 +277,7 @@ static void conn_free(conn *c, const char *why)
     event_free(c->timer);
     cc_cheese_conn_close(c->link);
     cc_lookup_cancel(c->lookup);
+    cc_buf_free(&c->entry);
     free(c);
 }
 
@@ -295,6 +319,20 @@ static void refuse_join(conn *c, const char *reason, const char *why)
     refuse(c, reason);
 }
 
+/* The peer's entry in lists, as reference trackers print it. */
+static void render_entry(conn *c)
+{
+    cc_buf *out = &c->entry;
+    cc_buf_reset(out);
+    cc_buf_puts(out, "{\"peer_id\": ");
+    cc_json_append_quoted(out, c->id);
+    cc_buf_puts(out, ", \"host\": ");
+    cc_json_append_quoted(out, c->host);
+    cc_buf_puts(out, ", \"port\": ");
+    cc_json_append_quoted(out, c->port);
+    cc_buf_putc(out, '}');
+}
+
 /* Registers the peer under the canonical form of the address it joined
  * with: the same peer spelt "localhost", "127.000.000.001" or "0177.0.0.1"
  * is listed as 127.0.0.1 every time. Each join still gets its own id, even
@@ -306,14 +344,19 @@ static void refuse_join(conn *c, const char *reason, const char *why)
 static void finish_join(conn *c, const cc_addr *addr, cc_cheese_spelling spelling)
 {
     cc_cheese_tracker *t = c->t;
+    char port[sizeof c->port];
+    snprintf(port, sizeof port, "%d", addr->port);
+    bool moved = !c->joined || strcmp(c->host, addr->host) != 0 || strcmp(c->port, port) != 0;
     snprintf(c->host, sizeof c->host, "%s", addr->host);
-    snprintf(c->port, sizeof c->port, "%d", addr->port);
+    memcpy(c->port, port, sizeof port);
     c->spelling = spelling;
     if (!c->joined) {
         new_peer_id(&t->reg, c->id);
         registry_add(&t->reg, c);
         c->joined = true;
     }
+    if (moved)
+        render_entry(c);
     watch_liveness(c);
     cc_info(t->cfg.log, "peer %s joined from %s as %s:%s (%s spelling); %zu peers", c->id, c->ip,
             c->host, c->port, spelling == CC_CHEESE_LATER ? "later" : "seed", t->reg.n);
@@ -367,17 +410,6 @@ static void handle_join(conn *c, const cc_cheese_msg *m)
     cc_cheese_conn_pause(c->link, true);
 }
 
-static void append_entry(cc_buf *out, const conn *p)
-{
-    cc_buf_puts(out, "{\"peer_id\": ");
-    cc_json_append_quoted(out, p->id);
-    cc_buf_puts(out, ", \"host\": ");
-    cc_json_append_quoted(out, p->host);
-    cc_buf_puts(out, ", \"port\": ");
-    cc_json_append_quoted(out, p->port);
-    cc_buf_putc(out, '}');
-}
-
 /* Any known id may be asked about, not only the connection's own: that is
  * how a node learns whether an id is real (docs/cheese-network-wire.md). */
 static void handle_get_peers(conn *c, const cc_cheese_msg *m)
@@ -388,18 +420,19 @@ static void handle_get_peers(conn *c, const cc_cheese_msg *m)
         send_msg(c, CC_CHEESE_INVALID_PEER_ID, m->spelling, NULL, NULL);
         return;
     }
+    cc_cheese_tracker *t = c->t;
     conn *picked[LIST_MAX];
-    size_t n = pick_peers(&c->t->reg, named, c->joined ? c : NULL, picked, LIST_MAX);
-    cc_buf list = CC_BUF_INIT;
-    cc_buf_putc(&list, '[');
+    size_t n = pick_peers(&t->reg, &t->pool, named, c->joined ? c : NULL, picked, LIST_MAX);
+    cc_buf *list = &t->list;
+    cc_buf_reset(list);
+    cc_buf_putc(list, '[');
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            cc_buf_puts(&list, ", ");
-        append_entry(&list, picked[i]);
+            cc_buf_append(list, ", ", 2);
+        cc_buf_append(list, picked[i]->entry.data, picked[i]->entry.len);
     }
-    cc_buf_putc(&list, ']');
-    send_msg(c, CC_CHEESE_PEERS, m->spelling, NULL, &list);
-    cc_buf_free(&list);
+    cc_buf_putc(list, ']');
+    send_msg(c, CC_CHEESE_PEERS, m->spelling, NULL, list);
 }
 
 /* A late HCKACK (its probe already under way) counts as well. */
@@ -658,6 +691,7 @@ cc_cheese_tracker *cc_cheese_tracker_start(struct event_base *base,
     cc_cheese_tracker *t = cc_calloc(1, sizeof *t);
     t->cfg = *cfg;
     t->base = base;
+    t->pool.used = POOL_WORDS;
     /* No eviction: a peer's connection is its membership. */
     static const cc_listener_owner owner = {.accepted = adopt, .connections = joined_or_joining};
     /* A large backlog: thousands of peers may connect at once after a restart. */
@@ -677,6 +711,7 @@ void cc_cheese_tracker_free(cc_cheese_tracker *t)
         conn_free(t->conns, "tracker stopping");
     cc_listener_free(t->listener);
     registry_free(&t->reg);
+    cc_buf_free(&t->list);
     free(t);
 }
 

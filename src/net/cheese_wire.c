@@ -1,8 +1,8 @@
 #include "net/cheese_wire.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +81,16 @@ static const keyword keywords[] = {
     KW("REFUSED:", CC_CHEESE_REFUSED, CC_CHEESE_ANY, ARG, NULL, 0, false, false),
 };
 #define N_KEYWORDS (sizeof keywords / sizeof keywords[0])
+_Static_assert(N_KEYWORDS <= 64, "keyword sets are 64-bit masks");
+#define ALL_KEYWORDS (~(uint64_t)0 >> (64 - N_KEYWORDS))
+
+/* The bytes that end some keyword's whole form, one bit each: the first
+ * test of keyword_ending, which runs for every byte of every argument read
+ * or written. Built from the table (keyword_enders), so it cannot fall out
+ * of step with it. */
+typedef struct enders {
+    uint32_t bits[256 / 32];
+} enders;
 
 typedef enum state {
     ST_START,  /* between messages: kw holds the bytes of a keyword so far */
@@ -96,6 +106,8 @@ struct cc_cheese_wire {
     const keyword *cur; /* the command being read */
     char kw[KW_MAX];
     size_t kw_len;
+    uint64_t alive;    /* the keywords kw[0..kw_len) is a prefix of, bit i for keywords[i] */
+    enders enders;
     cc_buf text;       /* argument or unknown text */
     size_t text_floor; /* a keyword ending the text must start at or after this */
     cc_buf payload;
@@ -142,11 +154,40 @@ static const keyword *full_bare(const char *s, size_t n)
     return NULL;
 }
 
+static void enders_add(enders *e, char c)
+{
+    unsigned char u = (unsigned char)c;
+    e->bits[u / 32] |= (uint32_t)1 << (u % 32);
+}
+
+static bool enders_has(const enders *e, char c)
+{
+    unsigned char u = (unsigned char)c;
+    return (e->bits[u / 32] >> (u % 32)) & 1;
+}
+
+static void keyword_enders(enders *e)
+{
+    *e = (enders){{0}};
+    for (size_t i = 0; i < N_KEYWORDS; i++) {
+        const keyword *k = &keywords[i];
+        if (k->shape != JSON) {
+            enders_add(e, k->text[k->text_len - 1]);
+            continue;
+        }
+        for (const char *o = k->openers; *o; o++)
+            enders_add(e, *o);
+    }
+}
+
 /* The longest keyword whose whole form ends s[0..n) and starts at or after
  * `from`. "PID" counts only when ids_too: inside an argument it is the start
- * of a peer id, not a new message. */
-static const keyword *keyword_ending(const char *s, size_t n, size_t from, bool ids_too)
+ * of a peer id, not a new message. e: keyword_enders. */
+static const keyword *keyword_ending(const enders *e, const char *s, size_t n, size_t from,
+                                     bool ids_too)
 {
+    if (n == 0 || !enders_has(e, s[n - 1]))
+        return NULL; /* most bytes end no keyword */
     const keyword *best = NULL;
     for (size_t i = 0; i < N_KEYWORDS; i++) {
         const keyword *k = &keywords[i];
@@ -286,16 +327,35 @@ static void start_failed(cc_cheese_wire *w)
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
+/* How the byte at position pos of k's whole form, c, extends a match of
+ * the bytes before it (which fit): fit_keyword for one more byte. */
+static fit extend_keyword(const keyword *k, size_t pos, char c)
+{
+    bool same = pos < k->text_len ? c == k->text[pos]
+                                  : pos == k->text_len && k->shape == JSON && is_opener(k, c);
+    if (!same)
+        return FIT_NONE;
+    return pos + 1 == full_len(k) ? FIT_FULL : FIT_PREFIX;
+}
+
+/* Only the keywords the bytes so far still fit are tried, each on the new
+ * byte alone: this runs for every byte of every command read. */
 static void step_start(cc_cheese_wire *w, char c)
 {
     if (w->kw_len == 0 && is_space(c))
         return; /* line ends and blanks between messages carry nothing */
+    if (w->kw_len == 0)
+        w->alive = ALL_KEYWORDS;
+    size_t pos = w->kw_len;
     w->kw[w->kw_len++] = c;
     const keyword *full = NULL;
     bool longer = false;
-    for (size_t i = 0; i < N_KEYWORDS; i++) {
-        fit f = fit_keyword(&keywords[i], w->kw, w->kw_len);
-        if (f == FIT_FULL)
+    for (uint64_t m = w->alive; m; m &= m - 1) {
+        size_t i = (size_t)__builtin_ctzll(m);
+        fit f = extend_keyword(&keywords[i], pos, c);
+        if (f == FIT_NONE)
+            w->alive &= ~((uint64_t)1 << i);
+        else if (f == FIT_FULL)
             full = &keywords[i];
         longer = longer || f == FIT_PREFIX;
     }
@@ -320,7 +380,8 @@ static void step_text(cc_cheese_wire *w, char c)
         fail_line(w);
         return;
     }
-    const keyword *k = keyword_ending(w->text.data, w->text.len, w->text_floor, w->cur == NULL);
+    const keyword *k =
+        keyword_ending(&w->enders, w->text.data, w->text.len, w->text_floor, w->cur == NULL);
     if (!k)
         return;
     size_t whole = full_len(k);
@@ -328,6 +389,25 @@ static void step_text(cc_cheese_wire *w, char c)
     pushback(w, w->text.data + w->text.len, whole);
     w->text.data[w->text.len] = '\0';
     finish_text(w);
+}
+
+/* Takes the bytes that neither end the text nor end a keyword in it in one
+ * go, as step_text would one at a time (up to the length where it would
+ * refuse the text); a byte that may do either goes to step_text. Returns
+ * how many bytes of d[0..n) (n > 0) were read. */
+static size_t step_text_run(cc_cheese_wire *w, const char *d, size_t n)
+{
+    size_t most = w->limits.max_line + KW_MAX;
+    size_t room = w->text.len < most ? most - w->text.len : 0;
+    size_t run = 0;
+    while (run < n && run < room && d[run] != '\n' && !enders_has(&w->enders, d[run]))
+        run++;
+    if (run == 0) {
+        step_text(w, d[0]);
+        return 1;
+    }
+    cc_buf_append(&w->text, d, run);
+    return run;
 }
 
 static bool json_byte(cc_cheese_wire *w, char c)
@@ -350,6 +430,39 @@ static bool json_byte(cc_cheese_wire *w, char c)
     return false;
 }
 
+/* The first quote or backslash in d[from..n), or n: inside a string the
+ * only bytes json_byte does something with. */
+static size_t string_stop(const char *d, size_t from, size_t n)
+{
+    const char *quote = memchr(d + from, '"', n - from);
+    size_t end = quote ? (size_t)(quote - d) : n;
+    const char *backslash = memchr(d + from, '\\', end - from);
+    return backslash ? (size_t)(backslash - d) : end;
+}
+
+/* Feeds d[0..n) to json_byte until the brackets balance; returns how many
+ * bytes were read (the closing one included) and says in *closed whether
+ * the brackets balanced. Payloads are mostly strings, whose bytes change
+ * nothing until their closing quote or a backslash: memchr finds those
+ * faster than a look at every byte. */
+static size_t json_scan(cc_cheese_wire *w, const char *d, size_t n, bool *closed)
+{
+    *closed = false;
+    size_t i = 0;
+    while (i < n) {
+        if (w->in_string && !w->escaped) {
+            i = string_stop(d, i, n);
+            if (i == n)
+                break;
+        }
+        if (json_byte(w, d[i++])) {
+            *closed = true;
+            return i;
+        }
+    }
+    return n;
+}
+
 /* Reads payload bytes from d[0..n) until the brackets balance; returns how
  * many belong to the payload. Brackets are counted without pairing '{' with
  * '}': a mismatch is invalid JSON that the payload's reader refuses, and
@@ -358,15 +471,15 @@ static size_t step_json(cc_cheese_wire *w, const char *d, size_t n)
 {
     size_t room = w->limits.max_payload - w->payload.len;
     size_t scan = n < room ? n : room;
-    for (size_t i = 0; i < scan; i++) {
-        if (json_byte(w, d[i])) {
-            cc_buf_append(&w->payload, d, i + 1);
-            if (w->cur->suffix)
-                w->state = ST_SUFFIX;
-            else
-                emit(w, w->cur);
-            return i + 1;
-        }
+    bool closed;
+    size_t used = json_scan(w, d, scan, &closed);
+    if (closed) {
+        cc_buf_append(&w->payload, d, used);
+        if (w->cur->suffix)
+            w->state = ST_SUFFIX;
+        else
+            emit(w, w->cur);
+        return used;
     }
     cc_buf_append(&w->payload, d, scan);
     if (n > room)
@@ -412,6 +525,7 @@ cc_cheese_wire *cc_cheese_wire_new(const cc_cheese_wire_limits *limits)
 {
     cc_cheese_wire *w = cc_calloc(1, sizeof *w);
     w->limits = *limits;
+    keyword_enders(&w->enders);
     return w;
 }
 
@@ -470,6 +584,8 @@ cc_cheese_status cc_cheese_wire_feed(cc_cheese_wire *w, const char *data, size_t
             break;
         else if (w->state == ST_JSON)
             i += step_json(w, data + i, len - i); /* payloads are long: take runs */
+        else if (w->state == ST_TEXT)
+            i += step_text_run(w, data + i, len - i);
         else
             step(w, data[i++]);
     }
@@ -581,11 +697,13 @@ const char *cc_cheese_cmd_name(cc_cheese_cmd cmd, cc_cheese_spelling spelling)
  * inside that would end it early. */
 static bool arg_writable(const char *arg, size_t len, cc_err *err)
 {
+    enders e;
+    keyword_enders(&e);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)arg[i];
         if (c < 0x20 || c > 0x7e)
             return cc_fail(err, CC_ERR_BAD_REQUEST, "argument holds a control or non-ASCII byte");
-        const keyword *k = keyword_ending(arg, i + 1, 0, false);
+        const keyword *k = keyword_ending(&e, arg, i + 1, 0, false);
         if (k)
             return cc_fail(err, CC_ERR_BAD_REQUEST, "argument holds the command %s", k->text);
     }
@@ -599,12 +717,12 @@ static bool payload_writable(const keyword *k, const char *p, size_t len, cc_err
         return cc_fail(err, CC_ERR_BAD_REQUEST, "%s needs a payload starting with %s", k->text,
                        k->openers);
     cc_cheese_wire scan = {.depth = 1};
-    for (size_t i = 1; i < len; i++)
-        if (json_byte(&scan, p[i]))
-            return i + 1 == len ||
-                   cc_fail(err, CC_ERR_BAD_REQUEST, "payload of %s has bytes after its end",
-                           k->text);
-    return cc_fail(err, CC_ERR_BAD_REQUEST, "payload of %s does not close", k->text);
+    bool closed;
+    size_t used = json_scan(&scan, p + 1, len - 1, &closed);
+    if (!closed)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "payload of %s does not close", k->text);
+    return used + 1 == len ||
+           cc_fail(err, CC_ERR_BAD_REQUEST, "payload of %s has bytes after its end", k->text);
 }
 
 static bool needs_id(const keyword *k)
@@ -638,6 +756,8 @@ bool cc_cheese_wire_format(cc_buf *out, const cc_cheese_msg *m, cc_err *err)
                        m->spelling == CC_CHEESE_LATER ? "later" : "seed");
     if (!check_message(k, m, err))
         return false;
+    /* one allocation for the whole message, not one per doubling */
+    cc_buf_reserve(out, k->text_len + m->payload_len + 1 + m->arg_len + 2);
     if (!k->keeps_keyword)
         cc_buf_puts(out, k->text);
     if (k->shape == JSON) {
@@ -677,19 +797,4 @@ cc_cheese_status cc_cheese_wire_feed_evbuffer(cc_cheese_wire *w, struct evbuffer
                                               have ? chunk.iov_len : 0, &used, msg, err);
     evbuffer_drain(in, used);
     return st;
-}
-
-bool cc_cheese_wire_send(struct bufferevent *bev, const cc_cheese_msg *msg, const cc_log *log,
-                         const char *peer_ip)
-{
-    cc_buf out = CC_BUF_INIT;
-    cc_err err = {0};
-    bool ok = cc_cheese_wire_format(&out, msg, &err);
-    if (ok)
-        bufferevent_write(bev, out.data, out.len);
-    else
-        cc_error(log, "not sending %s to %s: %s", cc_cheese_cmd_name(msg->cmd, msg->spelling),
-                 peer_ip, err.msg);
-    cc_buf_free(&out);
-    return ok;
 }

@@ -35,9 +35,7 @@
 
 #include "util/buf.h"
 #include "util/err.h"
-#include "util/log.h"
 
-struct bufferevent;
 struct evbuffer;
 
 typedef enum cc_cheese_cmd {
@@ -173,11 +171,6 @@ bool cc_cheese_host_valid(const char *s, size_t len);
  * CC_CHEESE_MSG, or on CC_CHEESE_NEED_MORE while `in` is not empty. */
 cc_cheese_status cc_cheese_wire_feed_evbuffer(cc_cheese_wire *w, struct evbuffer *in,
                                               cc_cheese_msg *msg, cc_err *err);
-
-/* One message, one write (cc_cheese_wire_format) to `bev`. A message that
- * cannot be formatted is logged as not sent to `peer_ip` and false returned. */
-bool cc_cheese_wire_send(struct bufferevent *bev, const cc_cheese_msg *msg, const cc_log *log,
-                         const char *peer_ip);
 
 /* The command's keyword in a spelling ("GETPEERS", "CPSS", ...), for logs;
  * "?" when that spelling has none. */
