@@ -297,7 +297,11 @@ CheeseProtocol.TRACKER_URL = "127.0.0.1"
 CheeseProtocol.TRACKER_PORT = {tracker}
 from cheese_network.peer import Peer
 peer = Peer({node_id})
-print("JOINED", peer.peer_id, peer.port, flush=True)
+# one write: print() writes its arguments one by one, and the peer's own
+# threads print between them
+import sys
+sys.stdout.write("JOINED " + str(peer.peer_id) + " " + str(peer.port) + "\\n")
+sys.stdout.flush()
 """
 
 
@@ -348,7 +352,11 @@ from cheese_network.my_helpers import MyHelpers
 CheeseProtocol.TRACKER_PORT = {tracker}
 from cheese_network.peer import Peer
 peer = Peer("{node_id}")
-print("JOINED", peer.peer_id, peer.port, flush=True)
+# one write: print() writes its arguments one by one, and the peer's own
+# threads print between them
+import sys
+sys.stdout.write("JOINED " + str(peer.peer_id) + " " + str(peer.port) + "\\n")
+sys.stdout.flush()
 ask = {ask}
 if ask:
     import socket
