@@ -53,14 +53,21 @@ class Spec:
         self.reward_keys = reward_keys
         self.seed = seed
 
-    def key(self, version):
+    def shape(self, version):
+        """The part of a cache key both generators' chains share."""
         return (f"v{version}-b{self.blocks}-p{self.payments}e{self.payment_every}"
-                f"-r{self.reward_keys}-s{self.seed}")
+                f"-r{self.reward_keys}")
 
-    def args(self):
+    def shape_args(self):
         return ["--blocks", str(self.blocks), "--payments", str(self.payments),
                 "--payment-every", str(self.payment_every),
-                "--reward-keys", str(self.reward_keys), "--seed", self.seed]
+                "--reward-keys", str(self.reward_keys)]
+
+    def key(self, version):
+        return f"{self.shape(version)}-s{self.seed}"
+
+    def args(self):
+        return [*self.shape_args(), "--seed", self.seed]
 
     def open(self, key, directory):
         return Chain(self, key, directory)
@@ -286,26 +293,20 @@ def node_on(ctx, name, datadir, args=(), peers=None, log_level="warn"):
 # file), so, as for the http network, the data directory that node leaves
 # is what is cached and copied.
 
-class CheeseSpec:
-    """Options of cheese-bench-cheesegen. Its keys are random, so a chain and
-    its key file are made, and cached, together."""
+class CheeseSpec(Spec):
+    """Options of cheese-bench-cheesegen. Its keys are random (no seed), so a
+    chain and its key file are made, and cached, together."""
 
     tool = "cheesegen"
 
     def __init__(self, blocks, payments=0, payment_every=1, reward_keys=2):
-        self.blocks = blocks
-        self.payments = payments
-        self.payment_every = payment_every
-        self.reward_keys = reward_keys
+        super().__init__(blocks, payments, payment_every, reward_keys, seed=None)
 
     def key(self, version):
-        return (f"cheese-v{version}-b{self.blocks}-p{self.payments}e{self.payment_every}"
-                f"-r{self.reward_keys}")
+        return f"cheese-{self.shape(version)}"
 
     def args(self):
-        return ["--blocks", str(self.blocks), "--payments", str(self.payments),
-                "--payment-every", str(self.payment_every),
-                "--reward-keys", str(self.reward_keys)]
+        return self.shape_args()
 
     def open(self, key, directory):
         return CheeseChain(self, key, directory)

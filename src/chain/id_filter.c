@@ -40,9 +40,6 @@ void cc_id_filter_free(cc_id_filter *filter)
     free(filter);
 }
 
-/* Of a digit cc_is_lower_hex accepted. */
-static int hex_value(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
-
 /* The bit positions of id; false when id is not 64 lower-case hex digits.
  * The digits are a SHA-256: any 32 of its bits are as good as a hash. */
 static bool probes(const cc_id_filter *filter, const char *id, size_t out[PROBES])
@@ -52,7 +49,7 @@ static bool probes(const cc_id_filter *filter, const char *id, size_t out[PROBES
     for (size_t p = 0; p < PROBES; p++) {
         uint32_t v = 0;
         for (size_t i = 0; i < PROBE_DIGITS; i++)
-            v = v << 4 | (uint32_t)hex_value(id[p * PROBE_DIGITS + i]);
+            v = v << 4 | (uint32_t)cc_hex_digit(id[p * PROBE_DIGITS + i]);
         out[p] = v & filter->mask;
     }
     return true;

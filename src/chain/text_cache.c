@@ -42,9 +42,6 @@ void cc_text_cache_free(cc_text_cache *cache)
     free(cache);
 }
 
-/* Of a digit cc_is_lower_hex accepted. */
-static int hex_value(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
-
 /* The slot of a well-formed hash; NULL otherwise. The digits are a SHA-256,
  * so its last eight are as good an index as any. */
 static slot *slot_of(const cc_text_cache *cache, const char *hash)
@@ -53,7 +50,7 @@ static slot *slot_of(const cc_text_cache *cache, const char *hash)
         return NULL;
     uint32_t index = 0;
     for (size_t i = CC_HASH_HEX_LEN - 8; i < CC_HASH_HEX_LEN; i++)
-        index = index << 4 | (uint32_t)hex_value(hash[i]);
+        index = index << 4 | (uint32_t)cc_hex_digit(hash[i]);
     return &cache->slots[index & cache->mask];
 }
 
