@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "net/send_now.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -538,22 +539,16 @@ cc_cheese_conn *cc_cheese_conn_connect(const cc_cheese_conn_config *cfg, const c
 
 /* ---- writing ---- */
 
-/* Writes bytes behind everything sent before. With nothing queued they go
- * to the socket at once: queuing them for the loop would cost two
- * epoll_ctl calls (watch for room, then stop) and a turn of the loop, as
- * much as the rest of a tracker's answer. What the kernel does not take
- * (no room, or an error that the loop then reports through `closed`) is
- * queued. An owner that wants `drained` gets every write queued, so that
- * it is told as before. */
+/* Writes bytes behind everything sent before, at once when it can
+ * (net/send_now.h). An owner that wants `drained` gets every write queued,
+ * so that it is told as before; an error the loop then reports through
+ * `closed`. */
 static void write_bytes(cc_cheese_conn *c, const char *data, size_t len)
 {
-    size_t sent = 0;
-    if (c->connected && !c->h.drained && !output_pending(c)) {
-        ssize_t n = send(bufferevent_getfd(c->bev), data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        sent = n > 0 ? (size_t)n : 0;
-    }
-    if (sent < len)
-        bufferevent_write(c->bev, data + sent, len - sent);
+    if (c->connected && !c->h.drained)
+        cc_send_now(c->bev, data, len);
+    else
+        bufferevent_write(c->bev, data, len);
 }
 
 bool cc_cheese_conn_send(cc_cheese_conn *c, cc_cheese_cmd cmd, cc_cheese_spelling spelling,

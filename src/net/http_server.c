@@ -13,6 +13,7 @@
 
 #include "codec/json.h"
 #include "net/listener.h"
+#include "net/send_now.h"
 #include "util/clock.h"
 #include "util/mem.h"
 #include "util/timeval.h"
@@ -164,23 +165,6 @@ static void after_answer(connection *conn, bool keep_alive)
     }
 }
 
-/* An answer goes straight to the socket when nothing waits before it: the
- * common case costs one send() and no write event (two epoll_ctl calls and
- * a turn of the loop). What the socket does not take, or an error, is left
- * to the bufferevent, which reports the error as it would have. */
-static void write_answer(connection *conn, const char *data, size_t len)
-{
-    if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
-        ssize_t sent = send(bufferevent_getfd(conn->bev), data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (sent > 0) {
-            data += sent;
-            len -= (size_t)sent;
-        }
-    }
-    if (len > 0)
-        bufferevent_write(conn->bev, data, len);
-}
-
 static void on_read(struct bufferevent *bev, void *arg);
 
 /* Writes the next pieces of a streamed body until the socket's queue is
@@ -250,7 +234,7 @@ static void send_response(connection *conn, const cc_http_response *resp, bool k
     put_head(&out, resp, stream->next ? stream->length : resp->body.len, keep_alive);
     if (!stream->next)
         cc_buf_append(&out, resp->body.data, resp->body.len);
-    write_answer(conn, out.data, out.len);
+    cc_send_now(conn->bev, out.data, out.len);
     cc_buf_free(&out);
     if (!stream->next) {
         after_answer(conn, keep_alive);
