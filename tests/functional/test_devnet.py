@@ -28,10 +28,24 @@ def port_free(port):
     return True
 
 
+def ephemeral_low():
+    """The lowest port the kernel hands to connect() and bind(0)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_base(count, api_offset=0):
-    """A base port with `count` free ports after it (and api_offset above them)."""
+    """A base port with `count` free ports after it (and api_offset above them).
+
+    All of them below the kernel's ephemeral range: a port in it may be taken
+    by any program's outgoing connection between this check and the node's
+    bind (seen with two suites on one machine)."""
+    top = ephemeral_low() - count - api_offset
     for _ in range(200):
-        base = random.randrange(20000, 40000)
+        base = random.randrange(10000, max(top, 10001))
         ports = list(range(base, base + count))
         if api_offset:
             ports += [p + api_offset for p in ports[1:]]
