@@ -93,7 +93,6 @@ static bool load_tip(cc_chain *chain, cc_err *err)
  * rollback, so memory never disagrees with the truth on disk. */
 static bool refresh_state(cc_chain *chain, cc_err *err)
 {
-    chain->mempool_count = (size_t)store_query_int(chain, SQL_MEMPOOL_COUNT);
     return load_tip(chain, err);
 }
 
@@ -176,11 +175,7 @@ static bool connect_block(cc_chain *chain, const cc_block *block, cc_err *err)
     store_bind_text(stmt, 2, block->hash);
     if (!store_run(chain, stmt, err) || !set_status(chain, block->hash, STATUS_VALID, err))
         return false;
-    if (chain->mempool_count == 0)
-        return true; /* nothing waits (a catch-up): nothing to look for */
-    stmt = store_stmt(chain, SQL_MEMPOOL_DEL_MINED);
-    store_bind_text(stmt, 1, block->hash);
-    return store_run(chain, stmt, err);
+    return mempool_drop_mined(chain, block, err);
 }
 
 static bool disconnect_block(cc_chain *chain, const cc_block *block, cc_err *err)
@@ -404,7 +399,7 @@ static bool extend_tip(cc_chain *chain, const cc_block *block, char bad[CC_HASH_
     }
     /* its payments may leave waiting ones of the same senders unfunded;
      * the count only ever errs high (mined ones are deleted uncounted) */
-    return chain->mempool_count == 0 || mempool_restore(chain, NULL, 0, err);
+    return cc_mempool_set_count(chain->mempool) == 0 || mempool_restore(chain, NULL, 0, err);
 }
 
 /* Connects path as a trial inside a savepoint that is always rolled back:
@@ -412,13 +407,13 @@ static bool extend_tip(cc_chain *chain, const cc_block *block, char bad[CC_HASH_
 static bool try_branch(cc_chain *chain, const branch *b, char bad[CC_HASH_HEX_LEN + 1],
                        cc_err *err)
 {
-    if (!store_exec(chain, "SAVEPOINT trial", err))
+    if (!store_trial_begin(chain, err))
         return false;
     tx_list abandoned = {0};
     size_t depth = 0;
     bool ok = switch_branch(chain, b, &abandoned, &depth, bad, err);
     tx_list_clear(&abandoned);
-    if (!store_exec(chain, "ROLLBACK TO trial; RELEASE trial", ok ? err : NULL))
+    if (!store_trial_end(chain, ok ? err : NULL))
         return false;
     return ok;
 }
@@ -581,8 +576,9 @@ static bool start_reorg(cc_chain *chain, chain_reorg *r, cc_block_result *res, c
     res->reorg_pending = true;
     cc_err why = {0};
     bool viewed = store_view_begin(chain, &why);
-    if (viewed && store_exec(chain, "BEGIN IMMEDIATE", &why)) {
+    if (viewed && store_txn_begin(chain, &why)) {
         chain->reorg = r;
+        chain->mempool_frozen = cc_mempool_set_clone(chain->mempool);
         cc_info(chain->log, "switching to the branch of %s: %lld blocks to undo, %zu to apply, "
                 "in steps", r->target, (long long)(chain->height - r->branch.fork_height), r->branch.n);
         return true;
@@ -590,7 +586,7 @@ static bool start_reorg(cc_chain *chain, chain_reorg *r, cc_block_result *res, c
     if (viewed)
         store_view_end(chain);
     cc_warn(chain->log, "switching to %s at once: %s", r->target, why.msg);
-    if (!store_exec(chain, "BEGIN IMMEDIATE", err)) {
+    if (!store_txn_begin(chain, err)) {
         reorg_free(r);
         return false;
     }
@@ -650,6 +646,8 @@ static chain_reorg *reorg_end(cc_chain *chain)
 {
     chain_reorg *r = chain->reorg;
     store_view_end(chain);
+    cc_mempool_set_free(chain->mempool_frozen);
+    chain->mempool_frozen = NULL;
     chain->reorg = NULL;
     refresh_state(chain, NULL);
     return r;
@@ -657,7 +655,7 @@ static chain_reorg *reorg_end(cc_chain *chain)
 
 static bool reorg_failed(cc_chain *chain, cc_block_result *res, cc_err *err)
 {
-    store_exec(chain, "ROLLBACK", NULL);
+    store_txn_rollback(chain);
     chain_reorg *r = reorg_end(chain);
     res->outcome = CC_BLOCK_SIDE;
     memcpy(res->hash, r->target, sizeof res->hash);
@@ -706,7 +704,7 @@ bool cc_chain_reorg_step(cc_chain *chain, size_t max_blocks, bool *done, cc_bloc
     bool ok = reorg_work(chain, r, max_blocks, &why);
     bool applied = ok && reorg_finished(r);
     if (applied)
-        ok = mempool_restore_end(chain, &why) && store_exec(chain, "COMMIT", &why);
+        ok = mempool_restore_end(chain, &why) && store_txn_commit(chain, &why);
     chain->in_reorg_step = false;
     if (!ok) {
         if (err)
@@ -1034,15 +1032,14 @@ cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
     chain->orphans = cc_calloc(config->max_orphans ? config->max_orphans : 1, sizeof(orphan));
     chain->verified = cc_sig_cache_new(SIG_CACHE_CAPACITY);
     chain->served = cc_text_cache_new(TEXT_CACHE_SLOTS, TEXT_CACHE_BYTES);
+    chain->mempool = cc_mempool_set_new();
     if (!store_open(chain, config->db_path, err) || !store_genesis(chain, err) ||
         !load_tip(chain, err) || !backfill_reward_index(chain, err) ||
-        !store_known_rebuild(chain, err)) {
+        !mempool_load(chain, err) || !store_known_rebuild(chain, err)) {
         cc_chain_close(chain);
         return NULL;
     }
     chain->next_block_seq = store_query_int(chain, SQL_SEQ_MAX) + 1;
-    chain->next_mempool_seq = store_query_int(chain, SQL_MEMPOOL_SEQ_MAX) + 1;
-    chain->mempool_count = (size_t)store_query_int(chain, SQL_MEMPOOL_COUNT);
     if (!finish_interrupted_switch(chain, err)) {
         cc_chain_close(chain);
         return NULL;
@@ -1057,7 +1054,7 @@ void cc_chain_close(cc_chain *chain)
     if (chain->reorg) {
         /* Unfinished: nothing of it was committed, the new tip stays stored
          * and the switch is made again when a block builds on it. */
-        store_exec(chain, "ROLLBACK", NULL);
+        store_txn_rollback(chain);
         reorg_free(reorg_end(chain));
     }
     store_close(chain);
@@ -1067,6 +1064,7 @@ void cc_chain_close(cc_chain *chain)
     cc_sig_cache_free(chain->verified);
     cc_text_cache_free(chain->served);
     cc_id_filter_free(chain->known);
+    cc_mempool_set_free(chain->mempool);
     free(chain);
 }
 
@@ -1076,7 +1074,7 @@ bool cc_chain_batch_begin(cc_chain *chain, cc_err *err)
         return false;
     if (chain->in_batch)
         return cc_fail(err, CC_ERR_INTERNAL, "a batch is already open");
-    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+    if (!store_txn_begin(chain, err))
         return false;
     chain->in_batch = true;
     return true;
@@ -1087,11 +1085,11 @@ bool cc_chain_batch_end(cc_chain *chain, cc_err *err)
     if (!chain->in_batch)
         return true;
     chain->in_batch = false;
-    if (store_exec(chain, "COMMIT", err))
+    if (store_txn_commit(chain, err))
         return true;
     /* Nothing of the batch is kept: the state in memory follows the
      * database back. */
-    store_exec(chain, "ROLLBACK", NULL);
+    store_txn_rollback(chain);
     refresh_state(chain, NULL);
     return false;
 }
@@ -1111,7 +1109,6 @@ void cc_chain_note_verified(cc_chain *chain, const cc_tx *tx)
 int64_t cc_chain_height(const cc_chain *chain) { return chain->height; }
 const char *cc_chain_tip(const cc_chain *chain) { return chain->tip; }
 uint64_t cc_chain_tip_generation(const cc_chain *chain) { return chain->generation; }
-size_t cc_chain_mempool_size(const cc_chain *chain) { return chain->mempool_count; }
 
 bool cc_chain_block_text(cc_chain *chain, const char *hash, cc_buf *out, cc_err *err)
 {
@@ -1326,19 +1323,6 @@ static bool tx_text_in_block(cc_chain *chain, const char *hash, const char *txid
                                    txid, hash));
 }
 
-static bool mempool_find(cc_chain *chain, const char *txid, cc_buf *text, bool *found,
-                         cc_err *err)
-{
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_GET);
-    store_bind_text(stmt, 1, txid);
-    int rc = sqlite3_step(stmt);
-    *found = rc == SQLITE_ROW;
-    if (*found && text)
-        cc_buf_append(text, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
-    sqlite3_reset(stmt);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE || store_db_fail(chain, err);
-}
-
 bool cc_chain_tx_find(cc_chain *chain, const char *txid, cc_buf *text, cc_chain_tx_info *info,
                       cc_err *err)
 {
@@ -1350,25 +1334,6 @@ bool cc_chain_tx_find(cc_chain *chain, const char *txid, cc_buf *text, cc_chain_
         return false;
     if (info->mined)
         return !text || tx_text_in_block(chain, info->block, txid, text, err);
-    bool waiting;
-    if (!mempool_find(chain, txid, text, &waiting, err))
-        return false;
-    return waiting || cc_fail(err, CC_ERR_NOT_FOUND, "Transaction not found");
-}
-
-bool cc_chain_mempool_write(cc_chain *chain, size_t max, cc_buf *out, cc_err *err)
-{
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_ALL);
-    sqlite3_bind_int64(stmt, 1, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
-    cc_buf_putc(out, '[');
-    size_t n = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (n++)
-            cc_buf_puts(out, ", ");
-        cc_buf_append(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
-    }
-    sqlite3_reset(stmt);
-    cc_buf_putc(out, ']');
-    return rc == SQLITE_DONE || store_db_fail(chain, err);
+    return mempool_text_of(chain, txid, text) ||
+           cc_fail(err, CC_ERR_NOT_FOUND, "Transaction not found");
 }

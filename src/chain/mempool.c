@@ -1,7 +1,10 @@
-/* The mempool: transactions waiting to be mined, kept in the database so a
- * restart loses none. Invariant: in arrival order (seq), every sender can
- * afford each of its waiting payments on top of the best chain, and no
- * payment is already on the best chain. */
+/* The mempool: transactions waiting to be mined, held in memory
+ * (chain/mempool_set.h) with a copy of each in the database's `waiting`
+ * table, written in the same transaction, so a restart loses none.
+ * Invariant: in arrival order (seq), every sender can afford each of its
+ * waiting payments on top of the best chain, and no payment is already on
+ * the best chain. */
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,32 +12,24 @@
 #include "chain/store.h"
 #include "util/mem.h"
 
-static bool pending_spend(cc_chain *chain, const char *key, mpq_t out, cc_err *err)
+/* What readers see: between the steps of a deep reorganisation, the
+ * mempool as it was before it (as the database is seen through view). */
+static const cc_mempool_set *readable(const cc_chain *chain)
 {
-    mpq_set_ui(out, 0, 1);
-    mpq_t amount;
-    mpq_init(amount);
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_SENDER);
-    store_bind_text(stmt, 1, key);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        store_mpq_parse((const char *)sqlite3_column_text(stmt, 1), amount);
-        mpq_add(out, out, amount);
-    }
-    sqlite3_reset(stmt);
-    mpq_clear(amount);
-    return rc == SQLITE_DONE || store_db_fail(chain, err);
+    return chain->mempool_frozen && !chain->in_reorg_step ? chain->mempool_frozen
+                                                           : chain->mempool;
 }
 
 bool cc_chain_spendable(cc_chain *chain, const char *key, mpq_t out, cc_err *err)
 {
+    if (!store_balance_get(chain, key, out, err))
+        return false;
     mpq_t pending;
     mpq_init(pending);
-    bool ok = store_balance_get(chain, key, out, err) && pending_spend(chain, key, pending, err);
-    if (ok)
-        mpq_sub(out, out, pending);
+    cc_mempool_set_pending(readable(chain), key, pending);
+    mpq_sub(out, out, pending);
     mpq_clear(pending);
-    return ok;
+    return true;
 }
 
 static bool check_new_payment(cc_chain *chain, const cc_tx *tx, cc_err *err)
@@ -42,37 +37,40 @@ static bool check_new_payment(cc_chain *chain, const cc_tx *tx, cc_err *err)
     if (tx->is_reward)
         return cc_fail(err, CC_ERR_BAD_REQUEST,
                        "System transactions are only valid inside a block");
-    if (store_tx_waiting(chain, tx) || store_tx_mined(chain, tx))
+    if (cc_mempool_set_has(chain->mempool, tx) || store_tx_mined(chain, tx))
         return cc_refuse(err, CC_REFUSAL_DUPLICATE, "Transaction already exists");
     return true;
 }
 
-/* Adds tx at position seq of the arrival order, without looking at funds. */
+/* Adds tx at position seq of the arrival order, without looking at funds.
+ * Inside a transaction, a rollback takes it out again (memory included);
+ * outside one, the row commits by itself. */
 static bool mempool_add(cc_chain *chain, const cc_tx *tx, int64_t seq, cc_err *err)
 {
-    mpq_t amount;
-    mpq_init(amount);
-    cc_amount_to_mpq(&tx->amount, amount);
-    char *amount_text = store_mpq_text(amount);
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_ADD);
-    store_bind_text(stmt, 1, tx->txid);
-    store_bind_text(stmt, 2, tx->msgid);
-    store_bind_text(stmt, 3, tx->from);
-    store_bind_text(stmt, 4, amount_text);
-    sqlite3_bind_int64(stmt, 5, seq);
-    sqlite3_bind_blob(stmt, 6, tx->text, (int)tx->text_len, SQLITE_STATIC);
-    bool ok = store_run(chain, stmt, err);
-    if (ok)
-        store_note_payment(chain, tx);
-    chain->mempool_count += ok;
-    free(amount_text);
-    mpq_clear(amount);
-    return ok;
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_WAITING_ADD);
+    sqlite3_bind_int64(stmt, 1, seq);
+    sqlite3_bind_blob(stmt, 2, tx->text, (int)tx->text_len, SQLITE_STATIC);
+    if (!store_run(chain, stmt, err))
+        return false;
+    cc_mempool_set_add(chain->mempool, tx, seq);
+    store_note_payment(chain, tx);
+    return true;
+}
+
+static bool mempool_drop(cc_chain *chain, cc_mempool_entry *entry, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_WAITING_DEL);
+    sqlite3_bind_int64(stmt, 1, entry->seq);
+    if (!store_run(chain, stmt, err))
+        return false;
+    cc_mempool_set_remove(chain->mempool, entry);
+    return true;
 }
 
 static bool mempool_full(const cc_chain *chain, cc_err *err)
 {
-    if (chain->mempool_count < chain->max_mempool)
+    size_t count = cc_mempool_set_count(chain->mempool);
+    if (count < chain->max_mempool)
         return false;
     cc_refuse(err, CC_REFUSAL_MEMPOOL_FULL, "Mempool is full (%zu transactions)",
               chain->max_mempool);
@@ -95,68 +93,68 @@ static bool mempool_insert(cc_chain *chain, const cc_tx *tx, cc_err *err)
     return ok;
 }
 
-typedef struct key_list {
-    char **keys;
-    size_t n;
-} key_list;
-
-static void key_list_clear(key_list *list)
+bool mempool_drop_mined(cc_chain *chain, const cc_block *block, cc_err *err)
 {
-    for (size_t i = 0; i < list->n; i++)
-        free(list->keys[i]);
-    free(list->keys);
-}
-
-static bool mempool_senders(cc_chain *chain, key_list *out, cc_err *err)
-{
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_SENDERS);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        out->keys = cc_realloc(out->keys, (out->n + 1) * sizeof *out->keys);
-        out->keys[out->n++] = cc_strdup((const char *)sqlite3_column_text(stmt, 0));
+    bool ok = true;
+    for (size_t i = 0; ok && i < block->n_txs && cc_mempool_set_count(chain->mempool) > 0; i++) {
+        cc_mempool_entry *entry = cc_mempool_set_by_msgid(chain->mempool, block->txs[i].msgid);
+        if (entry)
+            ok = mempool_drop(chain, entry, err);
     }
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE || store_db_fail(chain, err);
-}
-
-/* Drops, in arrival order, the payments of key that its balance on the new
- * best chain no longer covers. */
-static bool trim_sender(cc_chain *chain, const char *key, cc_err *err)
-{
-    mpq_t available, amount;
-    mpq_inits(available, amount, NULL);
-    key_list drop = {0};
-    bool ok = store_balance_get(chain, key, available, err);
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_SENDER);
-    store_bind_text(stmt, 1, key);
-    while (ok && sqlite3_step(stmt) == SQLITE_ROW) {
-        store_mpq_parse((const char *)sqlite3_column_text(stmt, 1), amount);
-        if (mpq_cmp(available, amount) >= 0) {
-            mpq_sub(available, available, amount);
-            continue;
-        }
-        drop.keys = cc_realloc(drop.keys, (drop.n + 1) * sizeof *drop.keys);
-        drop.keys[drop.n++] = cc_strdup((const char *)sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_reset(stmt);
-    for (size_t i = 0; ok && i < drop.n; i++) {
-        stmt = store_stmt(chain, SQL_MEMPOOL_DEL);
-        store_bind_text(stmt, 1, drop.keys[i]);
-        ok = store_run(chain, stmt, err);
-    }
-    key_list_clear(&drop);
-    mpq_clears(available, amount, NULL);
     return ok;
 }
 
-static bool trim_all_senders(cc_chain *chain, cc_err *err)
+/* What a sender has left to spend while the trim walks the mempool in
+ * arrival order. key first: a pointer to a key string is a probe. */
+typedef struct funds_left {
+    char *key;
+    mpq_t left;
+} funds_left;
+
+static int compare_keys(const void *a, const void *b)
 {
-    key_list senders;
-    bool ok = mempool_senders(chain, &senders, err);
-    for (size_t i = 0; ok && i < senders.n; i++)
-        ok = trim_sender(chain, senders.keys[i], err);
-    key_list_clear(&senders);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void funds_left_free(void *p)
+{
+    funds_left *f = p;
+    free(f->key);
+    mpq_clear(f->left);
+    free(f);
+}
+
+static funds_left *funds_of(cc_chain *chain, void **senders, const char *key, cc_err *err)
+{
+    funds_left *const *found = tfind(&key, senders, compare_keys);
+    if (found)
+        return *found;
+    funds_left *f = cc_calloc(1, sizeof *f);
+    f->key = cc_strdup(key);
+    mpq_init(f->left);
+    cc_alloc_check(tsearch(f, senders, compare_keys));
+    return store_balance_get(chain, key, f->left, err) ? f : NULL;
+}
+
+/* Drops, in arrival order, the payments that their senders' balances on
+ * the new best chain no longer cover. */
+static bool trim_unaffordable(cc_chain *chain, cc_err *err)
+{
+    void *senders = NULL;
+    bool ok = true;
+    const cc_mempool_entry *next;
+    for (const cc_mempool_entry *e = cc_mempool_set_first(chain->mempool); ok && e; e = next) {
+        next = e->next;
+        funds_left *f = funds_of(chain, &senders, e->tx.from, err);
+        if (!f) {
+            ok = false;
+        } else if (mpq_cmp(f->left, e->amount) >= 0) {
+            mpq_sub(f->left, f->left, e->amount);
+        } else {
+            ok = mempool_drop(chain, (cc_mempool_entry *)e, err);
+        }
+    }
+    tdestroy(senders, funds_left_free);
     return ok;
 }
 
@@ -166,10 +164,7 @@ static bool trim_all_senders(cc_chain *chain, cc_err *err)
  * branch already holds stays out. */
 int64_t mempool_restore_begin(cc_chain *chain, size_t n)
 {
-    /* Connecting blocks deleted what they mined: the bound needs the real
-     * count, not the one from before the change. */
-    chain->mempool_count = (size_t)store_query_int(chain, SQL_MEMPOOL_COUNT);
-    return store_query_int(chain, SQL_MEMPOOL_SEQ_MIN) - (int64_t)n;
+    return cc_mempool_set_min_seq(chain->mempool) - (int64_t)n;
 }
 
 bool mempool_restore_some(cc_chain *chain, const cc_tx *abandoned, size_t from, size_t to,
@@ -182,13 +177,33 @@ bool mempool_restore_some(cc_chain *chain, const cc_tx *abandoned, size_t from, 
     return ok;
 }
 
-bool mempool_restore_end(cc_chain *chain, cc_err *err) { return trim_all_senders(chain, err); }
+bool mempool_restore_end(cc_chain *chain, cc_err *err) { return trim_unaffordable(chain, err); }
 
 bool mempool_restore(cc_chain *chain, const cc_tx *abandoned, size_t n, cc_err *err)
 {
     int64_t first_seq = mempool_restore_begin(chain, n);
     return mempool_restore_some(chain, abandoned, 0, n, first_seq, err) &&
            mempool_restore_end(chain, err);
+}
+
+bool mempool_load(cc_chain *chain, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_WAITING_ALL);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        cc_tx tx;
+        const char *text = sqlite3_column_blob(stmt, 1);
+        size_t len = (size_t)sqlite3_column_bytes(stmt, 1);
+        /* Every row was a valid payment when written; one that no longer
+         * reads (a damaged file) is left out rather than stopping the node. */
+        if (!chain->rules->tx_decode(text, len, &tx, NULL))
+            continue;
+        cc_mempool_set_add(chain->mempool, &tx, sqlite3_column_int64(stmt, 0));
+        cc_tx_clear(&tx);
+    }
+    sqlite3_reset(stmt);
+    chain->next_mempool_seq = cc_mempool_set_max_seq(chain->mempool) + 1;
+    return rc == SQLITE_DONE || store_db_fail(chain, err);
 }
 
 bool cc_chain_check_new_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
@@ -207,14 +222,10 @@ bool cc_chain_accept_tx(cc_chain *chain, const cc_tx *tx, cc_err *err)
         return false;
     if (!chain_tx_signature_ok(chain, tx))
         return cc_refuse(err, CC_REFUSAL_BAD_SIGNATURE, "Invalid signature");
-    if (!store_begin(chain, err))
-        return false;
-    size_t count_before = chain->mempool_count;
-    if (mempool_insert(chain, tx, err) && store_commit(chain, err))
-        return true;
-    store_rollback(chain);
-    chain->mempool_count = count_before;
-    return false;
+    /* No transaction of its own: the one INSERT is atomic (in a batch, a
+     * part of the batch's transaction; alone, committed by itself), and
+     * memory changes only once it has succeeded. */
+    return mempool_insert(chain, tx, err);
 }
 
 bool cc_chain_submit_tx(cc_chain *chain, const char *text, size_t len,
@@ -234,19 +245,40 @@ bool cc_chain_submit_tx(cc_chain *chain, const char *text, size_t len,
 
 bool cc_chain_mempool_take(cc_chain *chain, size_t max, cc_tx **txs, size_t *n, cc_err *err)
 {
-    *txs = NULL;
+    (void)err;
+    const cc_mempool_set *set = readable(chain);
+    size_t count = cc_mempool_set_count(set);
     *n = 0;
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_MEMPOOL_ALL);
-    sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        cc_tx tx;
-        const char *text = sqlite3_column_blob(stmt, 0);
-        if (!chain->rules->tx_decode(text, (size_t)sqlite3_column_bytes(stmt, 0), &tx, NULL))
-            continue;
-        *txs = cc_realloc(*txs, (*n + 1) * sizeof **txs);
-        (*txs)[(*n)++] = tx;
+    *txs = count > 0 && max > 0 ? cc_calloc(count < max ? count : max, sizeof **txs) : NULL;
+    for (const cc_mempool_entry *e = cc_mempool_set_first(set); e && *n < max; e = e->next)
+        cc_tx_copy(&(*txs)[(*n)++], &e->tx);
+    return true;
+}
+
+bool cc_chain_mempool_write(cc_chain *chain, size_t max, cc_buf *out, cc_err *err)
+{
+    (void)err;
+    cc_buf_putc(out, '[');
+    size_t n = 0;
+    for (const cc_mempool_entry *e = cc_mempool_set_first(readable(chain)); e && n < max;
+         e = e->next) {
+        if (n++)
+            cc_buf_puts(out, ", ");
+        cc_buf_append(out, e->tx.text, e->tx.text_len);
     }
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE || store_db_fail(chain, err);
+    cc_buf_putc(out, ']');
+    return true;
+}
+
+size_t cc_chain_mempool_size(const cc_chain *chain)
+{
+    return cc_mempool_set_count(readable(chain));
+}
+
+bool mempool_text_of(cc_chain *chain, const char *txid, cc_buf *text)
+{
+    const cc_mempool_entry *e = cc_mempool_set_by_txid(readable(chain), txid);
+    if (e && text)
+        cc_buf_append(text, e->tx.text, e->tx.text_len);
+    return e != NULL;
 }

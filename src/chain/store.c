@@ -36,11 +36,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS txindex(txid TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE,"
     " block TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS txindex_block ON txindex(block);"
-    "CREATE TABLE IF NOT EXISTS mempool(txid TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE,"
-    " sender TEXT NOT NULL, amount TEXT NOT NULL, seq INTEGER NOT NULL, text BLOB NOT NULL)"
-    " WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS mempool_sender ON mempool(sender, seq);"
-    "CREATE INDEX IF NOT EXISTS mempool_seq ON mempool(seq);"
+    /* The mempool's copy: only the texts, in arrival order. The node
+     * looks payments up in memory (chain/mempool_set.h), so the table has
+     * no index to keep, and a payment taken is one row appended. */
+    "CREATE TABLE IF NOT EXISTS waiting(seq INTEGER PRIMARY KEY, text BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS reward(txid TEXT NOT NULL, block TEXT NOT NULL,"
     " PRIMARY KEY(txid, block)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS reward_block ON reward(block);";
@@ -66,18 +65,18 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_TXINDEX_HAS] = "SELECT 1 FROM txindex WHERE txid=?1 OR msgid=?2",
     [SQL_TXINDEX_ADD] = "INSERT INTO txindex(txid, msgid, block) VALUES(?1,?2,?3)",
     [SQL_TXINDEX_DEL_BLOCK] = "DELETE FROM txindex WHERE block=?1",
-    [SQL_MEMPOOL_HAS] = "SELECT 1 FROM mempool WHERE txid=?1 OR msgid=?2",
-    [SQL_MEMPOOL_ADD] =
-        "INSERT INTO mempool(txid, msgid, sender, amount, seq, text) VALUES(?1,?2,?3,?4,?5,?6)",
-    [SQL_MEMPOOL_DEL] = "DELETE FROM mempool WHERE txid=?1",
-    [SQL_MEMPOOL_DEL_MINED] =
-        "DELETE FROM mempool WHERE msgid IN (SELECT msgid FROM txindex WHERE block=?1)",
-    [SQL_MEMPOOL_SENDER] = "SELECT txid, amount FROM mempool WHERE sender=?1 ORDER BY seq",
-    [SQL_MEMPOOL_SENDERS] = "SELECT DISTINCT sender FROM mempool",
-    [SQL_MEMPOOL_ALL] = "SELECT text FROM mempool ORDER BY seq LIMIT ?1",
-    [SQL_MEMPOOL_COUNT] = "SELECT COUNT(*) FROM mempool",
-    [SQL_MEMPOOL_SEQ_MAX] = "SELECT COALESCE(MAX(seq), 0) FROM mempool",
-    [SQL_MEMPOOL_SEQ_MIN] = "SELECT COALESCE(MIN(seq), 0) FROM mempool",
+    [SQL_TXN_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_TXN_COMMIT] = "COMMIT",
+    [SQL_TXN_ROLLBACK] = "ROLLBACK",
+    [SQL_CHANGE_BEGIN] = "SAVEPOINT change",
+    [SQL_CHANGE_RELEASE] = "RELEASE change",
+    [SQL_CHANGE_UNDO] = "ROLLBACK TO change",
+    [SQL_TRIAL_BEGIN] = "SAVEPOINT trial",
+    [SQL_TRIAL_RELEASE] = "RELEASE trial",
+    [SQL_TRIAL_UNDO] = "ROLLBACK TO trial",
+    [SQL_WAITING_ADD] = "INSERT INTO waiting(seq, text) VALUES(?1,?2)",
+    [SQL_WAITING_DEL] = "DELETE FROM waiting WHERE seq=?1",
+    [SQL_WAITING_ALL] = "SELECT seq, text FROM waiting ORDER BY seq",
     [SQL_REWARD_ADD] = "INSERT OR IGNORE INTO reward(txid, block) VALUES(?1,?2)",
     [SQL_REWARD_DEL_BLOCK] = "DELETE FROM reward WHERE block=?1",
     [SQL_TX_FIND_PAYMENT] = ("SELECT t.block, b.height FROM txindex t"
@@ -85,7 +84,6 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_TX_FIND_REWARD] = ("SELECT r.block, b.height FROM reward r"
                            " JOIN block b ON b.hash=r.block WHERE r.txid=?1"
                            " ORDER BY b.height LIMIT 1"),
-    [SQL_MEMPOOL_GET] = "SELECT text FROM mempool WHERE txid=?1",
     [SQL_BLOCK_LONGEST_UNCHECKED] =
         "SELECT hash FROM block WHERE status=0 AND height>?1 ORDER BY height DESC, seq LIMIT 1",
 };
@@ -102,21 +100,84 @@ bool store_exec(cc_chain *chain, const char *sql, cc_err *err)
     return true;
 }
 
+/* Transaction control is prepared like any other statement (parsing
+ * "COMMIT" at every payment showed in the profiles), and always runs on db,
+ * whatever reads go to. */
+static bool control(cc_chain *chain, store_sql id, cc_err *err)
+{
+    sqlite3_stmt *stmt = chain->stmts[id];
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE || store_db_fail(chain, err);
+}
+
+/* Each opening statement marks the mempool, each closing one releases or
+ * undoes the mark: memory and database change together or not at all. */
+static bool open_mark(cc_chain *chain, store_sql id, cc_err *err)
+{
+    if (!control(chain, id, err))
+        return false;
+    cc_mempool_set_begin(chain->mempool);
+    return true;
+}
+
+static bool close_mark(cc_chain *chain, store_sql id, cc_err *err)
+{
+    if (!control(chain, id, err))
+        return false;
+    cc_mempool_set_release(chain->mempool);
+    return true;
+}
+
+/* A savepoint rolled back stays open until released. */
+static bool undo_savepoint(cc_chain *chain, store_sql undo, store_sql release, cc_err *err)
+{
+    cc_mempool_set_rollback(chain->mempool);
+    return control(chain, undo, err) && control(chain, release, err);
+}
+
+bool store_txn_begin(cc_chain *chain, cc_err *err) { return open_mark(chain, SQL_TXN_BEGIN, err); }
+
+bool store_txn_commit(cc_chain *chain, cc_err *err)
+{
+    return close_mark(chain, SQL_TXN_COMMIT, err);
+}
+
+void store_txn_rollback(cc_chain *chain)
+{
+    cc_mempool_set_rollback(chain->mempool);
+    control(chain, SQL_TXN_ROLLBACK, NULL);
+}
+
+bool store_trial_begin(cc_chain *chain, cc_err *err)
+{
+    return open_mark(chain, SQL_TRIAL_BEGIN, err);
+}
+
+bool store_trial_end(cc_chain *chain, cc_err *err)
+{
+    return undo_savepoint(chain, SQL_TRIAL_UNDO, SQL_TRIAL_RELEASE, err);
+}
+
 /* Inside a batch each change is a savepoint of the batch's transaction:
  * a refused block is undone alone, and the batch commits once. */
 bool store_begin(cc_chain *chain, cc_err *err)
 {
-    return store_exec(chain, chain->in_batch ? "SAVEPOINT change" : "BEGIN IMMEDIATE", err);
+    return chain->in_batch ? open_mark(chain, SQL_CHANGE_BEGIN, err) : store_txn_begin(chain, err);
 }
 
 bool store_commit(cc_chain *chain, cc_err *err)
 {
-    return store_exec(chain, chain->in_batch ? "RELEASE change" : "COMMIT", err);
+    return chain->in_batch ? close_mark(chain, SQL_CHANGE_RELEASE, err)
+                           : store_txn_commit(chain, err);
 }
 
 void store_rollback(cc_chain *chain)
 {
-    store_exec(chain, chain->in_batch ? "ROLLBACK TO change; RELEASE change" : "ROLLBACK", NULL);
+    if (chain->in_batch)
+        undo_savepoint(chain, SQL_CHANGE_UNDO, SQL_CHANGE_RELEASE, NULL);
+    else
+        store_txn_rollback(chain);
 }
 
 /* The log is copied into the database by chain/checkpointer.c once it
@@ -129,6 +190,30 @@ static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int wal_pages
     (void)name;
     cc_checkpointer_note(ctx, wal_pages);
     return SQLITE_OK;
+}
+
+/* Databases made before the mempool was kept in memory hold it in a table
+ * of its own (with four indexes): its texts move to `waiting`, in their
+ * order, in one transaction. */
+static bool migrate_mempool_table(cc_chain *chain, cc_err *err)
+{
+    static const char probe_sql[] =
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='mempool'";
+    sqlite3_stmt *probe = NULL;
+    if (sqlite3_prepare_v2(chain->db, probe_sql, -1, &probe, NULL) != SQLITE_OK)
+        return store_db_fail(chain, err);
+    bool old = sqlite3_step(probe) == SQLITE_ROW;
+    sqlite3_finalize(probe);
+    if (!old)
+        return true;
+    if (!store_exec(chain, "BEGIN IMMEDIATE", err))
+        return false;
+    if (store_exec(chain, "INSERT OR IGNORE INTO waiting(seq, text) SELECT seq, text FROM mempool",
+                   err) &&
+        store_exec(chain, "DROP TABLE mempool", err) && store_exec(chain, "COMMIT", err))
+        return true;
+    store_exec(chain, "ROLLBACK", NULL);
+    return false;
 }
 
 bool store_open(cc_chain *chain, const char *path, cc_err *err)
@@ -148,7 +233,7 @@ bool store_open(cc_chain *chain, const char *path, cc_err *err)
     chain->reward_index_new = sqlite3_step(probe) == SQLITE_ROW &&
                               sqlite3_column_int(probe, 0) < STORE_VERSION_REWARDS;
     sqlite3_finalize(probe);
-    if (!store_exec(chain, schema, err))
+    if (!store_exec(chain, schema, err) || !migrate_mempool_table(chain, err))
         return false;
     for (int i = 0; i < SQL_COUNT_; i++) {
         if (sqlite3_prepare_v3(chain->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -306,23 +391,27 @@ bool store_balance_add(cc_chain *chain, const char *key, const mpq_t delta, cc_e
 
 static bool count_payments(cc_chain *chain, size_t *rows, cc_err *err)
 {
-    static const char sql[] =
-        "SELECT (SELECT COUNT(*) FROM txindex) + (SELECT COUNT(*) FROM mempool)";
+    static const char sql[] = "SELECT COUNT(*) FROM txindex";
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2(chain->db, sql, -1, &stmt, NULL) != SQLITE_OK)
         return store_db_fail(chain, err);
     bool ok = sqlite3_step(stmt) == SQLITE_ROW;
     *rows = ok ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+    *rows += cc_mempool_set_count(chain->mempool);
     sqlite3_finalize(stmt);
     return ok || store_db_fail(chain, err);
 }
 
 /* Read from db itself, never from the view of a reorganisation under way:
- * the filter must hold what db holds, its open transaction included. */
+ * the filter must hold what db holds, its open transaction included (and
+ * the mempool as it stands, not its frozen copy). */
 static bool fill_filter(cc_chain *chain, cc_id_filter *filter, cc_err *err)
 {
-    static const char sql[] =
-        "SELECT txid, msgid FROM txindex UNION ALL SELECT txid, msgid FROM mempool";
+    for (const cc_mempool_entry *e = cc_mempool_set_first(chain->mempool); e; e = e->next) {
+        cc_id_filter_add(filter, e->tx.txid);
+        cc_id_filter_add(filter, e->tx.msgid);
+    }
+    static const char sql[] = "SELECT txid, msgid FROM txindex";
     sqlite3_stmt *stmt;
     if (sqlite3_prepare_v2(chain->db, sql, -1, &stmt, NULL) != SQLITE_OK)
         return store_db_fail(chain, err);
@@ -370,28 +459,18 @@ static bool maybe_known(cc_chain *chain, const cc_tx *tx)
            cc_id_filter_may_have(chain->known, tx->msgid);
 }
 
-/* Both the best chain's index and the mempool are looked up by txid or by
- * signed message: either one matching means the payment is known. */
-static bool payment_known(cc_chain *chain, store_sql id, const cc_tx *tx)
+/* The best chain's index is looked up by txid or by signed message:
+ * either one matching means the payment is mined. */
+bool store_tx_mined(cc_chain *chain, const cc_tx *tx)
 {
     if (!maybe_known(chain, tx))
         return false;
-    sqlite3_stmt *stmt = store_stmt(chain, id);
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_TXINDEX_HAS);
     store_bind_text(stmt, 1, tx->txid);
     store_bind_text(stmt, 2, tx->msgid);
     bool found = sqlite3_step(stmt) == SQLITE_ROW;
     sqlite3_reset(stmt);
     return found;
-}
-
-bool store_tx_mined(cc_chain *chain, const cc_tx *tx)
-{
-    return payment_known(chain, SQL_TXINDEX_HAS, tx);
-}
-
-bool store_tx_waiting(cc_chain *chain, const cc_tx *tx)
-{
-    return payment_known(chain, SQL_MEMPOOL_HAS, tx);
 }
 
 bool store_check_affordable(const cc_tx *tx, const mpq_t available, cc_err *err)

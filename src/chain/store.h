@@ -12,6 +12,7 @@
 #include "chain/chain.h"
 #include "chain/checkpointer.h"
 #include "chain/id_filter.h"
+#include "chain/mempool_set.h"
 #include "chain/sig_cache.h"
 #include "chain/text_cache.h"
 
@@ -36,21 +37,22 @@ typedef enum store_sql {
     SQL_TXINDEX_HAS,
     SQL_TXINDEX_ADD,
     SQL_TXINDEX_DEL_BLOCK,
-    SQL_MEMPOOL_HAS,
-    SQL_MEMPOOL_ADD,
-    SQL_MEMPOOL_DEL,
-    SQL_MEMPOOL_DEL_MINED,
-    SQL_MEMPOOL_SENDER,
-    SQL_MEMPOOL_SENDERS,
-    SQL_MEMPOOL_ALL,
-    SQL_MEMPOOL_COUNT,
-    SQL_MEMPOOL_SEQ_MAX,
-    SQL_MEMPOOL_SEQ_MIN,
+    SQL_TXN_BEGIN,
+    SQL_TXN_COMMIT,
+    SQL_TXN_ROLLBACK,
+    SQL_CHANGE_BEGIN,
+    SQL_CHANGE_RELEASE,
+    SQL_CHANGE_UNDO,
+    SQL_TRIAL_BEGIN,
+    SQL_TRIAL_RELEASE,
+    SQL_TRIAL_UNDO,
+    SQL_WAITING_ADD,
+    SQL_WAITING_DEL,
+    SQL_WAITING_ALL,
     SQL_REWARD_ADD,
     SQL_REWARD_DEL_BLOCK,
     SQL_TX_FIND_PAYMENT,
     SQL_TX_FIND_REWARD,
-    SQL_MEMPOOL_GET,
     SQL_BLOCK_LONGEST_UNCHECKED,
     SQL_COUNT_
 } store_sql;
@@ -74,7 +76,13 @@ struct cc_chain {
     uint64_t generation;
     int64_t next_block_seq;
     int64_t next_mempool_seq;
-    size_t mempool_count;  /* never below the rows: mined ones leave uncounted until a recount */
+    /* The mempool (chain/mempool_set.h), its changes marked and undone with
+     * the database's transactions (store_begin and the others below); the
+     * `waiting` table holds a copy for restarts. */
+    cc_mempool_set *mempool;
+    /* While a deep reorganisation runs in steps: the mempool as it was
+     * before, which reads see (as they see the database through view). */
+    cc_mempool_set *mempool_frozen;
     orphan *orphans;
     size_t n_orphans;
     bool reward_index_new; /* the reward index is not filled yet (user_version < 1) */
@@ -116,6 +124,18 @@ sqlite3_stmt *store_stmt(cc_chain *chain, store_sql id);
 /* Runs a statement that returns no rows; false (with err) on failure. */
 bool store_run(cc_chain *chain, sqlite3_stmt *stmt, cc_err *err);
 bool store_exec(cc_chain *chain, const char *sql, cc_err *err);
+
+/* Transactions of the database and, with them, of the mempool in memory:
+ * every BEGIN, SAVEPOINT, COMMIT, RELEASE and ROLLBACK of db goes through
+ * these, so that a rollback undoes the mempool's changes too. A failed
+ * commit leaves the transaction open: the caller rolls it back. */
+bool store_txn_begin(cc_chain *chain, cc_err *err);
+bool store_txn_commit(cc_chain *chain, cc_err *err);
+void store_txn_rollback(cc_chain *chain);
+/* A savepoint that is always rolled back (a trial). */
+bool store_trial_begin(cc_chain *chain, cc_err *err);
+bool store_trial_end(cc_chain *chain, cc_err *err);
+
 /* One change (a block, a payment): a transaction of its own, or a
  * savepoint when a batch (cc_chain_batch_begin) is open. */
 bool store_begin(cc_chain *chain, cc_err *err);
@@ -139,8 +159,6 @@ bool store_known_rebuild(cc_chain *chain, cc_err *err);
 void store_note_payment(cc_chain *chain, const cc_tx *tx);
 /* True when tx (by txid or by signed message) is on the best chain. */
 bool store_tx_mined(cc_chain *chain, const cc_tx *tx);
-/* True when tx (by txid or by signed message) waits in the mempool. */
-bool store_tx_waiting(cc_chain *chain, const cc_tx *tx);
 
 /* The first integer of a one-row query (0 when it gives no row). */
 int64_t store_query_int(cc_chain *chain, store_sql id);
@@ -163,5 +181,14 @@ int64_t mempool_restore_begin(cc_chain *chain, size_t n);
 bool mempool_restore_some(cc_chain *chain, const cc_tx *abandoned, size_t from, size_t to,
                           int64_t first_seq, cc_err *err);
 bool mempool_restore_end(cc_chain *chain, cc_err *err);
+
+/* Takes the payments block mined out of the mempool (inside the chain's
+ * transaction). */
+bool mempool_drop_mined(cc_chain *chain, const cc_block *block, cc_err *err);
+/* Fills the mempool from the `waiting` table, at opening. */
+bool mempool_load(cc_chain *chain, cc_err *err);
+/* Appends the text of the waiting payment txid to text (when not NULL);
+ * false when none waits. */
+bool mempool_text_of(cc_chain *chain, const char *txid, cc_buf *text);
 
 #endif

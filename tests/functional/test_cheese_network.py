@@ -682,6 +682,9 @@ class SeedPeer:
 def test_seed_peer_with_a_longer_fork(net):
     tracker, (a, b, c) = net
     everyone = (a, b, c)
+    if a.height() == 0:
+        # run alone (the mutant suite does): a block of ours for the fork to replace
+        a.mine(wait_nodes=everyone)
     height = a.height()
     # our chain up to height - 1, then a branch of three blocks: longer by two
     chain = [a.block_at(h)["block"] for h in range(height)]

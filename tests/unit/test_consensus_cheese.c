@@ -711,12 +711,15 @@ static void test_tx_strings_not_representable(void **state)
     const char *bad[] = {"\"a\\\"b\"", "\"a\\\\b\"", "\"a\\u0001b\"", "\"a\\nb\"",
                          "\"caf\\u00e9\"", "\"caf\xc3\xa9\"", "\"a\\u007fb\""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        /* Refused for the characters themselves, not for being no key. */
         tx_json(&text, bad[i], to, "10", "\"" REWARD_SIG "\"");
-        assert_tx_refused(text.data, "sender");
+        assert_tx_refused(text.data, "'sender' contains characters the text format cannot carry");
         tx_json(&text, "\"" REWARD_SENDER "\"", bad[i], "10", "\"" REWARD_SIG "\"");
-        assert_tx_refused(text.data, "recipient");
+        assert_tx_refused(text.data,
+                          "'recipient' contains characters the text format cannot carry");
         tx_json(&text, "\"" REWARD_SENDER "\"", to, "10", bad[i]);
-        assert_tx_refused(text.data, "signature");
+        assert_tx_refused(text.data,
+                          "'signature' contains characters the text format cannot carry");
     }
     /* A NUL cannot even be read. */
     tx_json(&text, "\"a\\u0000b\"", to, "10", "\"" REWARD_SIG "\"");
@@ -1121,9 +1124,9 @@ static void test_block_rewards(void **state)
     assert_block_refused(&text, "last transaction must be the reward");
     craft_block(3, f.parent, p, 1, TS, true, &text);
     assert_block_refused(&text, "last transaction must be the reward");
-    /* No transactions at all. */
+    /* No transactions at all (refused before anything reads the list). */
     craft_block(3, f.parent, NULL, 0, TS, true, &text);
-    assert_block_refused(&text, "reward");
+    assert_block_refused(&text, "a block holds at least its reward transaction");
     /* The reward first, not last. */
     ttx first[3] = {r[0], p[0], p[1]};
     craft_block(3, f.parent, first, 3, TS, true, &text);

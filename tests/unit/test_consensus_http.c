@@ -1139,6 +1139,51 @@ static void test_block_strings_not_representable(void **state)
     fixture_clear(&f);
 }
 
+/* Free text (timestamp, nonce, creator) of at most 128 characters: a block
+ * otherwise valid passes with 128 and is refused with 129, naming the
+ * field, before anything is hashed. */
+static void test_block_free_text_limits(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f);
+    const char *txs[] = {f.reward};
+    char at_limit[CC_HTTP_MAX_FIELD + 1], over[CC_HTTP_MAX_FIELD + 2];
+    memset(at_limit, 'x', CC_HTTP_MAX_FIELD);
+    at_limit[CC_HTTP_MAX_FIELD] = '\0';
+    memset(over, 'x', CC_HTTP_MAX_FIELD + 1);
+    over[CC_HTTP_MAX_FIELD + 1] = '\0';
+    cc_buf text = CC_BUF_INIT;
+    cc_block block;
+    /* The timestamp and the creator: mined, so only the length can refuse. */
+    for (int field = 0; field < 2; field++) {
+        craft c = base_craft(&f, txs, 1);
+        const char **slot = field ? &c.creator : &c.timestamp;
+        *slot = at_limit;
+        craft_mine(&c, true, &text);
+        block_ok(text.data, text.len, &block);
+        assert_string_equal(block.text, text.data);
+        cc_block_clear(&block);
+        *slot = over;
+        craft_mine(&c, true, &text);
+        assert_block_refused(&text, field ? "'creator' is longer than 128 characters"
+                                          : "'timestamp' is longer than 128 characters");
+    }
+    /* The nonce (our miner's are 20 characters): 128 get as far as the
+     * hash, 129 do not. */
+    char root[65], zero_hash[65];
+    reference_root(txs, 1, root);
+    memset(zero_hash, '0', 64);
+    zero_hash[64] = '\0';
+    craft c = base_craft(&f, txs, 1);
+    craft_print(&c, at_limit, root, zero_hash, &text);
+    assert_block_refused(&text, "hash does not match");
+    craft_print(&c, over, root, zero_hash, &text);
+    assert_block_refused(&text, "'nonce' is longer than 128 characters");
+    cc_buf_free(&text);
+    fixture_clear(&f);
+}
+
 /* A block claiming the genesis hash at nr 0 is the genesis, whatever else
  * it holds; any other nr 0 is refused. */
 static void test_block_genesis_claims(void **state)
@@ -1350,6 +1395,7 @@ int main(void)
         cmocka_unit_test(test_block_transaction_count_limits),
         cmocka_unit_test(test_block_rewards_and_duplicates),
         cmocka_unit_test(test_block_strings_not_representable),
+        cmocka_unit_test(test_block_free_text_limits),
         cmocka_unit_test(test_block_genesis_claims),
         cmocka_unit_test(test_pow),
         cmocka_unit_test(test_merkle_matches_reference_rule),

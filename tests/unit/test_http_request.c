@@ -562,6 +562,27 @@ static void test_chunk_line_limits(void **state)
     memset(text + n, 'e', 1100);
     expect_error_with(&limits, text, n + 1100, false, CC_ERR_BAD_REQUEST, "chunk size line");
 
+    /* 1 KiB with the line end is the limit: a line of exactly 1,024 bytes
+     * passes, one of 1,025 does not, in pieces of any size. */
+    for (size_t extra = 0; extra < 2; extra++) {
+        n = (size_t)snprintf(text, sizeof text,
+                             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+        size_t line = n;
+        n += (size_t)snprintf(text + n, sizeof text - n, "1;");
+        memset(text + n, 'e', 1020 + extra);
+        n += 1020 + extra;
+        n += (size_t)snprintf(text + n, sizeof text - n, "\r\n");
+        assert_int_equal(n - line, 1024 + extra);
+        n += (size_t)snprintf(text + n, sizeof text - n, "z\r\n0\r\n\r\n");
+        if (extra) {
+            expect_error_with(&limits, text, n, false, CC_ERR_BAD_REQUEST,
+                              "chunk size line longer than 1024 bytes");
+        } else {
+            expect e = {"POST", "/", "/", "", NULL, -1, true, false, "z", 0, 0};
+            expect_request_len(text, n, false, &e);
+        }
+    }
+
     n = (size_t)snprintf(text, sizeof text,
                          "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: ");
     memset(text + n, 't', HDR_LIMIT);
