@@ -178,24 +178,25 @@ static bool connect_block(cc_chain *chain, const cc_block *block, cc_err *err)
     return mempool_drop_mined(chain, block, err);
 }
 
+/* Takes tx of block out of the txindex (a payment) or the reward index. */
+static bool unindex_tx(cc_chain *chain, const cc_block *block, const cc_tx *tx, cc_err *err)
+{
+    sqlite3_stmt *stmt = store_stmt(chain, tx->is_reward ? SQL_REWARD_DEL : SQL_TXINDEX_DEL);
+    store_bind_text(stmt, 1, tx->txid);
+    store_bind_text(stmt, 2, block->hash);
+    return store_run(chain, stmt, err);
+}
+
 static bool disconnect_block(cc_chain *chain, const cc_block *block, cc_err *err)
 {
     for (size_t i = block->n_txs; i-- > 0;) {
         const cc_tx *tx = &block->txs[i];
         if (tx->is_reward && reward_repeated(block, i))
             continue;
-        if (!move_amount(chain, tx, -1, err))
+        if (!move_amount(chain, tx, -1, err) || !unindex_tx(chain, block, tx, err))
             return false;
     }
-    sqlite3_stmt *stmt = store_stmt(chain, SQL_TXINDEX_DEL_BLOCK);
-    store_bind_text(stmt, 1, block->hash);
-    if (!store_run(chain, stmt, err))
-        return false;
-    stmt = store_stmt(chain, SQL_REWARD_DEL_BLOCK);
-    store_bind_text(stmt, 1, block->hash);
-    if (!store_run(chain, stmt, err))
-        return false;
-    stmt = store_stmt(chain, SQL_BEST_DEL);
+    sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_DEL);
     sqlite3_bind_int64(stmt, 1, block->height);
     return store_run(chain, stmt, err);
 }

@@ -44,14 +44,17 @@ static const char schema[] =
     " WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS txindex(txid TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE,"
     " block TEXT NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS txindex_block ON txindex(block);"
+    /* Disconnecting a block deletes its payments and its reward by txid
+     * (the block is decoded then): no index by block to keep up at every
+     * payment connected. Older databases have them. */
+    "DROP INDEX IF EXISTS txindex_block;"
     /* The mempool's copy: only the texts, in arrival order. The node
      * looks payments up in memory (chain/mempool_set.h), so the table has
      * no index to keep, and a payment taken is one row appended. */
     "CREATE TABLE IF NOT EXISTS waiting(seq INTEGER PRIMARY KEY, text BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS reward(txid TEXT NOT NULL, block TEXT NOT NULL,"
     " PRIMARY KEY(txid, block)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS reward_block ON reward(block);";
+    "DROP INDEX IF EXISTS reward_block;";
 
 static const char *const sql_text[SQL_COUNT_] = {
     [SQL_BLOCK_GET] = "SELECT prev, height, status, text FROM block WHERE hash=?1",
@@ -73,7 +76,7 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_BALANCE_SET] = "INSERT OR REPLACE INTO balance(key, amount) VALUES(?1,?2)",
     [SQL_TXINDEX_HAS] = "SELECT 1 FROM txindex WHERE txid=?1 OR msgid=?2",
     [SQL_TXINDEX_ADD] = "INSERT INTO txindex(txid, msgid, block) VALUES(?1,?2,?3)",
-    [SQL_TXINDEX_DEL_BLOCK] = "DELETE FROM txindex WHERE block=?1",
+    [SQL_TXINDEX_DEL] = "DELETE FROM txindex WHERE txid=?1 AND block=?2",
     [SQL_TXN_BEGIN] = "BEGIN IMMEDIATE",
     [SQL_TXN_COMMIT] = "COMMIT",
     [SQL_TXN_ROLLBACK] = "ROLLBACK",
@@ -87,7 +90,7 @@ static const char *const sql_text[SQL_COUNT_] = {
     [SQL_WAITING_DEL] = "DELETE FROM waiting WHERE seq=?1",
     [SQL_WAITING_ALL] = "SELECT seq, text FROM waiting ORDER BY seq",
     [SQL_REWARD_ADD] = "INSERT OR IGNORE INTO reward(txid, block) VALUES(?1,?2)",
-    [SQL_REWARD_DEL_BLOCK] = "DELETE FROM reward WHERE block=?1",
+    [SQL_REWARD_DEL] = "DELETE FROM reward WHERE txid=?1 AND block=?2",
     [SQL_TX_FIND_PAYMENT] = ("SELECT t.block, b.height FROM txindex t"
                             " JOIN block b ON b.hash=t.block WHERE t.txid=?1"),
     [SQL_TX_FIND_REWARD] = ("SELECT r.block, b.height FROM reward r"
