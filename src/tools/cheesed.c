@@ -2,6 +2,7 @@
  * configuration; everything else happens in node/. Exit status: 0 after a
  * clean shutdown, 1 when the node could not start, 2 for usage errors. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,51 @@ static char *trim(char *s)
     return s;
 }
 
+/* A '#' at the start of a line or after a blank starts a comment, so
+ * "datadir=/srv/node # main" is /srv/node; one inside a word ("pass#1")
+ * is part of the value. */
+static void strip_comment(char *line)
+{
+    for (char *c = line; *c; c++)
+        if (*c == '#' && (c == line || c[-1] == ' ' || c[-1] == '\t')) {
+            *c = '\0';
+            return;
+        }
+}
+
+static bool is_setting(const char *key);
+static const char *nearest_setting(const char *key);
+
+/* One KEY=VALUE line of a config file; where is "FILE:LINE". */
+static bool read_conf_line(settings *s, char *line, const char *where)
+{
+    strip_comment(line);
+    line = trim(line);
+    if (!*line)
+        return true;
+    char *eq = strchr(line, '=');
+    if (!eq) {
+        fprintf(stderr, "cheesed: %s: expected KEY=VALUE, got: %s\n", where, line);
+        return false;
+    }
+    *eq = '\0';
+    const char *key = trim(line);
+    if (!is_setting(key)) {
+        const char *near = nearest_setting(key);
+        fprintf(stderr, "cheesed: %s: unknown setting '%s'%s%s%s (cheesed --help lists them)\n",
+                where, key, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+        return false;
+    }
+    if (s->n_owned == sizeof s->owned / sizeof s->owned[0]) {
+        fprintf(stderr, "cheesed: %s: more than %zu settings\n", where,
+                sizeof s->owned / sizeof s->owned[0]);
+        return false;
+    }
+    char *value = cc_strdup(trim(eq + 1));
+    s->owned[s->n_owned++] = value;
+    return apply_reported(s, key, value, where);
+}
+
 static bool read_conf(settings *s, const char *path)
 {
     cc_buf text = CC_BUF_INIT;
@@ -231,20 +277,15 @@ static bool read_conf(settings *s, const char *path)
         return false;
     }
     bool ok = true;
-    for (char *line = strtok(text.data, "\n"); ok && line; line = strtok(NULL, "\n")) {
-        line = trim(line);
-        if (!*line || *line == '#')
-            continue;
-        char *eq = strchr(line, '=');
-        if (!eq || s->n_owned == sizeof s->owned / sizeof s->owned[0]) {
-            fprintf(stderr, "cheesed: %s: expected KEY=VALUE, got: %s\n", path, line);
-            ok = false;
-            break;
-        }
-        *eq = '\0';
-        char *value = cc_strdup(trim(eq + 1));
-        s->owned[s->n_owned++] = value;
-        ok = apply_reported(s, trim(line), value, path);
+    char *line = text.data;
+    for (unsigned number = 1; ok && line; number++) {
+        char *next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%u", path, number);
+        ok = read_conf_line(s, line, where);
+        line = next;
     }
     cc_buf_free(&text);
     return ok;
@@ -271,6 +312,55 @@ static const struct option long_options[] = {
     {"resync-interval", required_argument, 0, 0},
     {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
 };
+
+static bool is_setting(const char *key)
+{
+    for (const struct option *o = long_options; o->name; o++)
+        if (o->has_arg == required_argument && strcmp(o->name, "conf") != 0 &&
+            !strcmp(o->name, key))
+            return true;
+    return false;
+}
+
+/* Levenshtein distance of a and b, both short (setting names). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t lb = strlen(b);
+    if (strlen(a) > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; a[i - 1]; i++) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t above = row[j];
+            size_t change = diagonal + (a[i - 1] != b[j - 1]);
+            size_t shorter = (above < row[j - 1] ? above : row[j - 1]) + 1;
+            row[j] = change < shorter ? change : shorter;
+            diagonal = above;
+        }
+    }
+    return row[lb];
+}
+
+/* The setting a mistyped key most likely meant (at most two edits away). */
+static const char *nearest_setting(const char *key)
+{
+    const char *best = NULL;
+    size_t best_distance = 3;
+    for (const struct option *o = long_options; o->name; o++) {
+        if (o->has_arg != required_argument || !strcmp(o->name, "conf"))
+            continue;
+        size_t d = edit_distance(key, o->name);
+        if (d < best_distance) {
+            best = o->name;
+            best_distance = d;
+        }
+    }
+    return best;
+}
 
 /* Config files first, so that flags given on the command line win: a first
  * getopt pass reads every --conf (in any spelling getopt accepts: "--conf F",

@@ -466,3 +466,53 @@ def test_config_file_and_flags(tmp_path, spelling):
     finally:
         node.stop()
 
+
+
+def test_config_file_comments_after_values(tmp_path):
+    """`#` after a blank starts a comment on a value's line too: the data
+    directory is the one named, not one with the comment in its name."""
+    port = free_port()
+    datadir = tmp_path / "node"
+    conf = tmp_path / "node.conf"
+    conf.write_text(f"datadir={datadir}   # the main node\nport={port} # its port\n"
+                    "mine-on-start=no\t# quiet\nfaucet=off#not a comment: no blank before\n")
+    result = cheesed("--conf", str(conf), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"{conf}:4: bad value for faucet: off#not a comment: no blank before" in result.stderr
+    assert not datadir.exists()
+    conf.write_text(conf.read_text().replace("faucet=off#not", "faucet=off #not"))
+    proc = subprocess.Popen([os.path.join(BUILD, "cheesed"), "--conf", str(conf)], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def answers():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return proc.poll() is not None
+        wait_until(answers, "the node listening on the port from the file")
+        assert proc.poll() is None, proc.stderr.read()
+        assert (datadir / "wallet.key").exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["node", "node.conf"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=WAIT_S)
+
+
+@pytest.mark.parametrize("line,says", [
+    ("max-peer=5", "unknown setting 'max-peer'; did you mean 'max-peers'?"),
+    ("colour=blue", "unknown setting 'colour' (cheesed --help lists them)"),
+    ("max-peers=5x", "bad value for max-peers: 5x"),
+    ("port 6100", "expected KEY=VALUE, got: port 6100"),
+    ("help=yes", "unknown setting 'help'"),
+    ("conf=other.conf", "unknown setting 'conf'"),
+])
+def test_config_file_errors_name_file_and_line(tmp_path, line, says):
+    """A bad line is a usage error naming the file and its line, and the
+    node creates nothing: no data directory, no wallet."""
+    conf = tmp_path / "node.conf"
+    conf.write_text(f"# settings\n\nfaucet=off\n{line}\n")
+    result = cheesed("--conf", str(conf), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"cheesed: {conf}:4: {says}" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["node.conf"]
