@@ -14,6 +14,7 @@
 #include "client/cli_format.h"
 #include "util/buf.h"
 #include "util/parse.h"
+#include "util/version.h"
 
 static const char usage_head[] =
     "usage: cheese-cli [--node HOST:PORT] [--json] [--token-file F] COMMAND [ARGS]\n"
@@ -30,6 +31,7 @@ static const char usage_head[] =
     "  --timeout S        wait at most S seconds for each answer (30)\n"
     "  --wait             mine: wait until the block is there and show its hash\n"
     "  --help             show this text\n"
+    "  --version          show the version\n"
     "\n"
     "commands:\n";
 
@@ -61,7 +63,8 @@ static const struct option long_options[] = {
     {"node", required_argument, 0, 'n'},   {"json", no_argument, 0, 'j'},
     {"token-file", required_argument, 0, 't'}, {"datadir", required_argument, 0, 'd'},
     {"timeout", required_argument, 0, 'T'}, {"wait", no_argument, 0, 'w'},
-    {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+    {"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
+    {0, 0, 0, 0},
 };
 
 int main(int argc, char **argv)
@@ -102,6 +105,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             print_usage(stdout);
+            return 0;
+        case 'V':
+            printf("cheese-cli %s\n", CC_VERSION);
             return 0;
         default:
             fprintf(stderr, "cheese-cli: unknown option, or one missing its value: %s\n",

@@ -12,6 +12,7 @@
 
 #include "devnet/devnet.h"
 #include "util/parse.h"
+#include "util/version.h"
 
 static const char usage[] =
     "usage: cheese-devnet [--network http|cheese] [--nodes N] [--base-port P] [--dir DIR]\n"
@@ -30,6 +31,7 @@ static const char usage[] =
     "                     (./data/devnet-<network>)\n"
     "  --ready-timeout S  every node must answer within S seconds (60)\n"
     "  --help             show this text\n"
+    "  --version          show the version\n"
     "Arguments after \"--\" go to every cheesed (e.g. -- --n-transactions 1).\n";
 
 /* The folder holding this program (and so cheesed and cheese-tracker). */
@@ -52,6 +54,7 @@ static const struct option long_options[] = {
     {"network", required_argument, 0, 'n'},   {"nodes", required_argument, 0, 'N'},
     {"base-port", required_argument, 0, 'p'}, {"dir", required_argument, 0, 'd'},
     {"ready-timeout", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},
     {0, 0, 0, 0},
 };
 
@@ -89,6 +92,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             fputs(usage, stdout);
+            return 0;
+        case 'V':
+            printf("cheese-devnet %s\n", CC_VERSION);
             return 0;
         default:
             ok = false;

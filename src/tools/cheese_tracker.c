@@ -13,6 +13,7 @@
 #include "net/cheese_tracker.h"
 #include "util/fileio.h"
 #include "util/parse.h"
+#include "util/version.h"
 
 static const char usage[] =
     "usage: cheese-tracker [options]\n"
@@ -29,7 +30,8 @@ static const char usage[] =
     "  --join-timeout S         close connections that have not joined after S (60)\n"
     "  --max-connections N      simultaneous connections (100000)\n"
     "  --log-level LEVEL        debug, info, warn or error (info)\n"
-    "  --help                   show this text\n";
+    "  --help                   show this text\n"
+    "  --version                show the version\n";
 
 typedef struct settings {
     cc_cheese_tracker_config tracker;
@@ -71,6 +73,7 @@ static const struct option long_options[] = {
     {"max-connections", required_argument, 0, 0},
     {"log-level", required_argument, 0, 0},
     {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},
     {0, 0, 0, 0},
 };
 
@@ -82,6 +85,10 @@ static int parse_args(settings *s, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", long_options, &index)) != -1) {
         if (opt == 'h') {
             fputs(usage, stdout);
+            return 0;
+        }
+        if (opt == 'V') {
+            printf("cheese-tracker %s\n", CC_VERSION);
             return 0;
         }
         if (opt != 0) {

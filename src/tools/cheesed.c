@@ -14,6 +14,7 @@
 #include "util/fileio.h"
 #include "util/mem.h"
 #include "util/parse.h"
+#include "util/version.h"
 
 typedef struct settings {
     const char *network;
@@ -61,6 +62,7 @@ static const char usage[] =
     "  --log-level LEVEL        debug, info, warn or error (warn)\n"
     "  --conf FILE              read KEY=VALUE lines, same keys as the flags\n"
     "  --help                   show this text\n"
+    "  --version                show the version\n"
     "\n"
     "cheese network only (docs/cheese-node.md):\n"
     "  --tracker HOST:PORT      the tracker (127.0.0.1:9999)\n"
@@ -310,7 +312,8 @@ static const struct option long_options[] = {
     {"tracker", required_argument, 0, 0},       {"api-port", required_argument, 0, 0},
     {"tracker-interval", required_argument, 0, 0},
     {"resync-interval", required_argument, 0, 0},
-    {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
+    {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
+    {0, 0, 0, 0},
 };
 
 static bool is_setting(const char *key)
@@ -378,6 +381,10 @@ static int parse_args(settings *s, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", long_options, &index)) != -1) {
         if (opt == 'h') {
             fputs(usage, stdout);
+            return 0;
+        }
+        if (opt == 'V') {
+            printf("cheesed %s\n", CC_VERSION);
             return 0;
         }
         if (opt == 'c')

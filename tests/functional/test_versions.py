@@ -1,0 +1,38 @@
+"""Every program answers --version with its name and the project's version
+(CMakeLists.txt), exits 0 and starts nothing; --help lists the flag."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import BUILD, WAIT_S
+
+PROGRAMS = ["cheesed", "cheese-cli", "cheese-tracker", "cheese-devnet"]
+
+
+def project_version():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "CMakeLists.txt")) as f:
+        return re.search(r"project\(cheesechain VERSION (\S+)", f.read())[1]
+
+
+def run(program, *args, cwd=None):
+    return subprocess.run([os.path.join(BUILD, program), *args], capture_output=True, text=True,
+                          timeout=WAIT_S, cwd=cwd)
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_version(program, tmp_path):
+    result = run(program, "--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{program} {project_version()}\n"
+    assert result.stderr == ""
+    assert list(tmp_path.iterdir()) == []  # no data directory, no wallet
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_help_lists_version(program):
+    result = run(program, "--help")
+    assert result.returncode == 0
+    assert re.search(r"^  --version +show the version$", result.stdout, re.M), result.stdout
