@@ -289,6 +289,8 @@ static int cmd_send(session *s, char *const *argv, cc_err *err)
         return usage_error(err, "send: TO must be a public key", to);
     if (!is_json_number(amount))
         return usage_error(err, "send: AMOUNT must be a number such as 2 or 0.5", amount);
+    if (amount[0] == '-' || strtod(amount, NULL) == 0)
+        return usage_error(err, "send: AMOUNT must be more than 0", amount);
     cc_buf body = CC_BUF_INIT;
     cc_buf_puts(&body, "{\"to\": ");
     cc_json_append_quoted(&body, to);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <float.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "client/cli.h"
 #include "client/cli_format.h"
 #include "util/buf.h"
+#include "util/mem.h"
 #include "util/parse.h"
 #include "util/version.h"
 
@@ -67,7 +69,77 @@ static const struct option long_options[] = {
     {0, 0, 0, 0},
 };
 
+/* "-1", "-0.5": a number, which only a command's argument can be. */
+static bool is_negative_number(const char *arg)
+{
+    return arg[0] == '-' && ((arg[1] >= '0' && arg[1] <= '9') || arg[1] == '.');
+}
+
+/* The long option arg names (unambiguous abbreviations included, as
+ * getopt_long takes them), or NULL. */
+static const struct option *long_option_of(const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0 || strchr(arg, '='))
+        return NULL;
+    const struct option *found = NULL;
+    size_t len = strlen(arg + 2);
+    for (const struct option *o = long_options; o->name; o++) {
+        if (strncmp(o->name, arg + 2, len) != 0)
+            continue;
+        if (strlen(o->name) == len)
+            return o;
+        if (found)
+            return NULL;
+        found = o;
+    }
+    return found;
+}
+
+/* getopt takes "-1" for an option, so "send KEY -1" would be an unknown
+ * option and 30 lines of help. The arguments go, in their order, after a
+ * "--" of our own and the options before it, so that a negative amount
+ * reaches the command, which says what is wrong with it. Returns the new
+ * argv (argc + 2 pointers; the caller frees it) and sets *count. */
+static char **arguments_last(int argc, char **argv, int *count)
+{
+    char **out = cc_calloc((size_t)argc + 2, sizeof *out);
+    char **args = cc_calloc((size_t)argc + 1, sizeof *args);
+    int n = 0, m = 0;
+    out[n++] = argv[0];
+    bool options_over = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (options_over || arg[0] != '-' || arg[1] == '\0' || is_negative_number(arg)) {
+            args[m++] = argv[i];
+        } else if (!strcmp(arg, "--")) {
+            options_over = true;
+        } else {
+            out[n++] = argv[i];
+            const struct option *o = long_option_of(arg);
+            if (o && o->has_arg == required_argument && i + 1 < argc)
+                out[n++] = argv[++i];
+        }
+    }
+    out[n++] = "--";
+    for (int j = 0; j < m; j++)
+        out[n++] = args[j];
+    free(args);
+    *count = n;
+    return out;
+}
+
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    int count;
+    char **ordered = arguments_last(argc, argv, &count);
+    int status = run(count, ordered);
+    free(ordered);
+    return status;
+}
+
+static int run(int argc, char **argv)
 {
     char host[256] = "127.0.0.1";
     cc_cli_config cfg = {.host = host, .port = 6000, .timeout_s = 30};

@@ -104,7 +104,7 @@ def test_help_lists_every_command():
     (("block",), "usage: cheese-cli [options] block HASH|HEIGHT"),
     (("block", "1", "2"), "usage: cheese-cli [options] block HASH|HEIGHT"),
     (("block", "tip"), "block: give a block hash"),
-    (("block", "-1"), "usage"),
+    (("block", "-1"), "block: give a block hash (64 hex digits) or a height"),
     (("tx", "1234"), "tx: TXID must be 64 hex digits"),
     (("send", "abc"), "usage: cheese-cli [options] send TO AMOUNT"),
     (("send", "abc", "two"), "AMOUNT must be a number"),
@@ -113,10 +113,28 @@ def test_help_lists_every_command():
     (("--node", "nowhere", "info"), "--node wants HOST:PORT"),
     (("--timeout", "0", "info"), "--timeout"),
     (("--bogus", "info"), "usage"),
+    (("--timeout", "-1", "info"), "--timeout wants seconds, not '-1'"),
+    # a negative amount is the command's argument, not an unknown option
+    (("send", "abc", "-1"), "send: AMOUNT must be more than 0, not '-1'"),
+    (("send", "abc", "-0.5"), "send: AMOUNT must be more than 0, not '-0.5'"),
+    (("send", "abc", "0"), "send: AMOUNT must be more than 0, not '0'"),
+    (("send", "abc", "0.000"), "send: AMOUNT must be more than 0, not '0.000'"),
+    (("send", "abc", "1e-400"), "send: AMOUNT must be more than 0, not '1e-400'"),
+    (("send", "abc", "--", "-1"), "send: AMOUNT must be more than 0, not '-1'"),
 ])
 def test_bad_usage_exits_2(args, says):
     # nothing listens on the port: usage is refused before any request
-    fails(free_port(), 2, *args, says=says)
+    err = fails(free_port(), 2, *args, says=says)
+    if args[:1] == ("send",) and "more than 0" in says:
+        assert len(err.splitlines()) == 2, err  # the reason and the command's usage line
+
+
+def test_options_anywhere_and_abbreviated():
+    """Options may follow the command, be abbreviated as getopt allows, and
+    take their value in the next argument or after '='."""
+    port = free_port()
+    for args in (("info", "--tim", "2"), ("--timeout=2", "info"), ("info", "--timeout", "2")):
+        fails(port, 3, *args, says="cannot reach the node")
 
 
 def test_node_down_exits_3():
@@ -243,7 +261,8 @@ def test_mine_wait(node):
 def test_send_refused_exits_1(node):
     fails(node.port, 1, "send", Key().pub, "1000000", says="Insufficient funds")
     fails(node.port, 1, "send", "nobody", "1", says="(HTTP 400)")
-    fails(node.port, 1, "send", Key().pub, "0", says="positive")
+    # refused before asking the node (the node refuses it too: test_http_api.py)
+    fails(node.port, 2, "send", Key().pub, "0", says="AMOUNT must be more than 0")
 
 
 # ---- peers, export, keys ----------------------------------------------------------------------------
