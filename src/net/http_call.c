@@ -363,11 +363,38 @@ static const char *header_value(const char *line, const char *name)
     return v;
 }
 
+/* Fails as soon as the answer's first bytes cannot begin "HTTP/1.": a
+ * server of another protocol that greets first and then waits (a cheese
+ * tracker says "Connection Successful") is told apart at once, not after
+ * the timeout. */
+static bool answer_starts_as_http(call *c)
+{
+    static const char start[] = "HTTP/1.";
+    for (;;) {
+        size_t have = c->end - c->start;
+        size_t n = have < sizeof start - 1 ? have : sizeof start - 1;
+        if (memcmp(c->in + c->start, start, n) != 0) {
+            char seen[64];
+            size_t shown = have < sizeof seen - 1 ? have : sizeof seen - 1;
+            memcpy(seen, c->in + c->start, shown);
+            seen[shown] = '\0';
+            seen[strcspn(seen, "\r\n")] = '\0';
+            return failed(c, CC_CALL_GARBAGE, CC_ERR_INTERNAL, "not an HTTP answer: %s", seen);
+        }
+        if (n == sizeof start - 1)
+            return true;
+        if (c->eof)
+            return closed_early(c);
+        if (!fill(c))
+            return false;
+    }
+}
+
 static bool read_answer(call *c)
 {
     char line[CALL_MAX_HEADERS];
     size_t header_bytes = 0;
-    if (!read_line(c, line, sizeof line))
+    if (!answer_starts_as_http(c) || !read_line(c, line, sizeof line))
         return false;
     int status = 0;
     char version[16];

@@ -444,6 +444,30 @@ def test_not_a_node_exits_3():
         fake.close()
 
 
+def test_tracker_port_is_no_node():
+    """A cheese tracker greets first and then waits for its own protocol:
+    cheese-cli says what it heard and exits 3 at once, not when its wait
+    for an answer (here an hour) runs out."""
+    port = free_port()
+    tracker = subprocess.Popen([os.path.join(BUILD, "cheese-tracker"), "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def listening():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return True
+            except OSError:
+                return tracker.poll() is not None
+        wait_until(listening, "the tracker listening")
+        assert tracker.poll() is None, tracker.stderr.read()
+        err = fails(port, 3, "--timeout", "3600", "info",
+                    says="not an HTTP answer: Connection Successful")
+        assert "cannot reach the node" in err
+    finally:
+        tracker.terminate()
+        tracker.wait(timeout=WAIT_S)
+
+
 def test_error_without_errmsg_exits_1():
     fake = FakeNode(answer(502, "bad gateway"))
     try:

@@ -270,6 +270,24 @@ static void test_failures(void **state)
     stop_server(&s);
     assert_int_equal(ans.failure, CC_CALL_GARBAGE);
 
+    /* another protocol's greeting, no line end, the connection held open:
+     * refused on its first bytes (waiting would end in CC_CALL_CLOSED when
+     * the server gives up after a second, or in a timeout) */
+    start_server(&s, "Connection Successful", 0, 1.0);
+    req.port = s.port;
+    req.timeout_s = 60;
+    req.max_body_bytes = 0;
+    assert_false(cc_http_call(&req, &ans, &err));
+    stop_server(&s);
+    assert_int_equal(ans.failure, CC_CALL_GARBAGE);
+    assert_non_null(strstr(err.msg, "not an HTTP answer: Connection Successful"));
+
+    /* a prefix of "HTTP/1." is waited on, not refused */
+    start_server(&s, "HTT", 0, 0);
+    assert_false(run(&s, "GET", NULL, NULL, &ans, &err));
+    stop_server(&s);
+    assert_int_equal(ans.failure, CC_CALL_CLOSED);
+
     /* silent */
     start_server(&s, NULL, 0, 1.0);
     req.port = s.port;
