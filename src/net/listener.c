@@ -7,26 +7,53 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "util/mem.h"
+
+/* host:port as an address to bind (spec: how messages name it). */
+static bool listen_address(const char *host, int port, struct sockaddr_storage *addr,
+                           int *addr_len, char spec[128], cc_err *err)
+{
+    *addr_len = sizeof *addr;
+    /* libevent reads an address without a port as port 0 (any free port,
+     * which cc_cheese_tracker_config promises) but refuses ":0". */
+    if (port == 0)
+        snprintf(spec, 128, strchr(host, ':') ? "[%s]" : "%s", host);
+    else
+        snprintf(spec, 128, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)addr, addr_len) != 0)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "cannot use host %s: not an IP address", host);
+    return true;
+}
+
+bool cc_listener_can_bind(const char *host, int port, cc_err *err)
+{
+    struct sockaddr_storage addr;
+    int addr_len;
+    char spec[128];
+    if (!listen_address(host, port, &addr, &addr_len, spec, err))
+        return false;
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int on = 1;
+    bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
+              bind(fd, (struct sockaddr *)&addr, (socklen_t)addr_len) == 0;
+    if (!ok)
+        cc_fail(err, CC_ERR_INTERNAL, "cannot listen on %s: %s", spec, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
 
 struct evconnlistener *cc_listener_bind(struct event_base *base, const char *host, int port,
                                         int backlog, evconnlistener_cb cb, void *ctx,
                                         cc_err *err)
 {
     struct sockaddr_storage addr;
-    int addr_len = sizeof addr;
+    int addr_len;
     char spec[128];
-    /* libevent reads an address without a port as port 0 (any free port,
-     * which cc_cheese_tracker_config promises) but refuses ":0". */
-    if (port == 0)
-        snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]" : "%s", host);
-    else
-        snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&addr, &addr_len) != 0) {
-        cc_fail(err, CC_ERR_BAD_REQUEST, "cannot use host %s: not an IP address", host);
+    if (!listen_address(host, port, &addr, &addr_len, spec, err))
         return NULL;
-    }
     struct evconnlistener *listener = evconnlistener_new_bind(
         base, cb, ctx, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, backlog,
         (struct sockaddr *)&addr, addr_len);

@@ -64,6 +64,13 @@ bool cc_listener_make_room(cc_listener *listener);
 /* The port it listens on. */
 int cc_listener_port(const cc_listener *listener);
 
+/* Whether host:port can be bound now (bound and closed again, as the
+ * listener would bind it): a program checks its ports before it creates
+ * anything (a data directory, a wallet), so that a port in use leaves
+ * nothing behind. A port taken between the check and the real bind still
+ * fails there. Errors as cc_listener_start. */
+bool cc_listener_can_bind(const char *host, int port, cc_err *err);
+
 /* The bare socket: listens on host:port and hands accepted sockets to cb
  * (what cc_listener_start builds on; for a program that needs nothing
  * more, such as a benchmark's echo server). Errors as cc_listener_start. */

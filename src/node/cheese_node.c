@@ -12,6 +12,7 @@
 #include "consensus/cheese.h"
 #include "crypto/random.h"
 #include "net/http_server.h"
+#include "net/listener.h"
 #include "node/api.h"
 #include "node/cheese_peers.h"
 #include "node/cheese_serve.h"
@@ -630,6 +631,10 @@ bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "--port %d leaves no default API port "
                                                 "(port + %d): give --api-port",
                        cfg->port, cfg->core.rules->api_port_offset);
+    /* Before anything is created: a port in use leaves no data directory. */
+    if (!cc_listener_can_bind(cfg->host, cfg->port, err) ||
+        !cc_listener_can_bind(cfg->host, node.api_port, err))
+        return false;
     make_greet_id(node.greet_id);
     if (!open_state(&node, err)) {
         close_node(&node);

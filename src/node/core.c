@@ -608,6 +608,9 @@ void cc_node_core_close(cc_node_core *core)
     if (core->reorg_step)
         event_free(core->reorg_step);
     core->reorg_step = NULL;
+    /* Stopped by cc_node_core_run; a node whose start failed after
+     * cc_node_core_start never ran. */
+    cc_node_signals_stop(&core->signals);
     cc_miner_free(core->miner);
     core->miner = NULL;
     cc_block_template_clear(&core->tpl);

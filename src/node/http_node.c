@@ -11,6 +11,7 @@
 #include "consensus/http.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "net/listener.h"
 #include "node/api.h"
 #include "node/metrics.h"
 #include "node/miner.h"
@@ -712,6 +713,9 @@ static void start_peering(http_node *node)
 
 bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
 {
+    /* Before anything is created: a port in use leaves no data directory. */
+    if (!cc_listener_can_bind(cfg->host, cfg->port, err))
+        return false;
     http_node node = {.cfg = cfg};
     node.faucet = cc_faucet_new(&cfg->faucet);
     bool ok = open_state(&node, err) && (node.client = cc_http_client_new(node.core.base)) &&

@@ -44,8 +44,10 @@ void cc_node_signals_start(cc_node_signals *s, struct event_base *base, const cc
 
 void cc_node_signals_stop(cc_node_signals *s)
 {
-    event_free(s->sigint);
-    event_free(s->sigterm);
+    if (s->sigint)
+        event_free(s->sigint);
+    if (s->sigterm)
+        event_free(s->sigterm);
     s->sigint = s->sigterm = NULL;
 }
 

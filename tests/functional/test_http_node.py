@@ -442,14 +442,24 @@ def test_mining_threads_run_at_the_niceness_asked(make_node, flags, nice):
     assert len(found) > 3  # the loop and the checkers keep the node's own
 
 
-def test_port_in_use(tmp_path):
+@pytest.mark.parametrize("network,taken_is", [("http", "port"), ("cheese", "port"),
+                                              ("cheese", "api-port")])
+def test_port_in_use(tmp_path, network, taken_is):
+    """A port in use is a failed start that leaves nothing behind: no data
+    directory, no wallet, no database (and no leak under the sanitizers)."""
+    datadir = tmp_path / "node"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = cheesed("--port", str(port), "--datadir", str(tmp_path), cwd=tmp_path)
+        free = free_port()
+        ports = (["--port", str(port)] if taken_is == "port"
+                 else ["--port", str(free), "--api-port", str(port)])
+        result = cheesed("--network", network, *ports, "--datadir", str(datadir), cwd=tmp_path)
     assert result.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert f"cheesed: cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Sanitizer" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("spelling", ["--conf=FILE", "--conf FILE"])
