@@ -494,7 +494,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > INPUT_MAX)
         return 0;
-    static const cc_log quiet_log = {CC_LOG_WARN, "fuzz-serve"};
+    static const cc_log quiet_log = {.threshold = CC_LOG_WARN, .component = "fuzz-serve"};
     run r = {0};
     start(&r, data[0], &quiet_log);
     connect_client(&r);

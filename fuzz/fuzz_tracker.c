@@ -603,7 +603,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > INPUT_MAX)
         return 0;
-    static const cc_log quiet_log = {CC_LOG_WARN, "fuzz-tracker"};
+    static const cc_log quiet_log = {.threshold = CC_LOG_WARN, .component = "fuzz-tracker"};
     run r = {0};
     configure(&r, data[0]);
     r.cfg.log = &quiet_log;

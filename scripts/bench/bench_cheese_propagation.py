@@ -179,8 +179,8 @@ class CheeseNode:
 
     def wait_joined(self, timeout=60):
         benchlib.wait_until(self.joined, f"cheesed on {self.port} to join", timeout, 0.05)
-        self.pub = next(line.split()[2] for line in self.log().splitlines()
-                        if line.startswith("public key: "))
+        self.pub = next(line.split("public key: ", 1)[1].split()[0]
+                        for line in self.log().splitlines() if "public key: " in line)
 
     def peer_ports(self):
         return [int(p["port"]) for p in benchlib.get_json(self.api_port, "/api/peers")["peers"]]

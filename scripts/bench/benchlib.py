@@ -183,8 +183,8 @@ class Node:
 
     def wait_ready(self, timeout=60):
         wait_until(self.answers, f"cheesed on {self.port} to answer", timeout)
-        self.pub = next(line.split()[-1] for line in self.log().splitlines()
-                        if "public key: " in line)
+        self.pub = next(line.split("public key: ", 1)[1].split()[0]
+                        for line in self.log().splitlines() if "public key: " in line)
 
     def log(self):
         with open(self.log_path, errors="replace") as f:

@@ -658,8 +658,8 @@ bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
     cc_info(cfg->core.log, "cheese node listening on %s:%d (API on port %d), height %lld, tip %s",
             cfg->host, cfg->port, node.api_port, (long long)cc_chain_height(node.chain),
             cc_chain_tip(node.chain));
-    fprintf(stderr, "listening on cheese://%s:%d, JSON API on http://%s:%d/api/\n", cfg->host,
-            cfg->port, cfg->host, node.api_port);
+    cc_notice(cfg->core.log, "listening on cheese://%s:%d, JSON API on http://%s:%d/api/",
+              cfg->host, cfg->port, cfg->host, node.api_port);
     cc_tracker_client_start(node.tracker);
     cc_node_core_run(&node.core);
     close_node(&node);

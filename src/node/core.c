@@ -528,7 +528,7 @@ static bool open_wallet(cc_node_core *core, cc_err *err)
                                        cfg->log, err))
         return false;
     core->key_loaded = true;
-    cc_node_report_key(cc_node_core_key(core), created, path);
+    cc_node_report_key(cfg->log, cc_node_core_key(core), created, path);
     return true;
 }
 

@@ -735,7 +735,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
     cc_node_core_start(&node.core, &adapter);
     cc_info(cfg->core.log, "http node listening on %s, height %lld, tip %s", node.self,
             (long long)cc_chain_height(node.chain), cc_chain_tip(node.chain));
-    fprintf(stderr, "listening on http://%s\n", node.self);
+    cc_notice(cfg->core.log, "listening on http://%s", node.self);
     start_peering(&node);
     cc_node_core_run(&node.core);
     close_node(&node);

@@ -47,7 +47,7 @@ struct cc_sync {
     ask asked;
     double started;
     size_t stored;
-    double last_loud;          /* when progress last went out at warn (0 never) */
+    double last_loud;          /* when progress last went out at notice (0 never) */
     bool in_flight;            /* a request for a page is under way */
     page_job *job;             /* a page being checked by the workers (NULL none) */
     int held_status;           /* an answer that came while a page was checked */
@@ -413,7 +413,7 @@ static void feed_page(page_job *job)
 
 static void on_answer(void *ctx, const char *peer, const cc_http_client_answer *a);
 
-/* A round running longer than this shows its progress at warn, so that the
+/* A round running longer than this shows its progress at notice, so that the
  * quiet default (docs/configuration.md) still shows long catch-ups, at most
  * one line per LOUD_EVERY_S. */
 #define LOUD_AFTER_S 5.0
@@ -423,7 +423,7 @@ static void end_round(cc_sync *sync)
 {
     if (sync->stored) {
         double elapsed = cc_clock_mono() - sync->started;
-        cc_logf(sync->cfg.log, elapsed > LOUD_AFTER_S ? CC_LOG_WARN : CC_LOG_INFO,
+        cc_logf(sync->cfg.log, elapsed > LOUD_AFTER_S ? CC_LOG_NOTICE : CC_LOG_INFO,
                 "sync with %s: %zu new blocks in %.1f s (%.0f blocks/s), height %lld",
                 sync->peer, sync->stored, elapsed, elapsed > 0 ? (double)sync->stored / elapsed : 0.0,
                 (long long)cc_chain_height(sync->cfg.chain));
@@ -597,7 +597,7 @@ static void log_progress(cc_sync *sync, const peer_state *ps)
     long long height = (long long)cc_chain_height(sync->cfg.chain);
     cc_log_level level = CC_LOG_INFO;
     if (elapsed > LOUD_AFTER_S && (sync->last_loud == 0 || now - sync->last_loud >= LOUD_EVERY_S)) {
-        level = CC_LOG_WARN;
+        level = CC_LOG_NOTICE;
         sync->last_loud = now;
     }
     if (ps->claimed > 0) {

@@ -28,8 +28,21 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     cc_node_signals *s = arg;
-    cc_info(s->log, "signal %d: shutting down", (int)sig);
+    cc_notice(s->log, "signal %d: shutting down", (int)sig);
     event_base_loopbreak(s->base);
+}
+
+static void on_hangup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    cc_node_signals *s = arg;
+    cc_err err = {0};
+    if (!cc_log_reopen(s->log, &err))
+        cc_error(s->log, "SIGHUP: %s", err.msg);
+    else
+        cc_notice(s->log, "SIGHUP: log file %s opened again",
+                  s->log && s->log->path ? s->log->path : "(none: logging to stderr)");
 }
 
 void cc_node_signals_start(cc_node_signals *s, struct event_base *base, const cc_log *log)
@@ -38,8 +51,10 @@ void cc_node_signals_start(cc_node_signals *s, struct event_base *base, const cc
     s->log = log;
     s->sigint = evsignal_new(base, SIGINT, on_signal, s);
     s->sigterm = evsignal_new(base, SIGTERM, on_signal, s);
+    s->sighup = evsignal_new(base, SIGHUP, on_hangup, s);
     event_add(s->sigint, NULL);
     event_add(s->sigterm, NULL);
+    event_add(s->sighup, NULL);
 }
 
 void cc_node_signals_stop(cc_node_signals *s)
@@ -48,6 +63,9 @@ void cc_node_signals_stop(cc_node_signals *s)
         event_free(s->sigint);
     if (s->sigterm)
         event_free(s->sigterm);
+    if (s->sighup)
+        event_free(s->sighup);
+    s->sighup = NULL;
     s->sigint = s->sigterm = NULL;
 }
 
@@ -76,9 +94,9 @@ cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const c
     return cc_chain_open(&chain_cfg, err);
 }
 
-void cc_node_report_key(const char *pub_hex, bool created, const char *path)
+void cc_node_report_key(const cc_log *log, const char *pub_hex, bool created, const char *path)
 {
-    fprintf(stderr, "public key: %s (%s)\n", pub_hex, created ? "new wallet" : path);
+    cc_notice(log, "public key: %s (%s)", pub_hex, created ? "new wallet" : path);
 }
 
 bool cc_node_web_answer(const cc_node_web *web, const cc_http_request *req, const char *peer_ip,

@@ -24,12 +24,14 @@
  * and libevent made thread-aware for the miner threads. */
 void cc_node_process_init(void);
 
-/* SIGINT and SIGTERM log "signal N: shutting down" and break the loop. */
+/* SIGINT and SIGTERM log "signal N: shutting down" and break the loop;
+ * SIGHUP opens the log file again (after a rotation). */
 typedef struct cc_node_signals {
     struct event_base *base;
     const cc_log *log;
     struct event *sigint;
     struct event *sigterm;
+    struct event *sighup;
 } cc_node_signals;
 
 void cc_node_signals_start(cc_node_signals *s, struct event_base *base, const cc_log *log);
@@ -50,7 +52,7 @@ cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const c
 
 /* Tells the operator the node's public key on stderr, and where the wallet
  * file is (or that it was just created). */
-void cc_node_report_key(const char *pub_hex, bool created, const char *path);
+void cc_node_report_key(const cc_log *log, const char *pub_hex, bool created, const char *path);
 
 /* The endpoints every node serves on its HTTP port. */
 typedef struct cc_node_web {

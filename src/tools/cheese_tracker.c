@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/cheese_tracker.h"
 #include "util/fileio.h"
@@ -29,7 +30,9 @@ static const char usage[] =
     "  --health-timeout S       drop a peer whose HCKACK or greeting takes longer (5)\n"
     "  --join-timeout S         close connections that have not joined after S (60)\n"
     "  --max-connections N      simultaneous connections (100000)\n"
-    "  --log-level LEVEL        debug, info, warn or error (info)\n"
+    "  --log-level LEVEL        debug, info, notice, warn or error (info)\n"
+    "  --log-file FILE          append log lines to FILE instead of stderr; SIGHUP\n"
+    "                           opens it again (after a rotation)\n"
     "  --help                   show this text\n"
     "  --version                show the version\n";
 
@@ -61,6 +64,8 @@ static bool apply(settings *s, const char *key, const char *value)
         return cc_parse_long(value, 1, 10000000, &n) && ((c->max_connections = (size_t)n), true);
     if (!strcmp(key, "log-level"))
         return cc_log_level_parse(value, &s->log.threshold);
+    if (!strcmp(key, "log-file"))
+        return *value && ((s->log.path = value), true);
     return false;
 }
 
@@ -72,6 +77,7 @@ static const struct option long_options[] = {
     {"join-timeout", required_argument, 0, 0},
     {"max-connections", required_argument, 0, 0},
     {"log-level", required_argument, 0, 0},
+    {"log-file", required_argument, 0, 0},
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, 'V'},
     {0, 0, 0, 0},
@@ -108,12 +114,30 @@ static int parse_args(settings *s, int argc, char **argv)
     return -1;
 }
 
+typedef struct signals {
+    struct event_base *base;
+    const cc_log *log;
+} signals;
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
-    struct event_base *base = arg;
-    fprintf(stderr, "cheese-tracker: signal %d: shutting down\n", (int)sig);
-    event_base_loopbreak(base);
+    const signals *s = arg;
+    cc_notice(s->log, "signal %d: shutting down", (int)sig);
+    event_base_loopbreak(s->base);
+}
+
+static void on_hangup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    const signals *s = arg;
+    cc_err err = {0};
+    if (!cc_log_reopen(s->log, &err))
+        cc_error(s->log, "SIGHUP: %s", err.msg);
+    else
+        cc_notice(s->log, "SIGHUP: log file %s opened again",
+                  s->log->path ? s->log->path : "(none: logging to stderr)");
 }
 
 static int run(settings *s)
@@ -138,14 +162,18 @@ static int run(settings *s)
         event_base_free(base);
         return 1;
     }
-    struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
-    struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    signals sig = {.base = base, .log = &s->log};
+    struct event *sigint = evsignal_new(base, SIGINT, on_signal, &sig);
+    struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, &sig);
+    struct event *sighup = evsignal_new(base, SIGHUP, on_hangup, &sig);
     event_add(sigint, NULL);
     event_add(sigterm, NULL);
-    fprintf(stderr, "listening on %s:%d\n", s->tracker.host, cc_cheese_tracker_port(t));
+    event_add(sighup, NULL);
+    cc_notice(&s->log, "listening on %s:%d", s->tracker.host, cc_cheese_tracker_port(t));
     event_base_dispatch(base);
     event_free(sigint);
     event_free(sigterm);
+    event_free(sighup);
     cc_cheese_tracker_free(t);
     if (dns)
         evdns_base_free(dns, 0);
@@ -161,5 +189,13 @@ int main(int argc, char **argv)
     int status = parse_args(&s, argc, argv);
     if (status >= 0)
         return status;
-    return run(&s);
+    cc_err err = {0};
+    if (s.log.path && !cc_log_open_file(&s.log, &err)) {
+        fprintf(stderr, "cheese-tracker: %s\n", err.msg);
+        return 1;
+    }
+    status = run(&s);
+    if (s.log.fd > 0)
+        close(s.log.fd);
+    return status;
 }

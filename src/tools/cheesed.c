@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "consensus/rules.h"
 #include "node/cheese_node.h"
@@ -59,7 +60,9 @@ static const char usage[] =
     "  --ban-time S             how long a misbehaving peer stays banned (600)\n"
     "  --api-trust-loopback yes|no  /api/send and /api/mine answer programs on\n"
     "                           loopback without DATADIR/api.token (yes)\n"
-    "  --log-level LEVEL        debug, info, warn or error (warn)\n"
+    "  --log-level LEVEL        debug, info, notice, warn or error (notice)\n"
+    "  --log-file FILE          append log lines to FILE instead of stderr; SIGHUP\n"
+    "                           opens it again (after a rotation)\n"
     "  --conf FILE              read KEY=VALUE lines, same keys as the flags\n"
     "  --help                   show this text\n"
     "  --version                show the version\n"
@@ -204,6 +207,8 @@ static bool apply_http(settings *s, const char *key, const char *value)
         return cc_parse_switch(value, &c->core.api_trust_loopback);
     if (!strcmp(key, "log-level"))
         return cc_log_level_parse(value, &s->log.threshold);
+    if (!strcmp(key, "log-file"))
+        return *value && ((s->log.path = value), true);
     return false;
 }
 
@@ -309,6 +314,7 @@ static const struct option long_options[] = {
     {"gossip-interval", required_argument, 0, 0}, {"ban-time", required_argument, 0, 0},
     {"api-trust-loopback", required_argument, 0, 0},
     {"log-level", required_argument, 0, 0},     {"conf", required_argument, 0, 'c'},
+    {"log-file", required_argument, 0, 0},
     {"tracker", required_argument, 0, 0},       {"api-port", required_argument, 0, 0},
     {"tracker-interval", required_argument, 0, 0},
     {"resync-interval", required_argument, 0, 0},
@@ -405,6 +411,8 @@ static void free_settings(settings *s)
 {
     for (size_t i = 0; i < s->n_owned; i++)
         free(s->owned[i]);
+    if (s->log.fd > 0)
+        close(s->log.fd);
 }
 
 static int run_cheese(settings *s)
@@ -439,7 +447,7 @@ static int run_cheese(settings *s)
 
 int main(int argc, char **argv)
 {
-    settings s = {.network = "http", .log = {.threshold = CC_LOG_WARN}};
+    settings s = {.network = "http", .log = {.threshold = CC_LOG_NOTICE}};
     cc_http_node_defaults(&s.node);
     s.node.core.log = &s.log;
     cc_cheese_node_defaults(&s.cheese);
@@ -447,6 +455,12 @@ int main(int argc, char **argv)
     if (status >= 0) {
         free_settings(&s);
         return status;
+    }
+    cc_err log_err = {0};
+    if (s.log.path && !cc_log_open_file(&s.log, &log_err)) {
+        fprintf(stderr, "cheesed: %s\n", log_err.msg);
+        free_settings(&s);
+        return 1;
     }
     cc_raise_fd_limit(&s.log);
     if (strcmp(s.network, "cheese") == 0) {

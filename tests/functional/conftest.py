@@ -274,8 +274,8 @@ class Node:
             self.proc = subprocess.Popen(self.args, cwd=self.workdir, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=log)
         wait_until(self._answers, f"node on port {self.port} to answer")
-        line = next(line for line in self.log().splitlines() if line.startswith("public key: "))
-        self.pub = line.split()[2]
+        line = next(line for line in self.log().splitlines() if "public key: " in line)
+        self.pub = line.split("public key: ", 1)[1].split()[0]
         assert len(self.pub) == 96
         return self
 

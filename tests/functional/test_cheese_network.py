@@ -339,8 +339,8 @@ class Node:
             self.proc = subprocess.Popen(self.args, cwd=self.workdir, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=log)
         wait_until(self._answers, f"node on port {self.port}")
-        line = next(l for l in self.log().splitlines() if l.startswith("public key: "))
-        self.pub = line.split()[2]
+        line = next(l for l in self.log().splitlines() if "public key: " in l)
+        self.pub = line.split("public key: ", 1)[1].split()[0]
         assert self.pub.startswith("30819f30")
         if joined:
             wait_until(lambda: self.tracker_state()["state"] == "joined", "node to join")

@@ -283,8 +283,8 @@ class HttpNode(Node):
         self.runs += 1
         self.proc = self.lab.popen(self.host, self.args, self.log_path, cwd=self.workdir)
         wait_until(self._answers, f"node {self.name} to answer")
-        line = next(l for l in self.log().splitlines() if l.startswith("public key: "))
-        self.pub = line.split()[2]
+        line = next(l for l in self.log().splitlines() if "public key: " in l)
+        self.pub = line.split("public key: ", 1)[1].split()[0]
         return self
 
     def get(self, path, **kw):
@@ -520,8 +520,8 @@ class CheeseNode:
         self.log_path = os.path.join(self.workdir, f"node-{self.runs}.log")
         self.proc = self.lab.popen(self.host, self.args, self.log_path, cwd=self.workdir)
         wait_until(self._answers, f"node {self.name} to answer")
-        line = next(l for l in self.log().splitlines() if l.startswith("public key: "))
-        self.pub = line.split()[2]
+        line = next(l for l in self.log().splitlines() if "public key: " in l)
+        self.pub = line.split("public key: ", 1)[1].split()[0]
         return self
 
     def _answers(self):

@@ -62,7 +62,7 @@ static const cc_cheese_conn_handlers handlers = {.message = on_message, .closed 
 static void rig_start(rig *r, double silence_s)
 {
     memset(r, 0, sizeof *r);
-    r->log = (cc_log){CC_LOG_ERROR, "test"};
+    r->log = (cc_log){.threshold = CC_LOG_ERROR, .component = "test"};
     r->base = event_base_new();
     r->budget = cc_cheese_budget_new(MAX_HELD, &r->log);
     cc_cheese_conn_config cfg = {.base = r->base,

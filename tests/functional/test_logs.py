@@ -1,0 +1,102 @@
+"""Logs (docs/configuration.md#logs): every line of the node and of the
+tracker in one format (UTC time to the millisecond, level, component,
+message), the start-up lines at the default level, --log-file, and SIGHUP
+opening the file again after a rotation without stopping anything."""
+import os
+import re
+import signal
+import socket
+import subprocess
+
+import pytest
+
+from conftest import BUILD, WAIT_S, free_port, request, wait_until
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|notice|warn|error) "
+                  r"[a-z]+(-\d+)?: \S.*$")
+
+
+def listening(port, proc):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return proc.poll() is not None
+
+
+def start(tmp_path, program, port, *args):
+    argv = [os.path.join(BUILD, program), "--port", str(port), *args]
+    if program == "cheesed":
+        argv += ["--datadir", str(tmp_path / "data"), "--mine-on-start", "no"]
+    err = open(tmp_path / f"{program}.stderr", "w")
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)
+    err.close()
+    wait_until(lambda: listening(port, proc), f"{program} listening")
+    assert proc.poll() is None, (tmp_path / f"{program}.stderr").read_text()
+    return proc
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=WAIT_S) == 0
+
+
+def lines_of(path):
+    return path.read_text().splitlines()
+
+
+@pytest.mark.parametrize("program,says", [
+    ("cheesed", ["public key: ", "listening on http://127.0.0.1:"]),
+    ("cheese-tracker", ["listening on 127.0.0.1:"]),
+])
+def test_every_line_in_one_format(tmp_path, program, says):
+    port = free_port()
+    proc = start(tmp_path, program, port)
+    stop(proc)
+    lines = lines_of(tmp_path / f"{program}.stderr")
+    for line in lines:
+        assert LINE.match(line), line
+    for text in says + ["signal 15: shutting down"]:
+        assert any(text in line and " notice " in line for line in lines), (text, lines)
+    # the default level says little: nothing at info
+    assert not any(" info " in line for line in lines), lines
+
+
+@pytest.mark.parametrize("program", ["cheesed", "cheese-tracker"])
+def test_log_file_and_sighup(tmp_path, program):
+    port = free_port()
+    log = tmp_path / "node.log"
+    proc = start(tmp_path, program, port, "--log-file", str(log), "--log-level", "info")
+    try:
+        wait_until(lambda: log.exists() and "listening on" in log.read_text(),
+                   "the start-up lines in the log file")
+        assert (tmp_path / f"{program}.stderr").read_text() == ""
+        # a rotation: the file moves away, SIGHUP opens the name again
+        log.rename(tmp_path / "node.log.1")
+        proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: log.exists() and "SIGHUP: log file" in log.read_text(),
+                   "a new log file after SIGHUP")
+        assert proc.poll() is None
+        if program == "cheesed":
+            assert request(port, "GET", "/api/info").status == 200
+    finally:
+        stop(proc)
+    old, new = lines_of(tmp_path / "node.log.1"), lines_of(log)
+    assert any("listening on" in line for line in old)
+    assert not any("listening on" in line for line in new)
+    assert any("signal 15: shutting down" in line for line in new)
+    for line in old + new:
+        assert LINE.match(line), line
+    assert (tmp_path / f"{program}.stderr").read_text() == ""
+
+
+@pytest.mark.parametrize("program", ["cheesed", "cheese-tracker"])
+def test_log_file_that_cannot_be_opened(tmp_path, program):
+    """A failed start: exit 1, the reason on stderr, no data directory."""
+    result = subprocess.run([os.path.join(BUILD, program), "--port", str(free_port()),
+                             "--log-file", str(tmp_path / "missing" / "node.log")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=WAIT_S)
+    assert result.returncode == 1
+    assert f"{program}: cannot open log file {tmp_path}/missing/node.log: No such file" \
+        in result.stderr
+    assert list(tmp_path.iterdir()) == []
