@@ -444,8 +444,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
                 c->h.message(c->ctx, &m);
             gone(c, "closed by the other side", true);
         } else if (what & BEV_EVENT_ERROR) {
+            /* A name that did not resolve shows as the DNS error, not as
+             * whatever errno was left behind ("Resource temporarily
+             * unavailable"). */
+            int dns = bufferevent_socket_get_dns_error(c->bev);
             int e = EVUTIL_SOCKET_ERROR();
-            gone(c, e ? evutil_socket_error_to_string(e) : "connection failed", false);
+            char why[160];
+            if (dns)
+                snprintf(why, sizeof why, "cannot resolve the name: %s", evutil_gai_strerror(dns));
+            gone(c, dns ? why : e ? evutil_socket_error_to_string(e) : "connection failed", false);
         } else if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
             gone(c, "reads nothing we send", false);
         } else if (what & BEV_EVENT_TIMEOUT) {

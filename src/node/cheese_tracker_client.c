@@ -54,6 +54,7 @@ struct cc_tracker_client {
     char id[MAX_ID_LEN + 1];
     bool lists;  /* the tracker can be asked for peers (and about ids) */
     double retry_s;
+    bool said_unreachable; /* warned since the last join (or the start) */
     request *head, *tail; /* head is in flight when sent is true */
     bool sent;
     size_t n_checks;
@@ -310,7 +311,10 @@ static void disconnect(cc_tracker_client *tc, const char *why, bool retry_soon)
     double delay = retry_soon ? tc->cfg.retry_min_s : tc->retry_s;
     if (!retry_soon)
         tc->retry_s = tc->retry_s * 2 < tc->cfg.retry_max_s ? tc->retry_s * 2 : tc->cfg.retry_max_s;
-    cc_log_level level = was_joined ? CC_LOG_WARN : CC_LOG_INFO;
+    /* At the default level a user hears once that the tracker cannot be
+     * had (at start, or after losing it); the retries after that at info. */
+    cc_log_level level = was_joined || !tc->said_unreachable ? CC_LOG_WARN : CC_LOG_INFO;
+    tc->said_unreachable = true;
     cc_logf(tc->cfg.log, level, "tracker %s:%d: %s; trying again in %.2g s", tc->cfg.host,
             tc->cfg.port, why, delay);
     arm(tc->timer, delay);
@@ -362,6 +366,7 @@ static void on_joined(cc_tracker_client *tc, const cc_cheese_msg *m)
                              "which fails on peer-list requests; not asking it for peers");
     tc->preferred = tc->spelling;
     tc->state = TC_JOINED;
+    tc->said_unreachable = false;
     tc->retry_s = tc->cfg.retry_min_s;
     evtimer_del(tc->timer);
     cc_info(tc->cfg.log, "joined the tracker %s:%d as %s (%s spelling)", tc->cfg.host,

@@ -100,3 +100,31 @@ def test_log_file_that_cannot_be_opened(tmp_path, program):
     assert f"{program}: cannot open log file {tmp_path}/missing/node.log: No such file" \
         in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("tracker,says", [
+    ("127.0.0.1:{closed}", "Connection refused"),
+    ("no-such-host.invalid:9999", "cannot resolve the name: "),
+])
+def test_unreachable_tracker_said_once_at_the_default_level(tmp_path, tracker, says):
+    """A cheese node whose tracker cannot be had says so at the default
+    level on its first try; the retries after that are info lines."""
+    closed = free_port()
+    tracker = tracker.format(closed=closed)
+    port = free_port()
+    err = open(tmp_path / "node.stderr", "w")
+    proc = subprocess.Popen([os.path.join(BUILD, "cheesed"), "--network", "cheese",
+                             "--port", str(port), "--api-port", str(free_port()),
+                             "--tracker", tracker, "--datadir", str(tmp_path / "data"),
+                             "--log-level", "info"],
+                            stdout=subprocess.DEVNULL, stderr=err, cwd=tmp_path)
+    err.close()
+    try:
+        def tries():
+            lines = (tmp_path / "node.stderr").read_text().splitlines()
+            return [line for line in lines if f": tracker {tracker}: " in line]
+        found = wait_until(lambda: len(tries()) >= 3 and tries(), "three tries of the tracker")
+    finally:
+        stop(proc)
+    assert says in found[0] and " warn " in found[0], found
+    assert all(" info " in line and "trying again in" in line for line in found[1:]), found
