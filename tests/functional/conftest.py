@@ -53,6 +53,19 @@ def wait_until(condition, what, timeout=WAIT_S, interval=0.05):
         time.sleep(interval)
 
 
+def wait_listening(port, proc, what):
+    """Waits until port takes connections, or proc (a Popen) has exited;
+    fails, with what proc wrote to stderr when it was piped, if it exited."""
+    def listening():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            return proc.poll() is not None
+    wait_until(listening, what)
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else f"{what}: exited"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

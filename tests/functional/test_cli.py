@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from conftest import BUILD, GENESIS_HASH, WAIT_S, Key, free_port, request, wait_until
+from conftest import (BUILD, GENESIS_HASH, WAIT_S, Key, free_port, request, wait_listening,
+                      wait_until)
 
 NEVER = 255  # --n-transactions no test reaches: only mine mines
 
@@ -452,14 +453,7 @@ def test_tracker_port_is_no_node():
     tracker = subprocess.Popen([os.path.join(BUILD, "cheese-tracker"), "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        def listening():
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return True
-            except OSError:
-                return tracker.poll() is not None
-        wait_until(listening, "the tracker listening")
-        assert tracker.poll() is None, tracker.stderr.read()
+        wait_listening(port, tracker, "the tracker listening")
         err = fails(port, 3, "--timeout", "3600", "info",
                     says="not an HTTP answer: Connection Successful")
         assert "cannot reach the node" in err

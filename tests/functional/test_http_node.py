@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from conftest import (BUILD, GENESIS_HASH, WAIT_S, Key, Node, assert_error, block_on, check_block,
-                      exchange, free_port, payment, tx_message, verify, vectors, wait_until)
+                      exchange, free_port, payment, tx_message, verify, vectors, wait_listening,
+                      wait_until)
 
 QUIET = ["--mine-on-start", "no"]
 NEVER = 255  # --n-transactions (the most allowed) that no test reaches
@@ -494,14 +495,7 @@ def test_config_file_comments_after_values(tmp_path):
     proc = subprocess.Popen([os.path.join(BUILD, "cheesed"), "--conf", str(conf)], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        def answers():
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return True
-            except OSError:
-                return proc.poll() is not None
-        wait_until(answers, "the node listening on the port from the file")
-        assert proc.poll() is None, proc.stderr.read()
+        wait_listening(port, proc, "the node listening on the port from the file")
         assert (datadir / "wallet.key").exists()
         assert sorted(p.name for p in tmp_path.iterdir()) == ["node", "node.conf"]
     finally:

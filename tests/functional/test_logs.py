@@ -5,23 +5,14 @@ opening the file again after a rotation without stopping anything."""
 import os
 import re
 import signal
-import socket
 import subprocess
 
 import pytest
 
-from conftest import BUILD, WAIT_S, free_port, request, wait_until
+from conftest import BUILD, WAIT_S, free_port, request, wait_listening, wait_until
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|notice|warn|error) "
                   r"[a-z]+(-\d+)?: \S.*$")
-
-
-def listening(port, proc):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return proc.poll() is not None
 
 
 def start(tmp_path, program, port, *args):
@@ -31,8 +22,7 @@ def start(tmp_path, program, port, *args):
     err = open(tmp_path / f"{program}.stderr", "w")
     proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)
     err.close()
-    wait_until(lambda: listening(port, proc), f"{program} listening")
-    assert proc.poll() is None, (tmp_path / f"{program}.stderr").read_text()
+    wait_listening(port, proc, f"{program} listening ({tmp_path}/{program}.stderr)")
     return proc
 
 

@@ -34,34 +34,15 @@ typedef cc_test_chain_env env;
 
 static int setup(void **state)
 {
-    env *e = calloc(1, sizeof *e);
-    if (!e || !cc_test_chain_env_setup(e, "/tmp/cc-mempool-XXXXXX", 4000, N_KEYS, "2026-03-02",
-                                       100)) {
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
+    return cc_test_chain_env_new(state, "/tmp/cc-mempool-XXXXXX", 4000, N_KEYS, "2026-03-02",
+                                 100);
 }
 
-static int teardown(void **state)
-{
-    env *e = *state;
-    cc_test_chain_env_teardown(e);
-    free(e);
-    return 0;
-}
+#define teardown cc_test_chain_env_free
 
 static cc_tx pay(env *e, int from, int to, double amount)
 {
-    char ts[32];
-    cc_test_chain_env_next_ts(e, ts);
-    cc_number sum = {.is_int = false, .d = amount};
-    cc_tx tx;
-    cc_err err = {0};
-    if (!cc_http_tx_create(&e->keys[from], e->keys[to].pub_hex, &sum, ts, &tx, &err))
-        fail_msg("cannot create a payment: %s", err.msg);
-    return tx;
+    return cc_test_chain_env_pay(e, from, to, amount);
 }
 
 static bool try_tx(env *e, const cc_tx *tx)

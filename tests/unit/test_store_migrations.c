@@ -30,23 +30,11 @@ typedef cc_test_chain_env env;
 
 static int setup(void **state)
 {
-    env *e = calloc(1, sizeof *e);
-    if (!e || !cc_test_chain_env_setup(e, "/tmp/cc-migrate-XXXXXX", 5000, N_KEYS, "2026-03-03",
-                                       100)) {
-        free(e);
-        return -1;
-    }
-    *state = e;
-    return 0;
+    return cc_test_chain_env_new(state, "/tmp/cc-migrate-XXXXXX", 5000, N_KEYS, "2026-03-03",
+                                 100);
 }
 
-static int teardown(void **state)
-{
-    env *e = *state;
-    cc_test_chain_env_teardown(e);
-    free(e);
-    return 0;
-}
+#define teardown cc_test_chain_env_free
 
 static cc_test_mined mine(env *e, int64_t height, const char *prev, const cc_tx *txs, size_t n)
 {
@@ -112,13 +100,8 @@ static void test_block_table_keyed_by_hash_is_rewritten(void **state)
     env *e = *state;
     cc_test_mined b1 = mine(e, 1, CC_HTTP_GENESIS_HASH, NULL, 0);
     cc_test_submit_block(e->chain, b1.text.data, b1.text.len, CC_BLOCK_NEW_TIP);
-    char ts[32];
-    cc_test_chain_env_next_ts(e, ts);
-    cc_number quarter = {.is_int = false, .d = 0.25};
-    cc_tx paid, waits;
-    assert_true(cc_http_tx_create(&e->keys[A], e->keys[B].pub_hex, &quarter, ts, &paid, NULL));
-    cc_test_chain_env_next_ts(e, ts);
-    assert_true(cc_http_tx_create(&e->keys[A], e->keys[B].pub_hex, &quarter, ts, &waits, NULL));
+    cc_tx paid = cc_test_chain_env_pay(e, A, B, 0.25);
+    cc_tx waits = cc_test_chain_env_pay(e, A, B, 0.25);
     cc_test_mined b2 = mine(e, 2, b1.hash, &paid, 1);
     cc_test_mined side = mine(e, 2, b1.hash, NULL, 0);
     cc_test_submit_block(e->chain, b2.text.data, b2.text.len, CC_BLOCK_NEW_TIP);

@@ -13,6 +13,7 @@
 
 #include "consensus/rules.h"
 #include "util/hex.h"
+#include "wallet/payment.h"
 
 bool cc_test_db_make(cc_test_db *db, const char *dir_template)
 {
@@ -123,6 +124,37 @@ void cc_test_chain_env_teardown(cc_test_chain_env *env)
     cc_chain_close(env->chain);
     env->chain = NULL;
     cc_test_db_remove(&env->db);
+}
+
+int cc_test_chain_env_new(void **state, const char *dir_template, unsigned key_base,
+                          size_t n_keys, const char *day, size_t max_mempool)
+{
+    cc_test_chain_env *env = calloc(1, sizeof *env);
+    if (!env || !cc_test_chain_env_setup(env, dir_template, key_base, n_keys, day, max_mempool)) {
+        free(env);
+        return -1;
+    }
+    *state = env;
+    return 0;
+}
+
+int cc_test_chain_env_free(void **state)
+{
+    cc_test_chain_env_teardown(*state);
+    free(*state);
+    return 0;
+}
+
+cc_tx cc_test_chain_env_pay(cc_test_chain_env *env, int from, int to, double amount)
+{
+    char ts[32];
+    cc_test_chain_env_next_ts(env, ts);
+    cc_number sum = {.is_int = false, .d = amount};
+    cc_tx tx;
+    cc_err err = {0};
+    if (!cc_http_tx_create(&env->keys[from], env->keys[to].pub_hex, &sum, ts, &tx, &err))
+        fail_msg("cannot create a payment: %s", err.msg);
+    return tx;
 }
 
 void cc_test_chain_env_reopen(cc_test_chain_env *env)

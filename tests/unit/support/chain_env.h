@@ -74,6 +74,17 @@ bool cc_test_chain_env_setup(cc_test_chain_env *env, const char *dir_template,
 /* Closes the chain and removes the database. */
 void cc_test_chain_env_teardown(cc_test_chain_env *env);
 
+/* cmocka group-less setup and teardown in one call each: a new env in
+ * *state (as cc_test_chain_env_setup), -1 when it cannot be made; and its
+ * release. */
+int cc_test_chain_env_new(void **state, const char *dir_template, unsigned key_base,
+                          size_t n_keys, const char *day, size_t max_mempool);
+int cc_test_chain_env_free(void **state);
+
+/* A payment of amount (a float) from key from to key to, stamped with the
+ * next timestamp; the caller clears it. */
+cc_tx cc_test_chain_env_pay(cc_test_chain_env *env, int from, int to, double amount);
+
 /* Closes the chain and opens it again on the same database. */
 void cc_test_chain_env_reopen(cc_test_chain_env *env);
 
