@@ -148,6 +148,7 @@ class Node:
         self.log_path = os.path.join(self.dir, "node.log")
         self.args = [os.path.join(ctx.build, "cheesed"), "--network", "http",
                      "--host", "127.0.0.1", "--port", str(self.port),
+                     "--api-port", str(free_port()),
                      "--datadir", os.path.join(self.dir, "data"), "--log-level", log_level]
         if peers is not None:
             path = os.path.join(self.dir, "peers-default.json")

@@ -28,12 +28,16 @@
 #define PROBE_TIMEOUT_S 1.0
 #define POLL_S 0.05
 #define DEVNET_DISCOVERY_S "2" /* --gossip-interval, --tracker-interval */
+/* A node's explorer: its port + 1000, as cheesed's default (the cheese
+ * node's JSON API port is the same one). */
+#define DEVNET_WEB_OFFSET 1000
 
 typedef struct proc {
     char name[32];   /* "node 1", "tracker" */
     pid_t pid;       /* 0: not running */
     int port;        /* what it listens on */
     int probe_port;  /* where it answers /api/info; 0: a TCP connect is enough */
+    int web_port;    /* where a browser finds its explorer (0: none, the tracker) */
     char dir[4096];  /* its folder */
     char log[4200];
     bool ready;
@@ -81,7 +85,7 @@ bool cc_devnet_check(const cc_devnet_config *cfg, cc_err *err)
                        cfg->network);
     if (cfg->nodes < 1 || cfg->nodes > CC_DEVNET_MAX_NODES)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "--nodes must be 1 to %d", CC_DEVNET_MAX_NODES);
-    int highest = cc_devnet_node_port(cfg, cfg->nodes - 1) + rules->api_port_offset;
+    int highest = cc_devnet_node_port(cfg, cfg->nodes - 1) + DEVNET_WEB_OFFSET;
     if (cfg->base_port < 1 || highest > 65535)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "ports %d to %d do not fit below 65536",
                        cfg->base_port, highest);
@@ -262,8 +266,8 @@ static void announce(const devnet *d, const proc *p)
         say(d, "tracker: %s:%d (log %s)\n", HOST, p->port, p->log);
         return;
     }
-    say(d, "%s: %s:%d (api http://%s:%d/api/, data %s)\n", p->name, HOST, p->port, HOST,
-        p->probe_port, p->dir);
+    say(d, "%s: %s:%d (api http://%s:%d/api/, explorer http://%s:%d/, data %s)\n", p->name,
+        HOST, p->port, HOST, p->probe_port, HOST, p->web_port, p->dir);
 }
 
 /* Waits until procs[from..to) all answer. False (err) when one exits, the
@@ -362,17 +366,20 @@ static bool start_node(devnet *d, int i, cc_err *err)
     snprintf(p->name, sizeof p->name, "node %d", i + 1);
     p->port = cc_devnet_node_port(cfg, i);
     p->probe_port = cc_devnet_api_port(cfg, i);
+    p->web_port = p->port + DEVNET_WEB_OFFSET;
     char sub[32];
     snprintf(sub, sizeof sub, "%s-%d", cfg->network, p->port);
     if (!port_free(p->port, err) ||
         (p->probe_port != p->port && !port_free(p->probe_port, err)) ||
+        (p->web_port != p->probe_port && !port_free(p->web_port, err)) ||
         !prepare_dir(p, d->dir, sub, "node.log", err))
         return false;
 
-    char exe[4200], port[16], api_port[16], tracker[64], peers[4200];
+    char exe[4200], port[16], api_port[16], web_port[16], tracker[64], peers[4200];
     snprintf(exe, sizeof exe, "%s/cheesed", cfg->bin_dir);
     snprintf(port, sizeof port, "%d", p->port);
     snprintf(api_port, sizeof api_port, "%d", p->probe_port);
+    snprintf(web_port, sizeof web_port, "%d", p->web_port);
     snprintf(tracker, sizeof tracker, "%s:%d", HOST, cc_devnet_tracker_port(cfg));
     snprintf(peers, sizeof peers, "%s/peers-default.json", p->dir);
     char *argv[64];
@@ -399,6 +406,8 @@ static bool start_node(devnet *d, int i, cc_err *err)
     } else {
         if (!write_peers_default(d, i, peers, err))
             return false;
+        argv[n++] = "--api-port";
+        argv[n++] = web_port;
         argv[n++] = "--peers-default";
         argv[n++] = peers;
         argv[n++] = "--gossip-interval";

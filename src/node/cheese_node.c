@@ -477,22 +477,6 @@ static size_t cheese_peer_count(void *ctx)
     return cc_cheese_peers_count(node->peers);
 }
 
-static void api_answer(void *ctx, const cc_http_request *req, const char *peer_ip,
-                       cc_http_response *resp)
-{
-    cheese_node *node = ctx;
-    if (!cc_node_web_answer(&node->core.web, req, peer_ip, resp))
-        cc_http_error(resp, CC_ERR_NOT_FOUND, "Not found: this port serves the explorer at /, "
-                                              "the JSON API under /api/ and /metrics");
-}
-
-static void api_handle(void *ctx, const cc_http_request *req, const char *peer_ip,
-                       cc_http_response *resp)
-{
-    cheese_node *node = ctx;
-    cc_node_timed(&node->core.metrics, api_answer, node, req, peer_ip, resp);
-}
-
 /* ---- start and stop ---- */
 
 static bool open_state(cheese_node *node, cc_err *err)
@@ -600,8 +584,8 @@ static bool start_network(cheese_node *node, cc_err *err)
         .limits = {.max_header_bytes = 16 << 10, .max_body_bytes = 64 << 10},
         .idle_timeout_s = cfg->idle_timeout_s,
         .max_connections = 256,
-        .handler = api_handle,
-        .handler_ctx = node,
+        .handler = cc_node_core_web_handle,
+        .handler_ctx = &node->core,
         .log = cfg->core.log,
     };
     node->api = cc_http_server_start(node->core.base, &api_cfg, err);
@@ -660,6 +644,7 @@ bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
             cc_chain_tip(node.chain));
     cc_notice(cfg->core.log, "listening on cheese://%s:%d, JSON API on http://%s:%d/api/",
               cfg->host, cfg->port, cfg->host, node.api_port);
+    cc_notice(cfg->core.log, "explorer on http://%s:%d/", cfg->host, node.api_port);
     cc_tracker_client_start(node.tracker);
     cc_node_core_run(&node.core);
     close_node(&node);

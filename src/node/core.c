@@ -16,6 +16,22 @@ void cc_node_stamp_now(cc_stamp *out)
     out->unix_s = (cc_number){.is_int = false, .d = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9};
 }
 
+static void web_answer(void *ctx, const cc_http_request *req, const char *peer_ip,
+                       cc_http_response *resp)
+{
+    cc_node_core *core = ctx;
+    if (!cc_node_web_answer(&core->web, req, peer_ip, resp))
+        cc_http_error(resp, CC_ERR_NOT_FOUND, "Not found: this port serves the explorer at /, "
+                                              "the JSON API under /api/ and /metrics");
+}
+
+void cc_node_core_web_handle(void *ctx, const cc_http_request *req, const char *peer_ip,
+                             cc_http_response *resp)
+{
+    cc_node_core *core = ctx;
+    cc_node_timed(&core->metrics, web_answer, core, req, peer_ip, resp);
+}
+
 const char *cc_node_core_key(const cc_node_core *core)
 {
     return core->key_kind->public_hex(&core->key);

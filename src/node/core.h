@@ -122,6 +122,16 @@ void cc_node_core_close(cc_node_core *core);
 /* The node's public key. */
 const char *cc_node_core_key(const cc_node_core *core);
 
+/* Where a browser finds the node, unless told otherwise: its port + this.
+ * Browsers refuse some ports outright (6000, X11's, the http network's
+ * default, among them), so the explorer has a port of its own. */
+#define CC_NODE_WEB_PORT_OFFSET 1000
+
+/* The handler (ctx: the core) of the port that serves the explorer at /,
+ * the JSON API under /api/ and /metrics, and nothing else. */
+void cc_node_core_web_handle(void *ctx, const cc_http_request *req, const char *peer_ip,
+                             cc_http_response *resp);
+
 /* Mines when the chain is only the genesis (mine_on_start), when enough
  * payments wait or when a block was asked for; a job whose tip has moved
  * is rebuilt on the new tip, or dropped. */

@@ -40,6 +40,8 @@ typedef struct http_node {
     cc_node_core core;
     cc_chain *chain; /* the core's */
     cc_http_server *server;
+    cc_http_server *web; /* the explorer's port: browsers refuse 6000 */
+    int web_port;
     cc_http_client *client;
     cc_faucet *faucet;
     cc_peers *peers;
@@ -646,6 +648,8 @@ static bool open_state(http_node *node, cc_err *err)
     return node->peers != NULL;
 }
 
+/* The protocol's port (which serves the explorer and the API too, as
+ * before), and the web port for browsers. */
 static bool start_server(http_node *node, cc_err *err)
 {
     const cc_http_node_config *cfg = node->cfg;
@@ -660,7 +664,14 @@ static bool start_server(http_node *node, cc_err *err)
         .log = cfg->core.log,
     };
     node->server = cc_http_server_start(node->core.base, &server_cfg, err);
-    return node->server != NULL;
+    if (!node->server)
+        return false;
+    server_cfg.port = node->web_port;
+    server_cfg.max_connections = 256;
+    server_cfg.handler = cc_node_core_web_handle;
+    server_cfg.handler_ctx = &node->core;
+    node->web = cc_http_server_start(node->core.base, &server_cfg, err);
+    return node->web != NULL;
 }
 
 static void close_node(http_node *node)
@@ -675,6 +686,7 @@ static void close_node(http_node *node)
     cc_peering_free(node->peering); /* reports its queued requests too: sync's among them */
     cc_sync_free(node->sync);
     cc_http_server_free(node->server);
+    cc_http_server_free(node->web);
     cc_peers_free(node->peers);
     cc_faucet_free(node->faucet);
     cc_node_core_close(&node->core);
@@ -713,10 +725,15 @@ static void start_peering(http_node *node)
 
 bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
 {
-    /* Before anything is created: a port in use leaves no data directory. */
-    if (!cc_listener_can_bind(cfg->host, cfg->port, err))
-        return false;
     http_node node = {.cfg = cfg};
+    node.web_port = cfg->web_port ? cfg->web_port : cfg->port + CC_NODE_WEB_PORT_OFFSET;
+    if (node.web_port > 65535)
+        return cc_fail(err, CC_ERR_BAD_REQUEST, "--port %d leaves no default explorer port "
+                       "(port + %d): give --api-port", cfg->port, CC_NODE_WEB_PORT_OFFSET);
+    /* Before anything is created: a port in use leaves no data directory. */
+    if (!cc_listener_can_bind(cfg->host, cfg->port, err) ||
+        !cc_listener_can_bind(cfg->host, node.web_port, err))
+        return false;
     node.faucet = cc_faucet_new(&cfg->faucet);
     bool ok = open_state(&node, err) && (node.client = cc_http_client_new(node.core.base)) &&
               start_server(&node, err);
@@ -736,6 +753,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
     cc_info(cfg->core.log, "http node listening on %s, height %lld, tip %s", node.self,
             (long long)cc_chain_height(node.chain), cc_chain_tip(node.chain));
     cc_notice(cfg->core.log, "listening on http://%s", node.self);
+    cc_notice(cfg->core.log, "explorer on http://%s:%d/", cfg->host, node.web_port);
     start_peering(&node);
     cc_node_core_run(&node.core);
     close_node(&node);

@@ -60,6 +60,9 @@ static const char usage[] =
     "  --ban-time S             how long a misbehaving peer stays banned (600)\n"
     "  --api-trust-loopback yes|no  /api/send and /api/mine answer programs on\n"
     "                           loopback without DATADIR/api.token (yes)\n"
+    "  --api-port N             the explorer (for browsers), JSON API and /metrics\n"
+    "                           (the node's port + 1000); http: the node's port\n"
+    "                           serves the JSON API too\n"
     "  --log-level LEVEL        debug, info, notice, warn or error (notice)\n"
     "  --log-file FILE          append log lines to FILE instead of stderr; SIGHUP\n"
     "                           opens it again (after a rotation)\n"
@@ -69,7 +72,7 @@ static const char usage[] =
     "\n"
     "cheese network only (docs/cheese-node.md):\n"
     "  --tracker HOST:PORT      the tracker (127.0.0.1:9999)\n"
-    "  --api-port N             JSON API port (the peer port + 1000)\n"
+
     "  --tracker-interval S     ask the tracker for peers every S seconds (10)\n"
     "  --resync-interval S      fetch a random peer's chain every S seconds (60)\n";
 
@@ -111,7 +114,8 @@ static bool apply_cheese(settings *s, const char *key, const char *value)
     if (!strcmp(key, "tracker"))
         return parse_tracker(s, value);
     if (!strcmp(key, "api-port"))
-        return cc_parse_long(value, 1, 65535, &n) && ((c->api_port = (int)n), true);
+        return cc_parse_long(value, 1, 65535, &n) &&
+               ((c->api_port = s->node.web_port = (int)n), true);
     if (!strcmp(key, "tracker-interval"))
         return parse_double(value, 0.05, &c->tracker_interval_s) && c->tracker_interval_s <= 86400;
     if (!strcmp(key, "resync-interval"))

@@ -259,8 +259,10 @@ class Node:
         self.workdir = workdir
         self.datadir = os.path.join(workdir, "data")
         self.port = port or free_port()
+        self.web_port = free_port()  # the explorer's (the default, port + 1000, may be taken)
         self.args = [os.path.join(BUILD, "cheesed"), "--network", "http",
                      "--host", "127.0.0.1", "--port", str(self.port), "--datadir", self.datadir,
+                     "--api-port", str(self.web_port),
                      "--log-level", "info"]  # tests read info lines; a later one in extra wins
         if n_transactions is not None:
             self.args += ["--n-transactions", str(n_transactions)]

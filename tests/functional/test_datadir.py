@@ -53,7 +53,7 @@ def test_a_second_http_node_on_a_datadir_in_use_exits_at_once(make_node, tmp_pat
     tip = first.tip()["hash"]
     port = free_port()
     args = [os.path.join(BUILD, "cheesed"), "--network", "http", "--host", "127.0.0.1",
-            "--port", str(port), "--datadir", first.datadir]
+            "--port", str(port), "--api-port", str(free_port()), "--datadir", first.datadir]
     code, err = run_to_exit(args, str(tmp_path))
     assert code != 0
     assert first.datadir in err and f"process {first.proc.pid}" in err, err

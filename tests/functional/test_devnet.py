@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from conftest import BUILD, WAIT_S, request, wait_until
+from conftest import BUILD, WAIT_S, exchange, request, wait_until
 
 NODE_LINE = re.compile(r"^node (\d+): 127\.0\.0\.1:(\d+) \(api http://127\.0\.0\.1:(\d+)/api/, "
-                       r"data (.+)\)$")
+                       r"explorer http://127\.0\.0\.1:(\d+)/, data (.+)\)$")
 
 
 def port_free(port):
@@ -79,8 +79,7 @@ class Devnet:
     def __init__(self, tmp_path, network, nodes, extra=()):
         self.dir = str(tmp_path / f"devnet-{network}")
         self.network = network
-        self.base = free_base(nodes + (1 if network == "cheese" else 0),
-                              api_offset=1000 if network == "cheese" else 0)
+        self.base = free_base(nodes + (1 if network == "cheese" else 0), api_offset=1000)
         self.args = [os.path.join(BUILD, "cheese-devnet"), "--network", network,
                      "--nodes", str(nodes), "--base-port", str(self.base), "--dir", self.dir,
                      *extra]
@@ -124,7 +123,12 @@ class Devnet:
     def nodes(self):
         """[(number, port, api_port, datadir)] from the node lines."""
         found = [NODE_LINE.match(line) for line in self.lines]
-        return [(int(m[1]), int(m[2]), int(m[3]), m[4]) for m in found if m]
+        return [(int(m[1]), int(m[2]), int(m[3]), m[5]) for m in found if m]
+
+    def explorers(self):
+        """{node port: explorer port} from the node lines."""
+        found = [NODE_LINE.match(line) for line in self.lines]
+        return {int(m[2]): int(m[4]) for m in found if m}
 
     def stop(self, sig=signal.SIGINT):
         self.proc.send_signal(sig)
@@ -213,6 +217,11 @@ def test_http_devnet(tmp_path, devnets):
     assert sorted(port for _, port, _, _ in nodes) == [d.base, d.base + 1, d.base + 2]
     assert all(api == port for _, port, api, _ in nodes)
     assert d.lines[-1] == "ready: 3 nodes; Ctrl-C stops them all"
+    # each node's explorer on the port printed (port + 1000), which a browser opens
+    assert d.explorers() == {port: port + 1000 for _, port, _, _ in nodes}
+    for port, web in d.explorers().items():
+        page = exchange(web, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert page.startswith(b"HTTP/1.1 200 ") and b"<title>" in page, page[:200]
 
     # every node answers, and comes to know the other two
     addresses = {f"127.0.0.1:{port}" for _, port, _, _ in nodes}

@@ -421,6 +421,24 @@ def test_page_of_another_origin_cannot_spend(browser, node):
         server.server_close()
 
 
+def test_explorer_at_the_url_the_node_prints(browser, node):
+    """The node prints where a browser finds it: a port of its own (browsers
+    refuse some ports outright, the http network's default 6000 among them),
+    which serves the explorer, the JSON API and /metrics, and nothing of the
+    protocol. Opened in Chromium as printed."""
+    line = next(l for l in node.log().splitlines() if " explorer on http://" in l)
+    url = line.split(" explorer on ", 1)[1].strip()
+    assert url == f"http://127.0.0.1:{node.web_port}/" and node.web_port != node.port
+    browser.open(url)
+    info = api(node, "/api/info")
+    browser.wait_text("#height", str(info["height"]))
+    browser.wait_text("#tip", info["tip"])
+    browser.screenshot("home-at-the-printed-url.png")
+    assert_clean(browser, url.rstrip("/"))
+    assert fetch(node.web_port, "GET", "/getblocks").status == 404
+    assert fetch(node.web_port, "GET", "/metrics").status == 200
+
+
 def test_screenshots_were_kept():
     names = sorted(os.listdir(SCREENSHOTS)) if os.path.isdir(SCREENSHOTS) else []
     if not names:

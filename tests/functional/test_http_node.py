@@ -454,7 +454,7 @@ def test_port_in_use(tmp_path, network, taken_is):
         taken.listen()
         port = taken.getsockname()[1]
         free = free_port()
-        ports = (["--port", str(port)] if taken_is == "port"
+        ports = (["--port", str(port), "--api-port", str(free)] if taken_is == "port"
                  else ["--port", str(free), "--api-port", str(port)])
         result = cheesed("--network", network, *ports, "--datadir", str(datadir), cwd=tmp_path)
     assert result.returncode == 1
@@ -486,10 +486,11 @@ def test_config_file_comments_after_values(tmp_path):
     datadir = tmp_path / "node"
     conf = tmp_path / "node.conf"
     conf.write_text(f"datadir={datadir}   # the main node\nport={port} # its port\n"
+                    f"api-port={free_port()}\n"
                     "mine-on-start=no\t# quiet\nfaucet=off#not a comment: no blank before\n")
     result = cheesed("--conf", str(conf), cwd=tmp_path)
     assert result.returncode == 2, result.stderr
-    assert f"{conf}:4: bad value for faucet: off#not a comment: no blank before" in result.stderr
+    assert f"{conf}:5: bad value for faucet: off#not a comment: no blank before" in result.stderr
     assert not datadir.exists()
     conf.write_text(conf.read_text().replace("faucet=off#not", "faucet=off #not"))
     proc = subprocess.Popen([os.path.join(BUILD, "cheesed"), "--conf", str(conf)], cwd=tmp_path,

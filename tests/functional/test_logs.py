@@ -18,7 +18,8 @@ LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|notice|w
 def start(tmp_path, program, port, *args):
     argv = [os.path.join(BUILD, program), "--port", str(port), *args]
     if program == "cheesed":
-        argv += ["--datadir", str(tmp_path / "data"), "--mine-on-start", "no"]
+        argv += ["--datadir", str(tmp_path / "data"), "--mine-on-start", "no",
+                 "--api-port", str(free_port())]
     err = open(tmp_path / f"{program}.stderr", "w")
     proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)
     err.close()
