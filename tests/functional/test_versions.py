@@ -36,3 +36,16 @@ def test_help_lists_version(program):
     result = run(program, "--help")
     assert result.returncode == 0
     assert re.search(r"^  --version +show the version$", result.stdout, re.M), result.stdout
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_help_speaks_of_the_program_only(program):
+    """--help names no document a user cannot look up (the protocol seeds,
+    sections of a design text) and gives the range of each number it takes."""
+    text = run(program, "--help").stdout
+    for word in ("seed 0", "PROTOCOL.md", "DESIGN"):
+        assert word not in text, (word, text)
+    numbers = [line for line in text.splitlines()
+               if re.match(r"^  --\S+ (N|S|X|P|BYTES)\b", line)]
+    for line in numbers:
+        assert re.search(r"\d-\d", line), f"no range: {line}"
