@@ -4,6 +4,7 @@
 #include <gmp.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,9 @@
 #define FORMAT_JSON_DEPTH 32 /* blocks hold transactions holding objects */
 #define MAX_ROWS 48
 #define DETAIL_KEEP 100 /* longest text shown whole in a label: value line */
+/* Keys are what a user copies into the next command: shown whole on their
+ * own line whatever their length (an RSA key is some 300 hex digits). */
+#define KEY_KEEP SIZE_MAX
 #define LIST_KEEP 20    /* longest text shown whole in a list line */
 
 /* Where the distinctive part of a text starts and ends. A DER RSA public
@@ -280,7 +284,7 @@ static void tx_rows(rows *r, const json_t *tx)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const json_t *v = tx_member(tx, names[i][0], names[i][1]);
         if (v)
-            put_value(row(r, names[i][0]), v, DETAIL_KEEP);
+            put_value(row(r, names[i][0]), v, i < 2 ? KEY_KEEP : DETAIL_KEEP);
     }
     const json_t *sig = json_object_get(tx, "signature");
     if (sig)
@@ -354,7 +358,18 @@ static void format_info(rows *r, const json_t *doc)
         else if (strcmp(key, "balance") == 0)
             put_amount(b, doc, "balance");
         else
-            put_value(b, v, DETAIL_KEEP);
+            put_value(b, v, strcmp(key, "key") == 0 ? KEY_KEEP : DETAIL_KEEP);
+    }
+    /* The cheese node's tracker: whether it is joined is what a user asks
+     * when no peer shows up. */
+    const json_t *sync = json_object_get(doc, "sync");
+    const json_t *tracker = json_is_object(sync) ? json_object_get(sync, "tracker") : NULL;
+    if (json_is_object(tracker)) {
+        cc_buf *b = row(r, "tracker");
+        put_value(b, json_object_get(tracker, "host"), DETAIL_KEEP);
+        cc_buf_puts(b, " (");
+        put_value(b, json_object_get(tracker, "state"), DETAIL_KEEP);
+        cc_buf_putc(b, ')');
     }
 }
 
@@ -394,7 +409,7 @@ static void format_tx(rows *r, const json_t *doc)
 
 static void format_balance(rows *r, const json_t *doc)
 {
-    put_value(row(r, "key"), json_object_get(doc, "key"), DETAIL_KEEP);
+    put_value(row(r, "key"), json_object_get(doc, "key"), KEY_KEEP);
     put_amount(row(r, "balance"), doc, "balance");
     if (json_object_get(doc, "spendable"))
         put_amount(row(r, "spendable"), doc, "spendable");

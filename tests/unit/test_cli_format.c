@@ -81,6 +81,34 @@ static void test_info(void **state)
     free(text);
 }
 
+/* A cheese node's info: its RSA key whole (a user copies it to be paid),
+ * and its tracker's state on a row of its own. */
+static void test_info_cheese(void **state)
+{
+    (void)state;
+    char key[325];
+    memset(key, 'a', 324);
+    memcpy(key, "30819f30", 8);
+    key[324] = '\0';
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"network\": \"cheese\", \"sync\": {\"state\": \"idle\", \"tracker\": "
+             "{\"state\": \"waiting\", \"host\": \"127.0.0.1:9999\"}}, \"key\": \"%s\"}", key);
+    char *text = format("info", body);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "network: cheese\n"
+             "sync:    idle\n"
+             "key:     %s\n"
+             "tracker: 127.0.0.1:9999 (waiting)\n", key);
+    assert_string_equal(text, want);
+    free(text);
+    snprintf(body, sizeof body, "{\"key\": \"%s\", \"balance\": 1}", key);
+    text = format("balance", body);
+    assert_non_null(strstr(text, key));
+    free(text);
+}
+
 static void test_block(void **state)
 {
     (void)state;
@@ -292,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_short),
         cmocka_unit_test(test_terminal_safe),
         cmocka_unit_test(test_info),
+        cmocka_unit_test(test_info_cheese),
         cmocka_unit_test(test_block),
         cmocka_unit_test(test_tx_send_mempool_peers_mine),
         cmocka_unit_test(test_not_an_object),
