@@ -224,9 +224,22 @@ bool cc_node_core_accept_tx(cc_node_core *core, const cc_tx *tx, cc_err *err)
     return ok;
 }
 
+static bool recipient_valid(const cc_node_core *core, const char *to, cc_err *err)
+{
+    const cc_rules *rules = core->cfg.rules;
+    return rules->key_valid(to) ||
+           cc_fail(err, CC_ERR_BAD_REQUEST, "the recipient must be %s: coins sent to anything "
+                   "else could never be spent", rules->key_form);
+}
+
 bool cc_node_core_pay(cc_node_core *core, const char *to, const cc_number *amount, cc_tx *out,
                       cc_err *err)
 {
+    /* The wallet's own payments (the faucet, /api/send) only to keys that
+     * can spend: the network takes a payment to 96 hex digits that are no
+     * point of the curve, and its coins are gone. */
+    if (!recipient_valid(core, to, err))
+        return false;
     cc_stamp stamp;
     cc_node_stamp_now(&stamp);
     if (!core->key_kind->pay(&core->key, to, amount, &stamp, out, err))

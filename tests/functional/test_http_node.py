@@ -362,6 +362,25 @@ def test_faucet_pays_within_limits(make_node):
     assert_error(node.money(friend, 0.5), 400, "Insufficient funds")
 
 
+def test_faucet_pays_only_keys_that_can_spend(make_node):
+    """96 hex digits that are no point of the curve pass the network's form
+    check, and coins sent there are gone for good: the node's wallet pays
+    none (POST /money and /api/send), says why, and nothing changes."""
+    node = make_node(n_transactions=NEVER)
+    node.wait_height(1)
+    key = Key().pub
+    # the same x with another y: off the curve (y^2 = x^3 - 3x + b has 2 roots)
+    off_curve = key[:48] + format((int(key[48:], 16) + 1) % (1 << 192), "048x")
+    before = node.get("/api/info").json()
+    for send in (lambda to: node.money(to, 0.5),
+                 lambda to: node.post("/api/send", f'{{"to": "{to}", "sum": 0.5}}')):
+        assert_error(send(off_curve), 400, "P-192 public key")
+        assert_error(send("00" * 48), 400, "P-192 public key")
+    after = node.get("/api/info").json()
+    assert (after["mempool"], after["balance"]) == (before["mempool"], before["balance"])
+    assert node.money(key, 0.5).status == 200
+
+
 def test_faucet_off(make_node):
     node = make_node(extra=["--faucet", "off"])
     node.wait_height(1)
