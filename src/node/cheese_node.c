@@ -55,6 +55,7 @@ typedef struct cheese_node {
     cc_cheese_peers *peers;
     cc_cheese_serve *serve;
     cc_http_server *api; /* /metrics, /api/ and the explorer */
+    const char *advertised; /* announced to the tracker (cc_node_advertised) */
     cc_peer_scores *scores; /* misbehaviour of peer addresses */
     char greet_id[3 + 2 * ID_RANDOM_BYTES + 1]; /* until the tracker gives us one */
     struct event *resync;
@@ -316,7 +317,7 @@ static bool refusal_is_offence(cc_refusal why)
 
 static bool never_banned(const cheese_node *node, const char *ip)
 {
-    return strcmp(ip, node->cfg->host) == 0 || strcmp(ip, "127.0.0.1") == 0 ||
+    return strcmp(ip, node->advertised) == 0 || strcmp(ip, "127.0.0.1") == 0 ||
            strcmp(ip, "::1") == 0;
 }
 
@@ -515,7 +516,7 @@ static bool start_network(cheese_node *node, cc_err *err)
     cc_cheese_peers_config peers_cfg = {
         .base = node->core.base,
         .dns = node->dns,
-        .self_host = cfg->host,
+        .self_host = node->advertised,
         .self_port = cfg->port,
         .max_peers = cfg->max_peers,
         .max_queue = LINK_QUEUE,
@@ -538,7 +539,7 @@ static bool start_network(cheese_node *node, cc_err *err)
         .dns = node->dns,
         .host = cfg->tracker_host,
         .port = cfg->tracker_port,
-        .self_host = cfg->host,
+        .self_host = node->advertised,
         .self_port = cfg->port,
         .poll_interval_s = cfg->tracker_interval_s,
         .answer_timeout_s = ANSWER_TIMEOUT_S,
@@ -619,6 +620,9 @@ bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
     if (!cc_listener_can_bind(cfg->host, cfg->port, err) ||
         !cc_listener_can_bind(cfg->host, node.api_port, err))
         return false;
+    node.advertised = cc_node_advertised(cfg->host, cfg->advertise, err);
+    if (!node.advertised)
+        return false;
     make_greet_id(node.greet_id);
     if (!open_state(&node, err)) {
         close_node(&node);
@@ -643,8 +647,8 @@ bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
             cfg->host, cfg->port, node.api_port, (long long)cc_chain_height(node.chain),
             cc_chain_tip(node.chain));
     cc_notice(cfg->core.log, "listening on cheese://%s:%d, JSON API on http://%s:%d/api/",
-              cfg->host, cfg->port, cfg->host, node.api_port);
-    cc_notice(cfg->core.log, "explorer on http://%s:%d/", cfg->host, node.api_port);
+              node.advertised, cfg->port, node.advertised, node.api_port);
+    cc_notice(cfg->core.log, "explorer on http://%s:%d/", node.advertised, node.api_port);
     cc_tracker_client_start(node.tracker);
     cc_node_core_run(&node.core);
     close_node(&node);

@@ -29,7 +29,8 @@
 
 typedef struct cc_cheese_node_config {
     cc_node_core_config core;  /* rules: the cheese network's (set by the program) */
-    const char *host;          /* listen and advertised address */
+    const char *host;          /* listen address */
+    const char *advertise;     /* the address announced to the tracker; NULL: host */
     int port;                  /* peers connect here */
     const char *tracker_host;
     int tracker_port;

@@ -41,6 +41,7 @@ typedef struct http_node {
     cc_chain *chain; /* the core's */
     cc_http_server *server;
     cc_http_server *web; /* the explorer's port: browsers refuse 6000 */
+    const char *advertised; /* the address peers dial (cc_node_advertised) */
     int web_port;
     cc_http_client *client;
     cc_faucet *faucet;
@@ -640,7 +641,7 @@ static bool open_state(http_node *node, cc_err *err)
     if (!cc_node_core_open(&node->core, &cfg->core, err))
         return false;
     node->chain = node->core.chain;
-    snprintf(node->self, sizeof node->self, "%s:%d", cfg->host, cfg->port);
+    snprintf(node->self, sizeof node->self, "%s:%d", node->advertised, cfg->port);
     char path[4096];
     snprintf(path, sizeof path, "%s/peers-%d.json", cfg->core.datadir, cfg->port);
     node->peers = cc_peers_open(path, cfg->peers_default, node->self, cfg->port, cfg->max_peers,
@@ -726,6 +727,9 @@ static void start_peering(http_node *node)
 bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
 {
     http_node node = {.cfg = cfg};
+    node.advertised = cc_node_advertised(cfg->host, cfg->advertise, err);
+    if (!node.advertised)
+        return false;
     node.web_port = cfg->web_port ? cfg->web_port : cfg->port + CC_NODE_WEB_PORT_OFFSET;
     if (node.web_port > 65535)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "--port %d leaves no default explorer port "
@@ -753,7 +757,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
     cc_info(cfg->core.log, "http node listening on %s, height %lld, tip %s", node.self,
             (long long)cc_chain_height(node.chain), cc_chain_tip(node.chain));
     cc_notice(cfg->core.log, "listening on http://%s", node.self);
-    cc_notice(cfg->core.log, "explorer on http://%s:%d/", cfg->host, node.web_port);
+    cc_notice(cfg->core.log, "explorer on http://%s:%d/", node.advertised, node.web_port);
     start_peering(&node);
     cc_node_core_run(&node.core);
     close_node(&node);

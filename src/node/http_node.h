@@ -21,7 +21,8 @@
 
 typedef struct cc_http_node_config {
     cc_node_core_config core;  /* rules: the http network's (set by the program) */
-    const char *host;          /* listen and advertised address */
+    const char *host;          /* listen address */
+    const char *advertise;     /* the address peers dial; NULL: host */
     int port;
     int web_port;              /* explorer, JSON API, /metrics; 0: port + 1000 */
     const char *peers_default; /* NULL: none */

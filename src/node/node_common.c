@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "node/explorer.h"
 #include "util/clock.h"
@@ -92,6 +93,19 @@ cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const c
                                  .reorg_inline_max = reorg_inline_max,
                                  .max_mempool = max_mempool};
     return cc_chain_open(&chain_cfg, err);
+}
+
+const char *cc_node_advertised(const char *host, const char *advertise, cc_err *err)
+{
+    if (advertise && *advertise)
+        return advertise;
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || !*host) {
+        cc_fail(err, CC_ERR_BAD_REQUEST, "--host %s listens on every address, which no peer "
+                "can dial: give --advertise HOST, the address peers should use",
+                *host ? host : "(empty)");
+        return NULL;
+    }
+    return host;
 }
 
 void cc_node_report_key(const cc_log *log, const char *pub_hex, bool created, const char *path)

@@ -52,6 +52,11 @@ cc_chain *cc_node_chain_open(const char *datadir, const cc_rules *rules, const c
 
 /* Tells the operator the node's public key on stderr, and where the wallet
  * file is (or that it was just created). */
+/* The address peers are told to dial: advertise when given, else host;
+ * NULL (err, CC_ERR_BAD_REQUEST) when host listens on every address
+ * (0.0.0.0, ::) and no advertise says which one is ours. */
+const char *cc_node_advertised(const char *host, const char *advertise, cc_err *err);
+
 void cc_node_report_key(const cc_log *log, const char *pub_hex, bool created, const char *path);
 
 /* The endpoints every node serves on its HTTP port. */

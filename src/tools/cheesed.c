@@ -11,6 +11,7 @@
 #include "consensus/rules.h"
 #include "node/cheese_node.h"
 #include "node/http_node.h"
+#include "node/node_common.h"
 #include "util/buf.h"
 #include "util/fileio.h"
 #include "util/mem.h"
@@ -37,7 +38,9 @@ static const char usage[] =
     "a tracker, talking over plain TCP).\n"
     "\n"
     "  --network NAME           http or cheese (http)\n"
-    "  --host ADDR              listen and advertised IP address (127.0.0.1)\n"
+    "  --host ADDR              IP address to listen on (127.0.0.1; 0.0.0.0: all)\n"
+    "  --advertise HOST         the address peers are told to dial (--host; needed\n"
+    "                           with --host 0.0.0.0)\n"
     "  --port N                 1-65535: HTTP port (6000); cheese: peer port (9009)\n"
     "  --api-port N             1-65535: the explorer (for browsers), JSON API and\n"
     "                           /metrics (the node's port + 1000); the http node's\n"
@@ -135,6 +138,8 @@ static void share(settings *s, const char *key)
     cc_cheese_node_config *c = &s->cheese;
     if (!strcmp(key, "host"))
         c->host = h->host;
+    else if (!strcmp(key, "advertise"))
+        c->advertise = h->advertise;
     else if (!strcmp(key, "port"))
         c->port = h->port;
     else if (!strcmp(key, "idle-timeout"))
@@ -170,6 +175,8 @@ static bool apply_http(settings *s, const char *key, const char *value)
         return (s->network = value), true;
     if (!strcmp(key, "host"))
         return (c->host = value), true;
+    if (!strcmp(key, "advertise"))
+        return *value && ((c->advertise = value), true);
     if (!strcmp(key, "port"))
         return cc_parse_long(value, 1, 65535, &n) && ((c->port = (int)n), true);
     if (!strcmp(key, "datadir"))
@@ -309,6 +316,7 @@ static bool read_conf(settings *s, const char *path)
 
 static const struct option long_options[] = {
     {"network", required_argument, 0, 0},       {"host", required_argument, 0, 0},
+    {"advertise", required_argument, 0, 0},
     {"port", required_argument, 0, 0},          {"datadir", required_argument, 0, 0},
     {"peers-default", required_argument, 0, 0}, {"n-transactions", required_argument, 0, 0},
     {"miner-threads", required_argument, 0, 0}, {"mine-on-start", required_argument, 0, 0},
@@ -466,6 +474,11 @@ int main(int argc, char **argv)
         return status;
     }
     cc_err log_err = {0};
+    if (!cc_node_advertised(s.node.host, s.node.advertise, &log_err)) {
+        fprintf(stderr, "cheesed: %s\n", log_err.msg);
+        free_settings(&s);
+        return 2;
+    }
     if (s.log.path && !cc_log_open_file(&s.log, &log_err)) {
         fprintf(stderr, "cheesed: %s\n", log_err.msg);
         free_settings(&s);

@@ -119,3 +119,42 @@ def test_unreachable_tracker_said_once_at_the_default_level(tmp_path, tracker, s
         stop(proc)
     assert says in found[0] and " warn " in found[0], found
     assert all(" info " in line and "trying again in" in line for line in found[1:]), found
+
+
+@pytest.mark.parametrize("network,host", [("http", "0.0.0.0"), ("cheese", "0.0.0.0"),
+                                          ("http", "::")])
+def test_every_address_needs_advertise(tmp_path, network, host):
+    """--host 0.0.0.0 listens on every address, which no peer can dial: a
+    usage error until --advertise says which, and nothing is created."""
+    result = subprocess.run([os.path.join(BUILD, "cheesed"), "--network", network,
+                             "--host", host, "--port", str(free_port())],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=WAIT_S)
+    assert result.returncode == 2
+    assert f"cheesed: --host {host} listens on every address" in result.stderr
+    assert "give --advertise HOST" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_advertised_address_is_what_the_tracker_hears(tmp_path):
+    """A cheese node on 0.0.0.0 joins the tracker as the address given by
+    --advertise, and prints that address (a user can dial it)."""
+    tracker_port = free_port()
+    tracker = start(tmp_path, "cheese-tracker", tracker_port, "--log-level", "info")
+    port = free_port()
+    err = open(tmp_path / "node.stderr", "w")
+    node = subprocess.Popen([os.path.join(BUILD, "cheesed"), "--network", "cheese",
+                             "--host", "0.0.0.0", "--advertise", "127.0.0.1",
+                             "--port", str(port), "--api-port", str(free_port()),
+                             "--tracker", f"127.0.0.1:{tracker_port}",
+                             "--datadir", str(tmp_path / "data")],
+                            stdout=subprocess.DEVNULL, stderr=err, cwd=tmp_path)
+    err.close()
+    try:
+        joined = f" as 127.0.0.1:{port} "
+        wait_until(lambda: joined in (tmp_path / "cheese-tracker.stderr").read_text(),
+                   "the node's join at the tracker")
+    finally:
+        stop(node)
+        stop(tracker)
+    assert "0.0.0.0" not in (tmp_path / "cheese-tracker.stderr").read_text()
+    assert f"listening on cheese://127.0.0.1:{port}" in (tmp_path / "node.stderr").read_text()
