@@ -256,13 +256,9 @@ static bool migrate_block_table(cc_chain *chain, cc_err *err)
  * order, in one transaction. */
 static bool migrate_mempool_table(cc_chain *chain, cc_err *err)
 {
-    static const char probe_sql[] =
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='mempool'";
-    sqlite3_stmt *probe = NULL;
-    if (sqlite3_prepare_v2(chain->db, probe_sql, -1, &probe, NULL) != SQLITE_OK)
-        return store_db_fail(chain, err);
-    bool old = sqlite3_step(probe) == SQLITE_ROW;
-    sqlite3_finalize(probe);
+    bool old = false;
+    if (!table_sql_has(chain, "mempool", "CREATE", &old, err))
+        return false;
     if (!old)
         return true;
     return migrate(chain,

@@ -59,14 +59,7 @@ static void next_ts(env *e, char out[32]) { cc_test_chain_env_next_ts(e, out); }
 
 static cc_tx pay(env *e, int from, int to, double amount)
 {
-    char ts[32];
-    next_ts(e, ts);
-    cc_number sum = {.is_int = false, .d = amount};
-    cc_tx tx;
-    cc_err err = {0};
-    if (!cc_http_tx_create(&e->keys[from], e->keys[to].pub_hex, &sum, ts, &tx, &err))
-        fail_msg("cannot create a payment: %s", err.msg);
-    return tx;
+    return cc_test_chain_env_pay(e, from, to, amount);
 }
 
 /* The same payment with one digit of its signature changed: it decodes,
