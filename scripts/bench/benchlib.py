@@ -140,7 +140,7 @@ def keep_alive_bodies(port, path, n=3):
 class Node:
     """A cheesed --network http process on 127.0.0.1 with its own directory."""
 
-    def __init__(self, ctx, name, args=(), peers=None, port=None, log_level="warn"):
+    def __init__(self, ctx, name, args=(), peers=None, port=None, log_level="notice"):
         self.ctx = ctx
         self.dir = os.path.join(ctx.work, name)
         os.makedirs(self.dir, exist_ok=True)

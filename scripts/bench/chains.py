@@ -268,7 +268,7 @@ def load_stats(datadir):
 
 # ---- nodes on a copy -------------------------------------------------------------------
 
-def node_on(ctx, name, datadir, args=(), peers=None, log_level="warn"):
+def node_on(ctx, name, datadir, args=(), peers=None, log_level="notice"):
     """A started node on a fresh copy of datadir (None: an empty one), and
     the seconds the copy took."""
     node = benchlib.Node(ctx, name, args=["--mine-on-start", "no", *args], peers=peers,
@@ -371,7 +371,7 @@ class CheeseNode:
     directory, joining the tracker on tracker_port; it never mines on its
     own at start."""
 
-    def __init__(self, ctx, name, tracker_port, args=(), log_level="warn"):
+    def __init__(self, ctx, name, tracker_port, args=(), log_level="notice"):
         self.ctx = ctx
         self.dir = os.path.join(ctx.work, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -478,7 +478,7 @@ def cheese_datadir(ctx, chain_):
     return path
 
 
-def cheese_node_on(ctx, name, datadir, tracker_port, args=(), log_level="warn"):
+def cheese_node_on(ctx, name, datadir, tracker_port, args=(), log_level="notice"):
     """A started cheese node on a fresh copy of datadir (None: an empty
     one), and the seconds the copy took."""
     node = CheeseNode(ctx, name, tracker_port, args=args, log_level=log_level)

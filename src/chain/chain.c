@@ -144,7 +144,9 @@ static bool connect_tx(cc_chain *chain, const cc_block *block, size_t i, cc_err 
     const cc_tx *tx = &block->txs[i];
     if (tx->is_reward)
         return reward_repeated(block, i) ||
-               (index_reward(chain, block, tx, err) && move_amount(chain, tx, +1, err));
+               (index_reward(chain, block, tx, err) &&
+                key_index_add(chain, block->height, i, tx, err) &&
+                move_amount(chain, tx, +1, err));
     if (store_tx_mined(chain, tx))
         return cc_refuse(err, CC_REFUSAL_PAYMENT_REPEATED,
                          "transaction %zu (%s) is already in the chain", i, tx->txid);
@@ -159,7 +161,7 @@ static bool connect_tx(cc_chain *chain, const cc_block *block, size_t i, cc_err 
     store_bind_text(stmt, 1, tx->txid);
     store_bind_text(stmt, 2, tx->msgid);
     store_bind_text(stmt, 3, block->hash);
-    if (!store_run(chain, stmt, err))
+    if (!store_run(chain, stmt, err) || !key_index_add(chain, block->height, i, tx, err))
         return false;
     store_note_payment(chain, tx);
     return move_amount(chain, tx, +1, err);
@@ -193,7 +195,8 @@ static bool disconnect_block(cc_chain *chain, const cc_block *block, cc_err *err
         const cc_tx *tx = &block->txs[i];
         if (tx->is_reward && reward_repeated(block, i))
             continue;
-        if (!move_amount(chain, tx, -1, err) || !unindex_tx(chain, block, tx, err))
+        if (!move_amount(chain, tx, -1, err) || !unindex_tx(chain, block, tx, err) ||
+            !key_index_remove(chain, block->height, i, tx, err))
             return false;
     }
     sqlite3_stmt *stmt = store_stmt(chain, SQL_BEST_DEL);
@@ -955,20 +958,39 @@ static bool store_genesis(cc_chain *chain, cc_err *err)
     return ok;
 }
 
-/* A database made before the reward index (or a new one): the best
- * chain's rewards are indexed once, in one transaction with the version
- * that says so, so a crash half-way leaves it to the next start. The
- * genesis is left out, as connecting blocks leaves it out: it moves no
- * balance. */
-static bool backfill_reward_index(cc_chain *chain, cc_err *err)
+/* The indexes of one best-chain block that a database made before them
+ * lacks. */
+static bool backfill_block(cc_chain *chain, const cc_block *block, cc_err *err)
 {
-    if (!chain->reward_index_new)
+    for (size_t i = 0; i < block->n_txs; i++) {
+        const cc_tx *tx = &block->txs[i];
+        if (tx->is_reward && reward_repeated(block, i))
+            continue;
+        if (tx->is_reward && chain->reward_index_new && !index_reward(chain, block, tx, err))
+            return false;
+        if (chain->key_index_new && !key_index_add(chain, block->height, i, tx, err))
+            return false;
+    }
+    return true;
+}
+
+/* A database made before the reward index or the key index (or a new
+ * one): the best chain's blocks are indexed once, in one transaction with
+ * the version that says so, so a crash half-way leaves it to the next
+ * start. The genesis is left out, as connecting blocks leaves it out: it
+ * moves no balance. */
+static bool backfill_indexes(cc_chain *chain, cc_err *err)
+{
+    if (!chain->reward_index_new && !chain->key_index_new)
         return true;
     if (chain->height > 0)
-        cc_info(chain->log, "indexing the rewards of %lld blocks", (long long)chain->height);
+        cc_info(chain->log, "indexing the %s of %lld blocks",
+                chain->reward_index_new ? "rewards and keys" : "keys", (long long)chain->height);
     if (!store_begin(chain, err))
         return false;
-    bool ok = true;
+    /* until the version says it is filled, whatever the table holds is
+     * not trusted */
+    bool ok = !chain->key_index_new || store_run(chain, store_stmt(chain, SQL_KEYTX_CLEAR), err);
     for (int64_t h = 1; ok && h <= chain->height; h++) {
         char hash[CC_HASH_HEX_LEN + 1];
         if (!best_hash_at(chain, h, hash)) {
@@ -976,16 +998,14 @@ static bool backfill_reward_index(cc_chain *chain, cc_err *err)
             break;
         }
         cc_block block;
-        ok = load_block(chain, hash, &block, err);
-        for (size_t i = 0; ok && i < block.n_txs; i++)
-            if (block.txs[i].is_reward)
-                ok = index_reward(chain, &block, &block.txs[i], err);
+        ok = load_block(chain, hash, &block, err) && backfill_block(chain, &block, err);
         cc_block_clear(&block);
     }
     char version[40];
-    snprintf(version, sizeof version, "PRAGMA user_version=%d", STORE_VERSION_REWARDS);
+    snprintf(version, sizeof version, "PRAGMA user_version=%d", STORE_VERSION_KEYS);
     if (ok && store_exec(chain, version, err) && store_commit(chain, err)) {
         chain->reward_index_new = false;
+        chain->key_index_new = false;
         return true;
     }
     store_rollback(chain);
@@ -1035,7 +1055,7 @@ cc_chain *cc_chain_open(const cc_chain_config *config, cc_err *err)
     chain->served = cc_text_cache_new(TEXT_CACHE_SLOTS, TEXT_CACHE_BYTES);
     chain->mempool = cc_mempool_set_new();
     if (!store_open(chain, config->db_path, err) || !store_genesis(chain, err) ||
-        !load_tip(chain, err) || !backfill_reward_index(chain, err) ||
+        !load_tip(chain, err) || !backfill_indexes(chain, err) ||
         !mempool_load(chain, err) || !store_known_rebuild(chain, err)) {
         cc_chain_close(chain);
         return NULL;

@@ -232,6 +232,61 @@ typedef struct cc_chain_tx_info {
 bool cc_chain_tx_find(cc_chain *chain, const char *txid, cc_buf *text, cc_chain_tx_info *info,
                       cc_err *err);
 
+/* ---- a key's transactions (the explorer's page of a key) ----
+ *
+ * The best chain's transactions are indexed by key as blocks are connected
+ * and disconnected (one SQLite transaction with everything else, so a
+ * reorganisation leaves the index exact): every payment under its sender
+ * and its recipient (a payment to oneself once), every reward under its
+ * recipient. The genesis block's transaction moves no balance and is not
+ * indexed, as the txindex leaves it out; a reward text repeated within one
+ * block, which is credited once, is indexed once. */
+
+typedef enum cc_chain_direction {
+    CC_CHAIN_IN,   /* paid to the key by another (rewards included) */
+    CC_CHAIN_OUT,  /* paid by the key to another */
+    CC_CHAIN_SELF, /* paid by the key to itself */
+} cc_chain_direction;
+
+typedef struct cc_chain_key_tx {
+    char txid[CC_HASH_HEX_LEN + 1];
+    bool mined;                      /* on the best chain; false: waiting */
+    char block[CC_HASH_HEX_LEN + 1]; /* mined: the block holding it ("" otherwise) */
+    int64_t height;                  /* mined: that block's height (-1 otherwise) */
+    cc_chain_direction direction;
+    const char *text; /* the wire text as mined or received; the callback's only */
+    size_t text_len;
+} cc_chain_key_tx;
+
+/* Called once per transaction listed. It must not call the chain: the
+ * list is read while it runs. */
+typedef void (*cc_chain_key_tx_fn)(void *ctx, const cc_chain_key_tx *tx);
+
+/* The best chain's transactions of key, newest first (height descending,
+ * then the later in the block first), skipping the first offset and
+ * listing at most limit: fn is called for each. *total is the number of
+ * rows the index holds under key's id, what offset and limit count in.
+ * Ids are 64-bit hashes of the keys, and every row is checked against its
+ * transaction's sender and recipient before it is listed: a row of
+ * another key whose id collides with key's (never met by chance: 1 in
+ * 2^64 per pair of keys) is counted in *total and skipped, so such a page
+ * lists fewer than limit, and pages of offset 0, limit, 2 limit, ... up to
+ * *total still list each of key's transactions once. During a
+ * reorganisation in steps the list is the best chain's before it.
+ * CC_ERR_INTERNAL for database failures. */
+bool cc_chain_key_payments(cc_chain *chain, const char *key, size_t offset, size_t limit,
+                           cc_chain_key_tx_fn fn, void *ctx, size_t *total, cc_err *err);
+
+/* Waiting transactions searched for a key: the whole mempool at the node's
+ * default bound (10,000), the oldest this many of a larger one. */
+#define CC_CHAIN_WAITING_SCAN 100000
+
+/* The mempool's payments from or to key, in arrival order, at most max of
+ * them among the first CC_CHAIN_WAITING_SCAN waiting: fn is called for
+ * each. Returns how many were listed. */
+size_t cc_chain_key_waiting(cc_chain *chain, const char *key, size_t max, cc_chain_key_tx_fn fn,
+                            void *ctx);
+
 /* Appends the mempool as a JSON array of transaction wire texts, in
  * arrival order, at most max of them ("[]" when empty). */
 bool cc_chain_mempool_write(cc_chain *chain, size_t max, cc_buf *out, cc_err *err);

@@ -282,3 +282,22 @@ bool mempool_text_of(cc_chain *chain, const char *txid, cc_buf *text)
         cc_buf_append(text, e->tx.text, e->tx.text_len);
     return e != NULL;
 }
+
+size_t cc_chain_key_waiting(cc_chain *chain, const char *key, size_t max, cc_chain_key_tx_fn fn,
+                            void *ctx)
+{
+    size_t listed = 0, scanned = 0;
+    for (const cc_mempool_entry *e = cc_mempool_set_first(readable(chain));
+         e && listed < max && scanned < CC_CHAIN_WAITING_SCAN; e = e->next, scanned++) {
+        bool from = strcmp(e->tx.from, key) == 0, to = strcmp(e->tx.to, key) == 0;
+        if (!from && !to)
+            continue;
+        cc_chain_key_tx item = {.height = -1, .text = e->tx.text, .text_len = e->tx.text_len,
+                                .direction = from ? (to ? CC_CHAIN_SELF : CC_CHAIN_OUT)
+                                                  : CC_CHAIN_IN};
+        memcpy(item.txid, e->tx.txid, sizeof item.txid);
+        fn(ctx, &item);
+        listed++;
+    }
+    return listed;
+}

@@ -2,6 +2,7 @@
 
 #include "chain/checkpointer.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,16 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS waiting(seq INTEGER PRIMARY KEY, text BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS reward(txid TEXT NOT NULL, block TEXT NOT NULL,"
     " PRIMARY KEY(txid, block)) WITHOUT ROWID;"
-    "DROP INDEX IF EXISTS reward_block;";
+    "DROP INDEX IF EXISTS reward_block;"
+    /* keytx: the best chain's payments and rewards by key (key_index.c).
+     * A row names a transaction by where it is (the height of its block on
+     * the best chain, its place in the block) under a 64-bit id hashed
+     * from the key, so it stays a few bytes whatever the key's length (96
+     * hex digits on http, about 324 on cheese); a key's rows are one range
+     * of the primary key, newest last. Ids of different keys may collide:
+     * readers check the transaction's own from and to. */
+    "CREATE TABLE IF NOT EXISTS keytx(keyid INTEGER NOT NULL, height INTEGER NOT NULL,"
+    " pos INTEGER NOT NULL, PRIMARY KEY(keyid, height, pos)) WITHOUT ROWID;";
 
 static const char *const sql_text[SQL_COUNT_] = {
     [SQL_BLOCK_GET] = "SELECT prev, height, status, text FROM block WHERE hash=?1",
@@ -98,6 +108,19 @@ static const char *const sql_text[SQL_COUNT_] = {
                            " ORDER BY b.height LIMIT 1"),
     [SQL_BLOCK_LONGEST_UNCHECKED] =
         "SELECT hash FROM block WHERE status=0 AND height>?1 ORDER BY height DESC, seq LIMIT 1",
+    /* OR IGNORE: the two parties of a payment may share an id (a payment
+     * to oneself, or a collision), and their transaction has one row. */
+    [SQL_KEYTX_ADD] = "INSERT OR IGNORE INTO keytx(keyid, height, pos) VALUES(?1,?2,?3)",
+    [SQL_KEYTX_DEL] = "DELETE FROM keytx WHERE keyid=?1 AND height=?2 AND pos=?3",
+    [SQL_KEYTX_CLEAR] = "DELETE FROM keytx",
+    [SQL_KEYTX_COUNT] = "SELECT COUNT(*) FROM keytx WHERE keyid=?1",
+    /* The page is cut from the key's range of the index alone, so rows
+     * skipped by the offset cost no look-up of their block. */
+    [SQL_KEYTX_PAGE] = ("SELECT k.height, k.pos, b.text FROM"
+                       " (SELECT height, pos FROM keytx WHERE keyid=?1"
+                       " ORDER BY height DESC, pos DESC LIMIT ?2 OFFSET ?3) k"
+                       " JOIN best c ON c.height=k.height JOIN block b ON b.hash=c.hash"
+                       " ORDER BY k.height DESC, k.pos DESC"),
 };
 
 bool store_db_fail(cc_chain *chain, cc_err *err)
@@ -276,14 +299,16 @@ bool store_open(cc_chain *chain, const char *path, cc_err *err)
         return false;
     }
     sqlite3_busy_timeout(chain->db, 5000);
-    /* user_version 1: the reward index is filled. A database made before
-     * it existed (or a new one) gets it filled once by cc_chain_open. */
+    /* user_version 1: the reward index is filled; 2: the key index too. A
+     * database made before them (or a new one) gets them filled once by
+     * cc_chain_open. */
     sqlite3_stmt *probe = NULL;
     if (sqlite3_prepare_v2(chain->db, "PRAGMA user_version", -1, &probe, NULL) != SQLITE_OK)
         return store_db_fail(chain, err);
-    chain->reward_index_new = sqlite3_step(probe) == SQLITE_ROW &&
-                              sqlite3_column_int(probe, 0) < STORE_VERSION_REWARDS;
+    int version = sqlite3_step(probe) == SQLITE_ROW ? sqlite3_column_int(probe, 0) : INT_MAX;
     sqlite3_finalize(probe);
+    chain->reward_index_new = version < STORE_VERSION_REWARDS;
+    chain->key_index_new = version < STORE_VERSION_KEYS;
     if (!store_exec(chain, schema, err) || !migrate_block_table(chain, err) ||
         !migrate_mempool_table(chain, err))
         return false;

@@ -19,6 +19,9 @@
 /* PRAGMA user_version from which the reward index holds every reward of
  * the best chain. */
 #define STORE_VERSION_REWARDS 1
+/* PRAGMA user_version from which the key index (keytx) holds every
+ * payment and reward of the best chain. */
+#define STORE_VERSION_KEYS 2
 
 typedef enum store_sql {
     SQL_BLOCK_GET,
@@ -54,6 +57,11 @@ typedef enum store_sql {
     SQL_TX_FIND_PAYMENT,
     SQL_TX_FIND_REWARD,
     SQL_BLOCK_LONGEST_UNCHECKED,
+    SQL_KEYTX_ADD,
+    SQL_KEYTX_DEL,
+    SQL_KEYTX_CLEAR,
+    SQL_KEYTX_COUNT,
+    SQL_KEYTX_PAGE,
     SQL_COUNT_
 } store_sql;
 
@@ -86,6 +94,7 @@ struct cc_chain {
     orphan *orphans;
     size_t n_orphans;
     bool reward_index_new; /* the reward index is not filled yet (user_version < 1) */
+    bool key_index_new;    /* nor the key index (user_version < 2) */
     cc_sig_cache *verified; /* transactions whose signature was checked */
     cc_text_cache *served;  /* texts of valid blocks lately served */
     cc_id_filter *known;    /* a superset of the payments stored (store_note_payment) */
@@ -166,8 +175,12 @@ int64_t store_query_int(cc_chain *chain, store_sql id);
 /* Fails with "Insufficient funds" when available does not cover tx. */
 bool store_check_affordable(const cc_tx *tx, const mpq_t available, cc_err *err);
 
-/* Fails with "Insufficient funds" when available does not cover tx. */
-bool store_check_affordable(const cc_tx *tx, const mpq_t available, cc_err *err);
+/* The key index (key_index.c): the rows of tx, the transaction at place pos
+ * of the best chain's block at height, added when the block is connected
+ * and removed when it is disconnected, inside the chain's transaction. */
+bool key_index_add(cc_chain *chain, int64_t height, size_t pos, const cc_tx *tx, cc_err *err);
+bool key_index_remove(cc_chain *chain, int64_t height, size_t pos, const cc_tx *tx,
+                      cc_err *err);
 
 /* Mempool maintenance after the best chain changed, in mempool.c, called
  * inside the chain's transaction: abandoned holds the payments of the

@@ -1,5 +1,6 @@
 /* cheese-cli's commands (cli.h): requests to the node's JSON API, their
- * answers printed through cli_format.h or as they came. */
+ * answers printed through cli_format.h or as they came; and the wallet
+ * commands, which ask no node (wallet/backup.h does the work). */
 #include "client/cli.h"
 
 #include <ctype.h>
@@ -19,23 +20,33 @@
 #include "util/fileio.h"
 #include "util/hex.h"
 #include "util/mem.h"
+#include "wallet/backup.h"
 #include "wallet/keys.h"
 
 #define CLI_JSON_DEPTH 32
 #define CLI_MAX_TOKEN 1024
 #define CLI_MAX_ARG 4096 /* longest key or amount taken from the command line */
 
+/* name, arguments, what it does, least and most arguments, local (no node) */
 static const cc_cli_command commands[] = {
-    {"info", "", "network, height, tip, peers, mempool, sync state, key and balance", 0, 0},
-    {"balance", "[KEY]", "what KEY holds and may spend (default: the node's own key)", 0, 1},
-    {"send", "TO AMOUNT", "pay AMOUNT from the node's wallet to the public key TO", 2, 2},
-    {"block", "HASH|HEIGHT", "a block by its hash, or the best chain's block at HEIGHT", 1, 1},
-    {"tx", "TXID", "a transaction, mined on the best chain or waiting", 1, 1},
-    {"mempool", "", "the transactions waiting to be mined, in mining order", 0, 0},
-    {"peers", "", "the node's peers", 0, 0},
-    {"mine", "", "mine a block now with what waits (--wait: until it is there)", 0, 0},
-    {"export", "[FILE]", "write every block (GET /getblocks) to FILE (blocks-PORT.json)", 0, 1},
-    {"keys", "", "the node's public key, and its wallet file when known", 0, 0},
+    {"info", "", "network, height, tip, peers, mempool, sync, key, balance", 0, 0, false},
+    {"balance", "[KEY]", "what KEY holds and may spend (default: the node's key)", 0, 1,
+     false},
+    {"send", "TO AMOUNT", "pay AMOUNT from the node's wallet to the public key TO", 2, 2, false},
+    {"block", "HASH|HEIGHT", "a block by its hash, or the best chain's block at HEIGHT", 1, 1,
+     false},
+    {"tx", "TXID", "a transaction, mined on the best chain or waiting", 1, 1, false},
+    {"mempool", "", "the transactions waiting to be mined, in mining order", 0, 0, false},
+    {"peers", "", "the node's peers", 0, 0, false},
+    {"mine", "", "mine a block now with what waits (--wait: until found)", 0, 0, false},
+    {"export", "[FILE]", "write the whole chain to FILE (blocks-PORT.json)", 0, 1, false},
+    {"keys", "", "the node's public key, and its wallet file when known", 0, 0, false},
+    {"wallet backup", "FILE", "copy DIR's wallet to FILE, a new file (node may run)", 1, 1,
+     true},
+    {"wallet restore", "FILE", "make FILE DIR's wallet, keeping the old (node stopped)", 1, 1,
+     true},
+    {"key export", "", "print DIR's private key, as key import takes it", 0, 0, true},
+    {"key import", "FILE|-", "wallet restore from key export's text (-: stdin)", 1, 1, true},
 };
 
 const cc_cli_command *cc_cli_commands(size_t *count)
@@ -52,12 +63,35 @@ const cc_cli_command *cc_cli_command_find(const char *name)
     return NULL;
 }
 
+const cc_cli_command *cc_cli_command_match(int argc, char *const *words, int *used)
+{
+    *used = 0;
+    if (argc < 1)
+        return NULL;
+    if (argc >= 2) {
+        size_t first = strlen(words[0]);
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+            const char *name = commands[i].name;
+            if (strncmp(name, words[0], first) == 0 && name[first] == ' ' &&
+                strcmp(name + first + 1, words[1]) == 0) {
+                *used = 2;
+                return &commands[i];
+            }
+        }
+    }
+    const cc_cli_command *cmd = cc_cli_command_find(words[0]);
+    if (cmd)
+        *used = 1;
+    return cmd;
+}
+
 /* ---- requests ------------------------------------------------------------------------ */
 
 typedef struct session {
     const cc_cli_config *cfg;
     char *token; /* NULL: none */
     cc_buf *out;
+    cc_buf *notes;
 } session;
 
 static int usage_error(cc_err *err, const char *what, const char *arg)
@@ -624,6 +658,128 @@ static int cmd_keys(session *s, char *const *argv, cc_err *err)
     return status;
 }
 
+/* ---- the wallet file -------------------------------------------------------------------- */
+
+/* --datadir is where the wallet is; --network is needed only where the
+ * directory holds a wallet of each network, which is a question for the
+ * user, not a failure. */
+static int wallet_dir(session *s, const char *command, cc_err *err)
+{
+    const char *dir = s->cfg->datadir;
+    if (!dir) {
+        cc_fail(err, CC_CLI_USAGE, "%s: --datadir DIR must name the node's data directory, "
+                "where its wallet is", command);
+        return CC_CLI_USAGE;
+    }
+    const cc_key_kind *found[2];
+    if (!s->cfg->network && cc_wallet_present(dir, found, 2) > 1) {
+        cc_fail(err, CC_CLI_USAGE, "%s: %.80s holds a wallet of each network (%s and %s): "
+                "say which with --network %s or --network %s", command, dir,
+                cc_rules_find(found[0]->network)->wallet_file,
+                cc_rules_find(found[1]->network)->wallet_file, found[0]->network,
+                found[1]->network);
+        return CC_CLI_USAGE;
+    }
+    return CC_CLI_OK;
+}
+
+static int wallet_failed(const char *command, const cc_err *why, cc_err *err)
+{
+    cc_fail(err, why->code, "%s: %s", command, why->msg);
+    return CC_CLI_FAILED;
+}
+
+/* {"network", "wallet", "key", <copy_label>: path|null[, "changed"]}, printed. */
+static int print_outcome(session *s, const char *command, const cc_wallet_outcome *o,
+                         const char *copy_label, bool with_changed, cc_err *err)
+{
+    cc_buf doc = CC_BUF_INIT;
+    cc_buf_puts(&doc, "{\"network\": ");
+    cc_json_append_quoted(&doc, o->kind->network);
+    cc_buf_puts(&doc, ", \"wallet\": ");
+    cc_json_append_quoted(&doc, o->wallet);
+    cc_buf_puts(&doc, ", \"key\": ");
+    cc_json_append_quoted(&doc, o->pub);
+    cc_buf_printf(&doc, ", \"%s\": ", copy_label);
+    if (o->copy)
+        cc_json_append_quoted(&doc, o->copy);
+    else
+        cc_buf_puts(&doc, "null");
+    if (with_changed)
+        cc_buf_printf(&doc, ", \"changed\": %s", o->changed ? "true" : "false");
+    cc_buf_putc(&doc, '}');
+    int status = print_answer(s, command, doc.data, doc.len, err);
+    cc_buf_free(&doc);
+    return status;
+}
+
+static int cmd_wallet_backup(session *s, char *const *argv, cc_err *err)
+{
+    static const char command[] = "wallet backup";
+    int status = wallet_dir(s, command, err);
+    if (status != CC_CLI_OK)
+        return status;
+    if (!*argv[0] || strcmp(argv[0], "-") == 0)
+        return usage_error(err, "wallet backup: FILE must name the new file (key export "
+                                "prints the key)", argv[0]);
+    cc_wallet_outcome o;
+    cc_err why = {0};
+    if (!cc_wallet_backup(s->cfg->datadir, s->cfg->network, argv[0], &o, &why))
+        return wallet_failed(command, &why, err);
+    status = print_outcome(s, command, &o, "backup", false, err);
+    cc_wallet_outcome_free(&o);
+    return status;
+}
+
+/* restore and import: the same safe replacement, from a file or stdin. */
+static int restore(session *s, const char *command, const char *source, cc_err *err)
+{
+    int status = wallet_dir(s, command, err);
+    if (status != CC_CLI_OK)
+        return status;
+    if (!*source)
+        return usage_error(err, "FILE must name a file (or - for stdin)", source);
+    cc_wallet_outcome o;
+    cc_err why = {0};
+    if (!cc_wallet_restore(s->cfg->datadir, s->cfg->network, source, time(NULL), &o, &why))
+        return wallet_failed(command, &why, err);
+    status = print_outcome(s, command, &o, "replaced", true, err);
+    cc_wallet_outcome_free(&o);
+    return status;
+}
+
+static int cmd_wallet_restore(session *s, char *const *argv, cc_err *err)
+{
+    return restore(s, "wallet restore", argv[0], err);
+}
+
+static int cmd_key_import(session *s, char *const *argv, cc_err *err)
+{
+    return restore(s, "key import", argv[0], err);
+}
+
+/* The key alone on stdout, --json or not: it is the wallet file's own
+ * text, which key import and restore read back. */
+static int cmd_key_export(session *s, char *const *argv, cc_err *err)
+{
+    (void)argv;
+    static const char command[] = "key export";
+    int status = wallet_dir(s, command, err);
+    if (status != CC_CLI_OK)
+        return status;
+    cc_wallet_outcome o;
+    cc_err why = {0};
+    if (!cc_wallet_export(s->cfg->datadir, s->cfg->network, s->out, &o, &why))
+        return wallet_failed(command, &why, err);
+    char shown[CC_CLI_SHORT_MAX];
+    cc_cli_short(o.pub, 24, shown);
+    cc_buf_printf(s->notes, "cheese-cli: warning: this is the private key of %s (%s network, "
+                  "public key %s): whoever holds it can spend its coins; keep it secret\n",
+                  o.wallet, o.kind->network, shown);
+    cc_wallet_outcome_free(&o);
+    return CC_CLI_OK;
+}
+
 /* ---- running one ------------------------------------------------------------------------- */
 
 /* --token-file, or DATADIR/api.token when --datadir is given and it exists. */
@@ -664,7 +820,7 @@ static int load_token(session *s, cc_err *err)
 }
 
 int cc_cli_run(const cc_cli_config *cfg, const cc_cli_command *cmd, int argc,
-               char *const *argv, cc_buf *out, cc_err *err)
+               char *const *argv, cc_buf *out, cc_buf *notes, cc_err *err)
 {
     static const struct {
         const char *name;
@@ -674,6 +830,8 @@ int cc_cli_run(const cc_cli_config *cfg, const cc_cli_command *cmd, int argc,
         {"block", cmd_block},     {"tx", cmd_tx},           {"mempool", cmd_mempool},
         {"peers", cmd_peers},     {"mine", cmd_mine},       {"export", cmd_export},
         {"keys", cmd_keys},
+        {"wallet backup", cmd_wallet_backup}, {"wallet restore", cmd_wallet_restore},
+        {"key export", cmd_key_export},       {"key import", cmd_key_import},
     };
     if (argc < cmd->min_args || argc > cmd->max_args) {
         cc_fail(err, CC_CLI_USAGE, "%s: wrong number of arguments", cmd->name);
@@ -682,8 +840,9 @@ int cc_cli_run(const cc_cli_config *cfg, const cc_cli_command *cmd, int argc,
     char *args[4] = {NULL, NULL, NULL, NULL};
     for (int i = 0; i < argc && i < 3; i++)
         args[i] = argv[i];
-    session s = {.cfg = cfg, .out = out};
-    int status = load_token(&s, err);
+    session s = {.cfg = cfg, .out = out, .notes = notes};
+    /* a local command asks no node: a token (or a bad token file) is no concern of it */
+    int status = cmd->local ? CC_CLI_OK : load_token(&s, err);
     for (size_t i = 0; status == CC_CLI_OK && i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].name, cmd->name) == 0) {
             status = table[i].fn(&s, args, err);

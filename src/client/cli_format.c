@@ -490,6 +490,26 @@ static void format_keys(rows *r, const json_t *doc)
     }
 }
 
+/* wallet backup, wallet restore, key import: paths and the key whole (they
+ * are what a user checks and copies); a restore that replaced nothing says
+ * why. */
+static void format_wallet(rows *r, const json_t *doc)
+{
+    const char *key;
+    const json_t *v;
+    bool changed = !json_is_false(json_object_get(doc, "changed"));
+    json_object_foreach((json_t *)doc, key, v) {
+        if (strcmp(key, "changed") == 0)
+            continue;
+        if (strcmp(key, "replaced") == 0 && json_is_null(v))
+            cc_buf_puts(row(r, key), changed ? "none (there was no wallet)"
+                                             : "none (the wallet holds this key already: "
+                                               "nothing changed)");
+        else
+            put_value(row(r, key), v, (size_t)-1);
+    }
+}
+
 bool cc_cli_format(const char *command, const char *body, size_t len, cc_buf *out, cc_err *err)
 {
     json_t *doc = cc_json_parse(body, len, FORMAT_JSON_DEPTH, err);
@@ -516,6 +536,8 @@ bool cc_cli_format(const char *command, const char *body, size_t len, cc_buf *ou
         format_mine(r, doc);
     else if (strcmp(command, "keys") == 0)
         format_keys(r, doc);
+    else if (strncmp(command, "wallet ", 7) == 0 || strcmp(command, "key import") == 0)
+        format_wallet(r, doc);
     else
         format_generic(r, doc);
     rows_emit(r, out);

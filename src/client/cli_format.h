@@ -47,8 +47,9 @@ typedef enum cc_cli_text {
 void cc_cli_terminal_safe(const char *in, size_t len, cc_cli_text how, cc_buf *out);
 
 /* Appends the readable form of `command`'s answer (info, balance, send,
- * block, tx, mempool, peers, mine, export, keys; anything else as plain
- * label: value lines) to out, ending with a newline. */
+ * block, tx, mempool, peers, mine, export, keys, and what wallet backup,
+ * wallet restore and key import did; anything else as plain label: value
+ * lines) to out, ending with a newline. */
 bool cc_cli_format(const char *command, const char *body, size_t len, cc_buf *out, cc_err *err);
 
 #endif

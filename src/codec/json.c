@@ -162,3 +162,11 @@ void cc_json_append_quoted(cc_buf *out, const char *s)
     cc_buf_puts(out, text);
     free(text);
 }
+
+void cc_json_append_int_member(cc_buf *out, const char *name, int64_t value, bool known)
+{
+    if (known)
+        cc_buf_printf(out, "\"%s\": %lld", name, (long long)value);
+    else
+        cc_buf_printf(out, "\"%s\": null", name);
+}

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "codec/pynum.h"
 #include "util/buf.h"
@@ -44,5 +45,8 @@ bool cc_json_get_int(const json_t *obj, const char *key, int64_t *out, cc_err *e
 /* Appends s as a JSON string literal (quotes, escapes, non-ASCII as \uXXXX)
  * for answers that are not hashed, such as error messages. */
 void cc_json_append_quoted(cc_buf *out, const char *s);
+
+/* Appends the member "name": value, or "name": null when it is not known. */
+void cc_json_append_int_member(cc_buf *out, const char *name, int64_t value, bool known);
 
 #endif

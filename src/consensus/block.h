@@ -48,8 +48,8 @@ typedef struct cc_block {
 } cc_block;
 
 /* The wall-clock time a block or payment is stamped with, in each form a
- * network prints: local time as Python's datetime.now().isoformat()
- * (http) and Unix seconds as a float, as time.time() (cheese). consensus/
+ * network prints: UTC in the form of Python's datetime.isoformat()
+ * (http; the reference prints its local time, and the text has no zone) and Unix seconds as a float, as time.time() (cheese). consensus/
  * reads no clock: the node fills this and passes it in. */
 typedef struct cc_stamp {
     char iso[27];

@@ -322,6 +322,24 @@ static bool port_free(int port, cc_err *err)
     return true;
 }
 
+/* The devnet's own addresses, as arguments: `flag` "127.0.0.1:PORT" for
+ * every node but node `skip` (-1: none), appended to argv at *n. A devnet
+ * is made of its own processes only: each node gets --connect for the
+ * others, the tracker --allow for every node, so that a node of another
+ * run on this machine that dials a devnet port (a peers-default.json
+ * listing 6000-6002, a --tracker naming the devnet's) never joins it. */
+static void devnet_addresses(const devnet *d, const char *flag, int skip,
+                             char (*text)[32], char **argv, int *n)
+{
+    for (int j = 0; j < d->cfg->nodes; j++) {
+        if (j == skip)
+            continue;
+        snprintf(text[j], sizeof text[j], "%s:%d", HOST, cc_devnet_node_port(d->cfg, j));
+        argv[(*n)++] = (char *)flag;
+        argv[(*n)++] = text[j];
+    }
+}
+
 static bool start_tracker(devnet *d, cc_err *err)
 {
     const cc_devnet_config *cfg = d->cfg;
@@ -330,33 +348,22 @@ static bool start_tracker(devnet *d, cc_err *err)
     p->port = cc_devnet_tracker_port(cfg);
     if (!port_free(p->port, err) || !prepare_dir(p, d->dir, "tracker", "tracker.log", err))
         return false;
-    char exe[4200], port[16];
+    char exe[4200], port[16], allowed[CC_DEVNET_MAX_NODES][32];
     snprintf(exe, sizeof exe, "%s/cheese-tracker", cfg->bin_dir);
     snprintf(port, sizeof port, "%d", p->port);
-    char *argv[] = {exe, "--host", HOST, "--port", port, NULL};
+    char *argv[8 + 2 * CC_DEVNET_MAX_NODES];
+    int n = 0;
+    argv[n++] = exe;
+    argv[n++] = "--host";
+    argv[n++] = HOST;
+    argv[n++] = "--port";
+    argv[n++] = port;
+    devnet_addresses(d, "--allow", -1, allowed, argv, &n);
+    argv[n] = NULL;
     if (!spawn(p, argv, err))
         return false;
     d->first_node = d->n;
     return true;
-}
-
-/* {"peers": ["127.0.0.1:6001", ...]}: every node but node i. */
-static bool write_peers_default(const devnet *d, int i, const char *path, cc_err *err)
-{
-    cc_buf text = CC_BUF_INIT;
-    cc_buf_puts(&text, "{\"peers\": [");
-    bool first = true;
-    for (int j = 0; j < d->cfg->nodes; j++) {
-        if (j == i)
-            continue;
-        cc_buf_printf(&text, "%s\"%s:%d\"", first ? "" : ", ", HOST,
-                      cc_devnet_node_port(d->cfg, j));
-        first = false;
-    }
-    cc_buf_puts(&text, "]}\n");
-    bool ok = cc_write_file_atomic(path, text.data, text.len, 0644, err);
-    cc_buf_free(&text);
-    return ok;
 }
 
 static bool start_node(devnet *d, int i, cc_err *err)
@@ -375,14 +382,18 @@ static bool start_node(devnet *d, int i, cc_err *err)
         !prepare_dir(p, d->dir, sub, "node.log", err))
         return false;
 
-    char exe[4200], port[16], api_port[16], web_port[16], tracker[64], peers[4200];
+    char exe[4200], port[16], api_port[16], web_port[16], tracker[64];
+    char others[CC_DEVNET_MAX_NODES][32];
     snprintf(exe, sizeof exe, "%s/cheesed", cfg->bin_dir);
     snprintf(port, sizeof port, "%d", p->port);
     snprintf(api_port, sizeof api_port, "%d", p->probe_port);
     snprintf(web_port, sizeof web_port, "%d", p->web_port);
     snprintf(tracker, sizeof tracker, "%s:%d", HOST, cc_devnet_tracker_port(cfg));
-    snprintf(peers, sizeof peers, "%s/peers-default.json", p->dir);
-    char *argv[64];
+    int n_user = 0;
+    for (char *const *a = cfg->node_args; a && *a; a++)
+        n_user++;
+    /* ours (at most 24), the other nodes' addresses, the user's, NULL */
+    char **argv = cc_calloc((size_t)(24 + 2 * cfg->nodes + n_user + 1), sizeof *argv);
     int n = 0;
     argv[n++] = exe;
     argv[n++] = "--network";
@@ -404,26 +415,26 @@ static bool start_node(devnet *d, int i, cc_err *err)
         argv[n++] = "--tracker-interval";
         argv[n++] = DEVNET_DISCOVERY_S;
     } else {
-        if (!write_peers_default(d, i, peers, err))
-            return false;
         argv[n++] = "--api-port";
         argv[n++] = web_port;
-        argv[n++] = "--peers-default";
-        argv[n++] = peers;
         argv[n++] = "--gossip-interval";
         argv[n++] = DEVNET_DISCOVERY_S;
     }
+    if (cfg->nodes == 1) {
+        argv[n++] = "--connect";
+        argv[n++] = "none";
+    }
+    devnet_addresses(d, "--connect", i, others, argv, &n);
     /* node.log is for finding out what happened: info unless the user's
      * options say otherwise (cheesed's own default is warn). */
     argv[n++] = "--log-level";
     argv[n++] = "info";
-    for (char *const *a = cfg->node_args; a && *a; a++) {
-        if (n == 63)
-            return cc_fail(err, CC_ERR_BAD_REQUEST, "too many node arguments");
+    for (char *const *a = cfg->node_args; a && *a; a++)
         argv[n++] = *a;
-    }
     argv[n] = NULL;
-    return spawn(p, argv, err);
+    bool ok = spawn(p, argv, err);
+    free(argv);
+    return ok;
 }
 
 static bool start(devnet *d, cc_err *err)

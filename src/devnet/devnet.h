@@ -1,14 +1,15 @@
 /* A network of cheesechain nodes on loopback, for trying things out and
  * for tests: cheese-devnet's engine (tools/cheese_devnet.c reads flags).
  *
- * http network: N cheesed processes on ports base..base+N-1, each given a
- * peers-default file listing the others. cheese network: a cheese-tracker
- * on port base first, then N cheesed on base+1..base+N with --tracker
- * pointing at it and their JSON APIs on their port + 1000. Everything lives
- * under one folder:
+ * http network: N cheesed processes on ports base..base+N-1. cheese
+ * network: a cheese-tracker on port base first, then N cheesed on
+ * base+1..base+N with --tracker pointing at it and their JSON APIs on their
+ * port + 1000. A devnet is made of its own processes only: every node gets
+ * --connect for each of the others (--connect none when it is alone) and
+ * the tracker --allow for every node, so that no node of another run on
+ * the machine joins it. Everything lives under one folder:
  *
  *     DIR/http-6000/           a node's --datadir, with node.log (its stderr)
- *                              and peers-default.json
  *     DIR/tracker/tracker.log  (cheese)
  *
  * Each node's address is printed as soon as it answers its JSON API; a

@@ -333,6 +333,15 @@ static void render_entry(conn *c)
     cc_buf_putc(out, '}');
 }
 
+/* --allow: a private network's tracker registers only its own nodes. */
+static bool allowed(const cc_cheese_tracker *t, const cc_addr *addr)
+{
+    for (size_t i = 0; i < t->cfg.n_allow; i++)
+        if (cc_addr_equal(addr, &t->cfg.allow[i]))
+            return true;
+    return t->cfg.n_allow == 0;
+}
+
 /* Registers the peer under the canonical form of the address it joined
  * with: the same peer spelt "localhost", "127.000.000.001" or "0177.0.0.1"
  * is listed as 127.0.0.1 every time. Each join still gets its own id, even
@@ -344,6 +353,12 @@ static void render_entry(conn *c)
 static void finish_join(conn *c, const cc_addr *addr, cc_cheese_spelling spelling)
 {
     cc_cheese_tracker *t = c->t;
+    if (!allowed(t, addr)) {
+        cc_info(t->cfg.log, "join from %s as %s:%d refused: not an address this tracker allows",
+                c->ip, addr->host, addr->port);
+        refuse(c, "join refused: this tracker takes only the addresses it was told to allow");
+        return;
+    }
     char port[sizeof c->port];
     snprintf(port, sizeof port, "%d", addr->port);
     bool moved = !c->joined || strcmp(c->host, addr->host) != 0 || strcmp(c->port, port) != 0;

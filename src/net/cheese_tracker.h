@@ -16,7 +16,8 @@
  * it joined with (net/address.h): "localhost:09009", "127.000.000.001:9009"
  * and "0177.0.0.1:9009" are all 127.0.0.1 and 9009. A host name is looked
  * up first (cfg.dns), the connection read no further until its join is
- * answered.
+ * answered. With an allow list (cfg.allow) a join with any other address
+ * is refused.
  *
  * One peer per connection; a second join on the same connection updates
  * its address and keeps its id. Joins of one address from two connections
@@ -48,6 +49,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "net/address.h"
 #include "net/cheese_wire.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -72,6 +74,12 @@ typedef struct cc_cheese_tracker_config {
     /* Looks up the hosts of peers that join by name (not owned). NULL:
      * only IP addresses and "localhost" can join. */
     struct evdns_base *dns;
+    /* n_allow > 0: only joins with one of these addresses (compared in
+     * canonical form) are taken; any other is refused and registers
+     * nothing, so a private network's tracker (cheese-devnet's) never
+     * lists an outsider to its nodes nor vouches for its id. Not owned. */
+    const cc_addr *allow;
+    size_t n_allow;
     const cc_log *log;
 } cc_cheese_tracker_config;
 

@@ -22,6 +22,9 @@
 #define API_MAX_KEY 1024        /* longest key taken in a query or a body */
 #define API_MEMPOOL_DEFAULT 1000 /* transactions listed unless ?limit= says otherwise */
 #define API_MEMPOOL_MAX 100000
+#define API_BLOCKS_DEFAULT 10    /* blocks listed unless ?limit= says otherwise */
+#define API_BLOCKS_MAX 500       /* enough for the explorer's charts; each is read and parsed */
+#define API_BLOCK_DEPTH 16       /* a block's transactions nest four deep */
 #define TOKEN_HEX 64
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -103,16 +106,32 @@ static void put_amount(cc_buf *out, const char *name, const mpq_t q)
     gmp_free(exact, strlen(exact) + 1);
 }
 
-/* A key from a query or a body: the network's own check when there is
- * one, otherwise printable text that goes into answers unescaped. */
-static bool check_key(const cc_api_backend *b, const char *key, cc_err *err)
+/* A key from a query or a body, its hex digits first turned to lowercase
+ * in place: keys of both networks are hex, a user may paste one in upper
+ * case, and lowercase is the only spelling the wire carries, so the same
+ * key is looked up and paid whichever case it came in. Then the network's
+ * own check when there is one, otherwise printable text that goes into
+ * answers unescaped. */
+static bool check_key(const cc_api_backend *b, char *key, cc_err *err)
 {
+    cc_hex_lowercase(key);
     if (b->key_valid)
         return b->key_valid(b->ctx, key, err);
     if (!*key || strlen(key) >= API_MAX_KEY || !cc_text_representable(key))
         return cc_fail(err, CC_ERR_BAD_REQUEST, "key must be printable text without quotes "
                        "or backslashes, 1 to %d characters", API_MAX_KEY - 1);
     return true;
+}
+
+/* ?key=K: present, not too long, and a key (check_key). */
+static bool key_param(const cc_api_backend *b, const cc_http_request *req,
+                      char key[API_MAX_KEY], cc_err *err)
+{
+    if (!cc_http_query_get(req->query, "key", key, API_MAX_KEY))
+        return cc_fail(err, CC_ERR_BAD_REQUEST, query_has(req->query, "key")
+                                                    ? "key is too long"
+                                                    : "key=<public key> is required");
+    return check_key(b, key, err);
 }
 
 /* ---- access ---------------------------------------------------------------------- */
@@ -293,6 +312,83 @@ static bool api_block(const cc_api_backend *b, const cc_http_request *req, cc_bu
     return ok;
 }
 
+/* A number from the query, or fallback when absent; 400 outside [0, max]. */
+static bool query_count(const cc_http_request *req, const char *name, int64_t fallback,
+                        int64_t max, int64_t *out, cc_err *err)
+{
+    *out = fallback;
+    char text[24];
+    if (query_has(req->query, name) &&
+        (!cc_http_query_get(req->query, name, text, sizeof text) || !parse_count(text, out) ||
+         *out > max))
+        return max == INT64_MAX
+                   ? cc_fail(err, CC_ERR_BAD_REQUEST, "%s must be a number from 0 up", name)
+                   : cc_fail(err, CC_ERR_BAD_REQUEST, "%s must be a number from 0 to %lld", name,
+                             (long long)max);
+    return true;
+}
+
+/* A JSON value as its sender would print it: a float as Python's repr
+ * (cheese timestamps), anything else as jansson writes it. */
+static void put_value(cc_buf *out, const json_t *value)
+{
+    if (json_is_real(value)) {
+        char text[CC_NUMBER_TEXT_MAX];
+        cc_pyfloat_repr(json_real_value(value), text);
+        cc_buf_puts(out, text);
+        return;
+    }
+    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+    cc_buf_puts(out, text ? text : "null");
+    free(text);
+}
+
+/* {"height": H, "hash": ..., "timestamp": <as in the block>, "transactions": N} */
+static bool put_block_summary(const cc_api_backend *b, int64_t height, cc_buf *out,
+                              cc_err *err)
+{
+    char hash[CC_HASH_HEX_LEN + 1];
+    cc_buf text = CC_BUF_INIT;
+    json_t *doc = NULL;
+    bool ok = cc_chain_hash_at(b->chain, height, hash, err) &&
+              cc_chain_block_get(b->chain, hash, &text, NULL, err) &&
+              (doc = cc_json_parse(text.data, text.len, API_BLOCK_DEPTH, err)) != NULL;
+    if (ok) {
+        const json_t *txs = json_object_get(doc, "transactions");
+        const json_t *stamp = json_object_get(doc, "timestamp");
+        cc_buf_printf(out, "{\"height\": %lld, \"hash\": \"%s\", \"timestamp\": ",
+                      (long long)height, hash);
+        put_value(out, stamp ? stamp : json_null());
+        cc_buf_printf(out, ", \"transactions\": %zu}", json_is_array(txs) ? json_array_size(txs) : 0);
+    }
+    json_decref(doc);
+    cc_buf_free(&text);
+    return ok;
+}
+
+/* The best chain's blocks from ?top= (the tip unless said) down, at most
+ * ?limit= of them: what a page of the block list and the charts need. */
+static bool api_blocks(const cc_api_backend *b, const cc_http_request *req, cc_buf *out,
+                       cc_err *err)
+{
+    int64_t tip = cc_chain_height(b->chain), top, limit;
+    if (!query_count(req, "top", tip, INT64_MAX, &top, err) ||
+        !query_count(req, "limit", API_BLOCKS_DEFAULT, API_BLOCKS_MAX, &limit, err))
+        return false;
+    if (top > tip)
+        top = tip;
+    cc_buf_printf(out, "{\"height\": %lld, \"top\": %lld, \"blocks\": [", (long long)tip,
+                  (long long)top);
+    for (int64_t h = top; h >= 0 && h > top - limit; h--) {
+        if (h != top)
+            cc_buf_puts(out, ", ");
+        if (!put_block_summary(b, h, out, err))
+            return false;
+    }
+    cc_buf_puts(out, "]}");
+    return true;
+}
+
 static bool api_tx(const cc_api_backend *b, const cc_http_request *req, cc_buf *out,
                    cc_err *err)
 {
@@ -323,11 +419,7 @@ static bool api_balance(const cc_api_backend *b, const cc_http_request *req, cc_
                         cc_err *err)
 {
     char key[API_MAX_KEY];
-    if (!cc_http_query_get(req->query, "key", key, sizeof key))
-        return cc_fail(err, CC_ERR_BAD_REQUEST, query_has(req->query, "key")
-                                                    ? "key is too long"
-                                                    : "key=<public key> is required");
-    if (!check_key(b, key, err))
+    if (!key_param(b, req, key, err))
         return false;
     mpq_t balance, spendable;
     mpq_inits(balance, spendable, NULL);
@@ -346,20 +438,87 @@ static bool api_balance(const cc_api_backend *b, const cc_http_request *req, cc_
     return ok;
 }
 
+/* ---- a key's payments (GET /api/payments) ---- */
+
+#define API_PAYMENTS_DEFAULT 20
+#define API_PAYMENTS_MAX 1000 /* each listed is read from its block */
+
+typedef struct payments_page {
+    cc_buf *out;
+    int64_t tip;
+    size_t n;
+} payments_page;
+
+static const char *direction_name(cc_chain_direction d)
+{
+    return d == CC_CHAIN_OUT ? "out" : d == CC_CHAIN_SELF ? "self" : "in";
+}
+
+static void put_key_tx(void *ctx, const cc_chain_key_tx *tx)
+{
+    payments_page *p = ctx;
+    cc_buf_puts(p->out, p->n++ ? ", {" : "{");
+    cc_buf_printf(p->out, "\"txid\": \"%s\", ", tx->txid);
+    if (tx->mined)
+        cc_buf_printf(p->out, "\"status\": \"mined\", \"height\": %lld, \"block\": \"%s\", "
+                      "\"confirmations\": %lld, ", (long long)tx->height, tx->block,
+                      (long long)(p->tip - tx->height + 1));
+    cc_buf_printf(p->out, "\"direction\": \"%s\", \"transaction\": ",
+                  direction_name(tx->direction));
+    cc_buf_append(p->out, tx->text, tx->text_len);
+    cc_buf_putc(p->out, '}');
+}
+
+/* ?key=K&offset=N&limit=M: K's transactions on the best chain, newest
+ * first, a page at a time, and what K has waiting. */
+static bool api_payments(const cc_api_backend *b, const cc_http_request *req, cc_buf *out,
+                         cc_err *err)
+{
+    char key[API_MAX_KEY];
+    int64_t offset, limit;
+    if (!key_param(b, req, key, err) || !query_count(req, "offset", 0, INT64_MAX, &offset, err) ||
+        !query_count(req, "limit", API_PAYMENTS_DEFAULT, API_PAYMENTS_MAX, &limit, err))
+        return false;
+    cc_buf list = CC_BUF_INIT;
+    size_t total = 0;
+    payments_page page = {.out = &list, .tip = cc_chain_height(b->chain)};
+    bool ok = cc_chain_key_payments(b->chain, key, (size_t)offset, (size_t)limit, put_key_tx,
+                                    &page, &total, err);
+    if (ok) {
+        cc_buf_puts(out, "{\"key\": ");
+        cc_json_append_quoted(out, key);
+        cc_buf_printf(out, ", \"total\": %zu, \"offset\": %lld, \"limit\": %lld, "
+                      "\"payments\": [", total, (long long)offset, (long long)limit);
+        cc_buf_append(out, list.data, list.len);
+        cc_buf_puts(out, "], \"waiting\": [");
+        page = (payments_page){.out = out};
+        cc_chain_key_waiting(b->chain, key, API_PAYMENTS_MAX, put_key_tx, &page);
+        cc_buf_puts(out, "]}");
+    }
+    cc_buf_free(&list);
+    return ok;
+}
+
 static bool api_mempool(const cc_api_backend *b, const cc_http_request *req, cc_buf *out,
                         cc_err *err)
 {
-    int64_t limit = API_MEMPOOL_DEFAULT;
-    char text[24];
-    if (query_has(req->query, "limit") &&
-        (!cc_http_query_get(req->query, "limit", text, sizeof text) ||
-         !parse_count(text, &limit) || limit > API_MEMPOOL_MAX))
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "limit must be a number from 0 to %d",
-                       API_MEMPOOL_MAX);
+    int64_t limit;
+    if (!query_count(req, "limit", API_MEMPOOL_DEFAULT, API_MEMPOOL_MAX, &limit, err))
+        return false;
     cc_buf_puts(out, "{\"transactions\": ");
     if (!cc_chain_mempool_write(b->chain, (size_t)limit, out, err))
         return false;
     cc_buf_printf(out, ", \"count\": %zu}", cc_chain_mempool_size(b->chain));
+    return true;
+}
+
+static bool api_mempool_history(const cc_api_backend *b, const cc_http_request *req,
+                                cc_buf *out, cc_err *err)
+{
+    (void)req;
+    if (!b->mempool_history)
+        return cc_fail(err, CC_ERR_NOT_FOUND, "This node keeps no mempool history");
+    b->mempool_history(b->ctx, out);
     return true;
 }
 
@@ -373,6 +532,10 @@ static bool api_peers(const cc_api_backend *b, const cc_http_request *req, cc_bu
     b->peers(b->ctx, out);
     if (out->len == before)
         cc_buf_puts(out, "[]");
+    if (b->peer_table) {
+        cc_buf_puts(out, ", \"table\": ");
+        b->peer_table(b->ctx, out);
+    }
     cc_buf_putc(out, '}');
     return true;
 }
@@ -393,7 +556,10 @@ static bool api_send(const cc_api_backend *b, const cc_http_request *req, cc_buf
                             "the body must be a JSON object {\"to\": KEY, \"sum\": AMOUNT}");
     if (ok && !(sum.is_int ? sum.i > 0 : sum.d > 0))
         ok = cc_fail(err, CC_ERR_BAD_REQUEST, "sum must be a positive number");
-    ok = ok && check_key(b, to, err) && b->send(b->ctx, to, &sum, out, err);
+    char key[API_MAX_KEY] = "";
+    if (ok)
+        snprintf(key, sizeof key, "%s", to); /* check_key spells it canonically */
+    ok = ok && check_key(b, key, err) && b->send(b->ctx, key, &sum, out, err);
     json_decref(doc);
     return ok;
 }
@@ -414,8 +580,11 @@ static const struct api_route {
     api_fn fn;
 } routes[] = {
     {"info", "GET", false, api_info},       {"block", "GET", false, api_block},
+    {"blocks", "GET", false, api_blocks},
     {"tx", "GET", false, api_tx},           {"balance", "GET", false, api_balance},
-    {"mempool", "GET", false, api_mempool}, {"peers", "GET", false, api_peers},
+    {"payments", "GET", false, api_payments},
+    {"mempool", "GET", false, api_mempool},
+    {"mempool-history", "GET", false, api_mempool_history}, {"peers", "GET", false, api_peers},
     {"send", "POST", true, api_send},       {"mine", "POST", true, api_mine},
 };
 
@@ -454,7 +623,7 @@ void cc_api_handle(const cc_api_backend *backend, const cc_http_request *req,
         return;
     }
     cc_http_error(resp, CC_ERR_NOT_FOUND,
-                  "Unknown API call (info, block, tx, balance, mempool, peers, send, mine)");
+                  "Unknown API call (info, block, blocks, tx, balance, payments, mempool, mempool-history, peers, send, mine)");
 }
 
 /* ---- the token ------------------------------------------------------------------------ */

@@ -54,6 +54,13 @@ typedef struct cc_api_backend {
     /* Optional. False (with a 400 err) when key is not a key of this
      * network; without it any short printable text is taken. */
     bool (*key_valid)(void *ctx, const char *key, cc_err *err);
+    /* Optional. Writes {"interval_s": S, "samples": [[unix_time, waiting],
+     * ...]} (node/mempool_history.h); without it the call answers 404. */
+    void (*mempool_history)(void *ctx, cc_buf *json_object);
+    /* Optional. Writes [{"address": "HOST:PORT", "height": N|null,
+     * "spelling": "seed"|"later"|"unknown"|null, "last_answer": unix
+     * time|null}, ...]: what the explorer's peer table shows. */
+    void (*peer_table)(void *ctx, cc_buf *json_array);
 } cc_api_backend;
 
 /* True when req is an API call (path under /api/). */

@@ -222,7 +222,8 @@ static void check_blocks(intake *in, cc_block *blocks, size_t n)
 
 /* A list of blocks, in order: read up to the first that cannot be read
  * (which refuses the rest), the genesis passed over. */
-static void take_block_list(intake *in, const char *payload, size_t len)
+/* Returns the highest height in the list (-1: none could be read). */
+static int64_t take_block_list(intake *in, const char *payload, size_t len)
 {
     in->list = true;
     json_t *doc = cc_json_parse(payload, len, LIST_DEPTH, &in->tail_err);
@@ -232,6 +233,7 @@ static void take_block_list(intake *in, const char *payload, size_t len)
     cc_block *blocks = cc_calloc(count + 1, sizeof *blocks);
     in->place = cc_calloc(count + 1, sizeof *in->place);
     size_t n = 0;
+    int64_t highest = count ? 0 : -1; /* the genesis, skipped below, is height 0 */
     for (size_t i = 0; i < count; i++) {
         cc_block block = {0};
         if (!cc_cheese_block_from_json(json_array_get(doc, i), &block, &in->tail_err)) {
@@ -242,11 +244,14 @@ static void take_block_list(intake *in, const char *payload, size_t len)
             cc_block_clear(&block);
             continue;
         }
+        if (block.height > highest)
+            highest = block.height;
         in->place[n] = i;
         blocks[n++] = block;
     }
     json_decref(doc);
     check_blocks(in, blocks, n);
+    return highest;
 }
 
 static void on_peer_blocks(void *ctx, const char *payload, size_t len, const char *source,
@@ -346,7 +351,7 @@ static void on_chain(void *ctx, const char *peer_id, const char *payload, size_t
     cheese_node *node = ctx;
     intake *in = intake_new(node, NULL, peer_id);
     in->relay_each = false;
-    take_block_list(in, payload, len);
+    cc_cheese_peers_note_height(node->peers, peer_id, take_block_list(in, payload, len));
 }
 
 static void on_open_txs(void *ctx, const char *peer_id, const char *payload, size_t len)
@@ -460,6 +465,12 @@ static void cheese_peers_json(void *ctx, cc_buf *out)
     cc_cheese_peers_write_json(node->peers, out);
 }
 
+static void cheese_peer_table(void *ctx, cc_buf *out)
+{
+    cheese_node *node = ctx;
+    cc_cheese_peers_write_table(node->peers, out);
+}
+
 static void cheese_sync_json(void *ctx, cc_buf *out)
 {
     cheese_node *node = ctx;
@@ -527,6 +538,9 @@ static bool start_network(cheese_node *node, cc_err *err)
         .link_idle_s = LINK_IDLE_S,
         .silence_s = SILENCE_S,
         .limits = {.max_line = MAX_LINE, .max_payload = cfg->max_chain_bytes},
+        .only_connect = cfg->only_connect,
+        .connect = cfg->connect,
+        .n_connect = cfg->n_connect,
         .chain = on_chain,
         .open_txs = on_open_txs,
         .banned = ip_banned,
@@ -632,6 +646,7 @@ bool cc_cheese_node_run(const cc_cheese_node_config *cfg, cc_err *err)
                                .announce_tx = cheese_announce_tx,
                                .orphan = cheese_fetch_parent,
                                .peers_json = cheese_peers_json,
+                               .peer_table = cheese_peer_table,
                                .sync_json = cheese_sync_json,
                                .peer_count = cheese_peer_count,
                                .ctx = &node};

@@ -34,6 +34,11 @@ typedef struct cc_cheese_node_config {
     int port;                  /* peers connect here */
     const char *tracker_host;
     int tracker_port;
+    /* --connect: with only_connect, of the peers the tracker lists only
+     * those at connect[0..n_connect) are used (node/cheese_peers.h). */
+    bool only_connect;
+    const char *const *connect;
+    size_t n_connect;
     int api_port;              /* 0: port + 1000 */
     double idle_timeout_s;     /* a peer connection silent this long is closed */
     size_t max_connections;    /* inbound peer connections */

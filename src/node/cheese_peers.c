@@ -58,6 +58,8 @@ typedef struct peer {
     job *head, *tail;    /* head is in flight while WAITING / PAUSING */
     size_t n_jobs;
     unsigned done_on_conn; /* jobs completed on the current connection */
+    int64_t height;        /* of the last chain it sent us (-1: none yet) */
+    int64_t heard;         /* when it last sent us anything (unix time, 0: never) */
     struct peer *next;
 } peer;
 
@@ -75,6 +77,8 @@ struct cc_cheese_peers {
     size_t n_peers;
     vouched *ids; /* a ring of ids the tracker vouched for */
     size_t n_ids, next_id;
+    cc_addr *allowed; /* --connect, parsed (only with cfg.only_connect) */
+    size_t n_allowed;
     cc_cheese_budget *held; /* unfinished answers, over all links */
 };
 
@@ -198,6 +202,7 @@ static void on_link_message(void *ctx, const cc_cheese_msg *m)
 {
     peer *pe = ctx;
     cc_cheese_peers *p = pe->owner;
+    pe->heard = cc_clock_unix();
     if (m->cmd == CC_CHEESE_HEALTH_CHECK) {
         cc_cheese_conn_send(pe->conn, CC_CHEESE_HEALTH_ACK, CC_CHEESE_LATER, NULL, NULL, 0);
         return;
@@ -524,6 +529,13 @@ cc_cheese_peers *cc_cheese_peers_new(const cc_cheese_peers_config *cfg)
     p->self_addr_known = cfg->self_host && cc_addr_make(cfg->self_host, strlen(cfg->self_host),
                                                         cfg->self_port, &p->self_addr, NULL);
     p->ids = cc_calloc(MAX_VOUCHED, sizeof *p->ids);
+    /* borrowed too: the parsed addresses are kept */
+    p->cfg.connect = NULL;
+    p->allowed = cc_calloc(cfg->n_connect + 1, sizeof *p->allowed);
+    for (size_t i = 0; i < cfg->n_connect; i++)
+        if (cc_addr_parse(cfg->connect[i], strlen(cfg->connect[i]), &p->allowed[p->n_allowed],
+                          NULL))
+            p->n_allowed++;
     p->held = cc_cheese_budget_new(
         cfg->max_held ? cfg->max_held : cc_cheese_budget_default(cfg->limits.max_payload),
         cfg->log);
@@ -540,6 +552,7 @@ void cc_cheese_peers_free(cc_cheese_peers *p)
         peer_free(pe);
     }
     free(p->ids);
+    free(p->allowed);
     cc_cheese_budget_free(p->held); /* and with it the links still finishing */
     free(p);
 }
@@ -553,9 +566,18 @@ void cc_cheese_peers_set_self(cc_cheese_peers *p, const char *id)
         link_next(pe);
 }
 
+static bool connect_peer(const cc_cheese_peers *p, const cc_addr *address)
+{
+    for (size_t i = 0; i < p->n_allowed; i++)
+        if (cc_addr_equal(address, &p->allowed[i]))
+            return true;
+    return false;
+}
+
 /* The canonical address of a listed peer, or false (logged) when it is
- * none or it is this node: a link to ourselves would bring our own blocks
- * back to us, and each spelling of our address would be one more. */
+ * none, it is this node (a link to ourselves would bring our own blocks
+ * back to us, and each spelling of our address would be one more), or
+ * --connect leaves it out. */
 static bool listed_address(const cc_cheese_peers *p, const char *id, const char *host, int port,
                            cc_addr *out)
 {
@@ -566,6 +588,11 @@ static bool listed_address(const cc_cheese_peers *p, const char *id, const char 
     }
     if (p->self_addr_known && cc_addr_reaches(out, &p->self_addr)) {
         cc_debug(p->cfg.log, "listed peer %s at %s:%d is this node: skipped", id, out->host, port);
+        return false;
+    }
+    if (p->cfg.only_connect && !connect_peer(p, out)) {
+        cc_debug(p->cfg.log, "listed peer %s at %s:%d is not one of the --connect peers: skipped",
+                 id, out->host, port);
         return false;
     }
     return true;
@@ -620,6 +647,7 @@ bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *listed_
     pe->port = port;
     pe->listed = cc_clock_mono();
     pe->spelling = CC_CHEESE_LATER;
+    pe->height = -1;
     pe->timer = evtimer_new(p->cfg.base, on_peer_timer, pe);
     cc_alloc_check(pe->timer);
     pe->next = p->peers;
@@ -737,6 +765,37 @@ size_t cc_cheese_peers_fetching(const cc_cheese_peers *p)
     return n;
 }
 
+void cc_cheese_peers_note_height(cc_cheese_peers *p, const char *id, int64_t height)
+{
+    peer *pe = find(p, id);
+    if (pe)
+        pe->height = height;
+}
+
+static const char *spelling_name(const peer *pe)
+{
+    return !pe->spelling_known ? "unknown" : pe->spelling == CC_CHEESE_SEED ? "seed" : "later";
+}
+
+void cc_cheese_peers_write_table(const cc_cheese_peers *p, cc_buf *out)
+{
+    cc_buf_putc(out, '[');
+    for (const peer *pe = p->peers; pe; pe = pe->next) {
+        if (pe != p->peers)
+            cc_buf_puts(out, ", ");
+        char address[320]; /* a host name as the tracker listed it, and the port */
+        snprintf(address, sizeof address, "%s:%d", pe->host, pe->port);
+        cc_buf_puts(out, "{\"address\": ");
+        cc_json_append_quoted(out, address);
+        cc_buf_printf(out, ", \"peer_id\": \"%s\", ", pe->id);
+        cc_json_append_int_member(out, "height", pe->height, pe->height >= 0);
+        cc_buf_printf(out, ", \"spelling\": \"%s\", ", spelling_name(pe));
+        cc_json_append_int_member(out, "last_answer", pe->heard, pe->heard > 0);
+        cc_buf_putc(out, '}');
+    }
+    cc_buf_putc(out, ']');
+}
+
 void cc_cheese_peers_write_json(const cc_cheese_peers *p, cc_buf *out)
 {
     cc_buf_putc(out, '[');
@@ -746,9 +805,7 @@ void cc_cheese_peers_write_json(const cc_cheese_peers *p, cc_buf *out)
         cc_buf_printf(out, "{\"peer_id\": \"%s\", \"host\": ", pe->id);
         cc_json_append_quoted(out, pe->host);
         cc_buf_printf(out, ", \"port\": \"%d\", \"spelling\": \"%s\", \"queued\": %zu}", pe->port,
-                      !pe->spelling_known ? "unknown"
-                      : pe->spelling == CC_CHEESE_SEED ? "seed" : "later",
-                      pe->n_jobs);
+                      spelling_name(pe), pe->n_jobs);
     }
     cc_buf_putc(out, ']');
 }

@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "net/cheese_wire.h"
 #include "util/buf.h"
@@ -59,6 +60,14 @@ typedef struct cc_cheese_peers_config {
     /* A peer's CHAIN[...] / TR[...] answer (the JSON list). */
     void (*chain)(void *ctx, const char *peer_id, const char *payload, size_t len);
     void (*open_txs)(void *ctx, const char *peer_id, const char *payload, size_t len);
+    /* --connect: with only_connect a listed peer is added only when its
+     * address is one of connect[0..n_connect) ("host:port" in any spelling
+     * net/address.h reads; the caller has checked them): the tracker may
+     * list anyone who joined it, and a private network (cheese-devnet's)
+     * must not link to an outsider that did. */
+    bool only_connect;
+    const char *const *connect;
+    size_t n_connect;
     /* Optional: true while the node bans host (node/cheese_node.c): a
      * banned peer is neither added nor sent anything. */
     bool (*banned)(void *ctx, const char *host);
@@ -80,7 +89,8 @@ void cc_cheese_peers_set_self(cc_cheese_peers *p, const char *id);
  * peer spelt two ways is one entry; an entry that is not an IP address,
  * or that reaches this node (our address in any spelling, or a loopback
  * one when we listen on every address), is skipped: a node never links
- * to itself. */
+ * to itself. Under only_connect an entry at any other address is skipped
+ * too, its id not vouched for. */
 bool cc_cheese_peers_add(cc_cheese_peers *p, const char *id, const char *host, int port);
 /* An id the tracker vouched for (as a list entry or through a check). */
 void cc_cheese_peers_vouch(cc_cheese_peers *p, const char *id);
@@ -106,6 +116,12 @@ void cc_cheese_peers_announce_tx(cc_cheese_peers *p, const char *text, size_t le
 size_t cc_cheese_peers_count(const cc_cheese_peers *p);
 /* Peers asked for their chain that have not answered yet. */
 size_t cc_cheese_peers_fetching(const cc_cheese_peers *p);
+/* The height of the chain peer id sent us last (its length less one). */
+void cc_cheese_peers_note_height(cc_cheese_peers *p, const char *id, int64_t height);
+/* Appends the explorer's table: [{"address": "HOST:PORT", "peer_id",
+ * "height" (null before its chain came), "spelling", "last_answer" (unix
+ * time of its last message to us, null: none)}, ...]. */
+void cc_cheese_peers_write_table(const cc_cheese_peers *p, cc_buf *out);
 /* Appends [{"peer_id", "host", "port", "spelling", "queued"}, ...]. */
 void cc_cheese_peers_write_json(const cc_cheese_peers *p, cc_buf *out);
 

@@ -490,6 +490,12 @@ static void api_peers(void *ctx, cc_buf *out)
     core->adapter.peers_json(core->adapter.ctx, out);
 }
 
+static void api_peer_table(void *ctx, cc_buf *out)
+{
+    cc_node_core *core = ctx;
+    core->adapter.peer_table(core->adapter.ctx, out);
+}
+
 static void api_sync(void *ctx, cc_buf *out)
 {
     cc_node_core *core = ctx;
@@ -523,6 +529,33 @@ static bool api_mine(void *ctx, cc_buf *out, cc_err *err)
         return false;
     cc_buf_printf(out, "{\"mining\": %lld}", (long long)core->tpl.height);
     return true;
+}
+
+static void api_mempool_history(void *ctx, cc_buf *out)
+{
+    const cc_node_core *core = ctx;
+    cc_mempool_history_write_json(&core->mempool_history, cc_clock_unix(),
+                                  cc_chain_mempool_size(core->chain), out);
+}
+
+static void on_history_tick(evutil_socket_t fd, short what, void *ctx)
+{
+    (void)fd;
+    (void)what;
+    cc_node_core *core = ctx;
+    cc_mempool_history_add(&core->mempool_history, cc_clock_unix(),
+                           cc_chain_mempool_size(core->chain));
+}
+
+/* The first sample at once, so that a chart drawn a second after the
+ * start already spans from the start to now. */
+static void start_history(cc_node_core *core)
+{
+    cc_mempool_history_init(&core->mempool_history);
+    on_history_tick(-1, 0, core);
+    core->history_tick = event_new(core->base, -1, EV_PERSIST, on_history_tick, core);
+    struct timeval every = {.tv_sec = CC_MEMPOOL_SAMPLE_S};
+    evtimer_add(core->history_tick, &every);
 }
 
 static bool api_key_valid(void *ctx, const char *key, cc_err *err)
@@ -611,11 +644,14 @@ void cc_node_core_start(cc_node_core *core, const cc_node_adapter *adapter)
         .mine = api_mine,
         .peer_count = api_peer_count,
         .key_valid = api_key_valid,
+        .mempool_history = api_mempool_history,
+        .peer_table = adapter->peer_table ? api_peer_table : NULL,
     };
     core->web = (cc_node_web){.metrics = &core->metrics,
                               .api = &core->api,
                               .gauges = metrics_gauges,
                               .ctx = core};
+    start_history(core);
     cc_node_signals_start(&core->signals, core->base, cfg->log);
 }
 
@@ -637,6 +673,9 @@ void cc_node_core_close(cc_node_core *core)
     if (core->reorg_step)
         event_free(core->reorg_step);
     core->reorg_step = NULL;
+    if (core->history_tick)
+        event_free(core->history_tick);
+    core->history_tick = NULL;
     /* Stopped by cc_node_core_run; a node whose start failed after
      * cc_node_core_start never ran. */
     cc_node_signals_stop(&core->signals);

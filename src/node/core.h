@@ -26,6 +26,7 @@
 #include "chain/chain.h"
 #include "consensus/rules.h"
 #include "node/api.h"
+#include "node/mempool_history.h"
 #include "node/metrics.h"
 #include "node/miner.h"
 #include "node/node_common.h"
@@ -67,6 +68,9 @@ typedef struct cc_node_adapter {
     /* The API's peer list (a JSON array) and sync state (a JSON object). */
     void (*peers_json)(void *ctx, cc_buf *out);
     void (*sync_json)(void *ctx, cc_buf *out);
+    /* Optional: the explorer's peer table, a JSON array of {"address",
+     * "height", "spelling", "last_answer"} (node/api.h). */
+    void (*peer_table)(void *ctx, cc_buf *out);
     size_t (*peer_count)(void *ctx);
     void *ctx;
 } cc_node_adapter;
@@ -92,6 +96,8 @@ typedef struct cc_node_core {
     bool mine_requested; /* through the API: until a block of ours is found */
     cc_block_template tpl;
     struct event *reorg_step; /* drives a switch to a longer branch, step by step */
+    cc_mempool_history mempool_history; /* the explorer's chart */
+    struct event *history_tick;
     cc_node_signals signals;
     /* payments of one verifier round share one open batch (chain.h) */
     bool round_open;

@@ -430,6 +430,13 @@ static void get_peers(http_node *node, const cc_http_request *req, const char *p
         cc_http_error(resp, CC_ERR_BAD_REQUEST, "This address leads to the asking node itself");
         return;
     }
+    /* An outsider gets no peer list: without one it never lists us, so it
+     * neither relays to us nor catches up from us. */
+    cc_err err = {0};
+    if (cc_peering_outsider(node->peering, req, peer_ip, &err)) {
+        reply_error(resp, &err);
+        return;
+    }
     cc_peers_write_json(node->peers, &resp->body);
     /* Tells peers that we serve the catch-up forms (node/http_peering.h). */
     cc_buf_puts(&resp->headers, CC_PEERING_API_HEADER ": " CC_PEERING_API_VALUE "\r\n");
@@ -512,13 +519,20 @@ static void post_money(http_node *node, const cc_http_request *req, const char *
                        cc_http_response *resp)
 {
     cc_err err = {0};
-    const char *to;
+    const char *given;
+    char to[CC_HTTP_MAX_FIELD + 1] = "";
     cc_number sum;
     json_t *doc;
     cc_tx tx = {0};
     double when = cc_clock_mono();
-    bool ok = read_money_request(req, &to, &sum, &doc, &err) &&
-              cc_faucet_check(node->faucet, to, &sum, when, &err) &&
+    bool ok = read_money_request(req, &given, &sum, &doc, &err);
+    if (ok) {
+        /* A key pasted in upper case is the same key: paid, and counted by
+         * the faucet, in the one spelling the wire carries. */
+        snprintf(to, sizeof to, "%s", given);
+        cc_hex_lowercase(to);
+    }
+    ok = ok && cc_faucet_check(node->faucet, to, &sum, when, &err) &&
               cc_node_core_pay(&node->core, to, &sum, &tx, &err);
     if (ok) {
         cc_faucet_record(node->faucet, to, &sum, when);
@@ -615,6 +629,25 @@ static void append_text_or_null(cc_buf *out, const char *text)
 
 /* {"state": "syncing" | "idle", "asking": peer | null, "best_peer": ...,
  * "best_peer_height": n | null, "behind": blocks} */
+static void http_peer_table(void *ctx, cc_buf *out)
+{
+    const http_node *node = ctx;
+    cc_buf_putc(out, '[');
+    for (size_t i = 0; i < cc_peers_count(node->peers); i++) {
+        const char *address = cc_peers_at(node->peers, i);
+        cc_buf_puts(out, i ? ", {\"address\": " : "{\"address\": ");
+        cc_json_append_quoted(out, address);
+        cc_buf_puts(out, ", ");
+        int64_t height = node->sync ? cc_sync_peer_height(node->sync, address) : -1;
+        cc_json_append_int_member(out, "height", height, height >= 0);
+        cc_buf_puts(out, ", \"spelling\": null, ");
+        int64_t heard = cc_peers_heard_at(node->peers, i);
+        cc_json_append_int_member(out, "last_answer", heard, heard > 0);
+        cc_buf_putc(out, '}');
+    }
+    cc_buf_putc(out, ']');
+}
+
 static void http_sync_json(void *ctx, cc_buf *out)
 {
     const http_node *node = ctx;
@@ -644,9 +677,10 @@ static bool open_state(http_node *node, cc_err *err)
     snprintf(node->self, sizeof node->self, "%s:%d", node->advertised, cfg->port);
     char path[4096];
     snprintf(path, sizeof path, "%s/peers-%d.json", cfg->core.datadir, cfg->port);
-    node->peers = cc_peers_open(path, cfg->peers_default, node->self, cfg->port, cfg->max_peers,
-                                cfg->core.log, err);
-    return node->peers != NULL;
+    node->peers = cc_peers_open(path, cfg->only_connect ? NULL : cfg->peers_default, node->self,
+                                cfg->port, cfg->max_peers, cfg->core.log, err);
+    return node->peers != NULL &&
+           (!cfg->only_connect || cc_peers_only(node->peers, cfg->connect, cfg->n_connect, err));
 }
 
 /* The protocol's port (which serves the explorer and the API too, as
@@ -750,6 +784,7 @@ bool cc_http_node_run(const cc_http_node_config *cfg, cc_err *err)
                                .orphan = http_fetch_parent,
                                .reorganised = reorganised,
                                .peers_json = http_peers_json,
+                               .peer_table = http_peer_table,
                                .sync_json = http_sync_json,
                                .peer_count = http_peer_count,
                                .ctx = &node};

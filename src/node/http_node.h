@@ -26,6 +26,12 @@ typedef struct cc_http_node_config {
     int port;
     int web_port;              /* explorer, JSON API, /metrics; 0: port + 1000 */
     const char *peers_default; /* NULL: none */
+    /* --connect: with only_connect the node's peers are exactly connect[0..
+     * n_connect) (maybe none), peers_default is not read, and no other node
+     * is listed, asked or sent anything (node/peers.h, cc_peers_only). */
+    bool only_connect;
+    const char *const *connect;
+    size_t n_connect;
     cc_faucet_config faucet;
     size_t max_body_bytes;
     size_t max_header_bytes;

@@ -279,6 +279,7 @@ static void account(cc_peering *peering, const char *address, bool getpeers,
     switch (a->failure) {
     case CC_HTTP_ANSWERED:
         cc_scores_answered(peering->scores, address);
+        cc_peers_heard(peering->cfg.peers, address, cc_clock_unix());
         return;
     case CC_HTTP_FAIL_DROPPED:
         return;
@@ -422,6 +423,7 @@ static bool send_to(cc_peering *peering, const char *given, const char *method,
     /* one link, one score and one queue per peer, however it was spelt */
     char address[CC_ADDR_TEXT_MAX];
     if (peering->stopping || !cc_peer_address(given, address, NULL) ||
+        !cc_peers_allowed(peering->cfg.peers, address) || /* --connect: never dialled */
         !cc_scores_may_send(peering->scores, address, now()))
         return false;
     peer_link *l = get_link(peering, address);
@@ -588,12 +590,29 @@ void cc_peering_heard_from(cc_peering *peering, const cc_http_request *req, cons
         cc_debug(peering->cfg.log, "peer %s is up: it sent us %s %s", sender, req->method,
                  req->path);
     cc_scores_answered(peering->scores, sender);
+    cc_peers_heard(peering->cfg.peers, sender, cc_clock_unix());
+}
+
+bool cc_peering_outsider(const cc_peering *peering, const cc_http_request *req,
+                         const char *peer_ip, cc_err *err)
+{
+    char sender[96];
+    if (!cc_peering_sender(peering, req, peer_ip, sender) ||
+        cc_peers_allowed(peering->cfg.peers, sender))
+        return false;
+    cc_info(peering->cfg.log, "refused %s %s from %s: not one of the --connect peers",
+            req->method, req->path, sender);
+    cc_fail(err, CC_ERR_FORBIDDEN,
+            "This node talks only to its --connect peers, and %s is not one of them", sender);
+    return true;
 }
 
 bool cc_peering_admit(cc_peering *peering, const cc_http_request *req, const char *peer_ip,
                       cc_err *err)
 {
     char sender[96];
+    if (cc_peering_outsider(peering, req, peer_ip, err))
+        return false;
     if (!cc_peering_sender(peering, req, peer_ip, sender))
         return true;
     double until;
@@ -711,6 +730,11 @@ static void consider_peer(cc_peering *peering, const char *given)
     cc_err why = {0};
     if (!cc_peer_address(given, address, &why)) {
         cc_debug(peering->cfg.log, "not a would-be peer: %s", why.msg);
+        return;
+    }
+    if (!cc_peers_allowed(peers, address)) {
+        cc_debug(peering->cfg.log, "not a would-be peer: %s is not one of the --connect peers",
+                 address);
         return;
     }
     if (cc_peers_is_self(peers, address) || cc_peers_contains(peers, address) ||

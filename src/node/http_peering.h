@@ -3,6 +3,8 @@
  *   - discovery: every peer and every default candidate is asked
  *     GET /getpeers on a jittered period; an address is listed only once it
  *     has answered; requesters are checked the same way (PROTOCOL.md A.5);
+ *     under --connect (cc_peers_only) no other address is ever asked,
+ *     listed or sent anything;
  *   - relay: an item goes to every listed peer except those known to have
  *     it (its sender, or a peer we sent it to already), at most once each;
  *   - limits: at most PER_PEER_INFLIGHT requests under way per peer, a
@@ -130,9 +132,18 @@ bool cc_peering_sender(const cc_peering *peering, const cc_http_request *req,
 void cc_peering_register_requester(cc_peering *peering, const cc_http_request *req,
                                    const char *peer_ip);
 
+/* Under --connect (cc_peers_only): true, with err 403 and a line at info,
+ * when the request comes from a node (cc_peering_sender) that is none of
+ * the listed peers. Such a node is answered no peer list and none of its
+ * blocks or payments are taken, so an outsider that dials a private
+ * network never becomes part of it. Anonymous clients (curl, cheese-cli,
+ * the explorer) are no nodes and pass. */
+bool cc_peering_outsider(const cc_peering *peering, const cc_http_request *req,
+                         const char *peer_ip, cc_err *err);
+
 /* An item pushed to us (POST /block, /inv): false with err (403) when the
- * sender is banned; otherwise remembers that the sender has the item, so
- * that it is not relayed back. */
+ * sender is banned or an outsider (cc_peering_outsider); otherwise
+ * remembers that the sender has the item, so that it is not relayed back. */
 bool cc_peering_admit(cc_peering *peering, const cc_http_request *req, const char *peer_ip,
                       cc_err *err);
 

@@ -73,6 +73,14 @@ static peer_state *state_of(cc_sync *sync, const char *address)
     return ps;
 }
 
+int64_t cc_sync_peer_height(const cc_sync *sync, const char *peer)
+{
+    for (size_t i = 0; i < sync->n_states; i++)
+        if (strcmp(sync->states[i].address, peer) == 0)
+            return sync->states[i].claimed;
+    return -1;
+}
+
 static bool recent(double since)
 {
     return since > 0 && cc_clock_mono() - since < SEED_ONLY_RETRY_S;

@@ -101,4 +101,7 @@ typedef struct cc_sync_status {
 
 void cc_sync_get_status(const cc_sync *sync, cc_sync_status *out);
 
+/* The best height peer has shown us (-1: none, or forgotten). */
+int64_t cc_sync_peer_height(const cc_sync *sync, const char *peer);
+
 #endif

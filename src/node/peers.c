@@ -19,9 +19,11 @@ struct cc_peers {
     char *path;
     cc_addr self; /* where the node listens */
     char **items; /* listed */
+    int64_t *heard; /* per item: when it last answered us (unix time, 0: not since the start) */
     size_t n, max;
     char **candidates;
     size_t n_candidates;
+    bool only; /* --connect: the candidates are the only addresses ever listed */
     const cc_log *log;
 };
 
@@ -104,9 +106,13 @@ bool cc_peers_add(cc_peers *peers, const char *address, cc_err *err)
         return cc_fail(err, CC_ERR_BAD_REQUEST, "%s is this node", canonical);
     if (in_list(peers->items, peers->n, canonical))
         return cc_fail(err, CC_ERR_BAD_REQUEST, "%s is already a peer", canonical);
+    if (!cc_peers_allowed(peers, canonical))
+        return cc_fail(err, CC_ERR_FORBIDDEN, "%s is not one of the --connect peers", canonical);
     if (peers->n >= peers->max)
         return cc_fail(err, CC_ERR_TOO_MANY, "the peer list is full (%zu)", peers->max);
     insert(&peers->items, &peers->n, canonical);
+    peers->heard = cc_realloc(peers->heard, peers->n * sizeof *peers->heard);
+    peers->heard[peers->n - 1] = 0;
     return save(peers, err);
 }
 
@@ -120,6 +126,7 @@ bool cc_peers_remove(cc_peers *peers, const char *address, cc_err *err)
             continue;
         free(peers->items[i]);
         memmove(&peers->items[i], &peers->items[i + 1], (peers->n - i - 1) * sizeof *peers->items);
+        memmove(&peers->heard[i], &peers->heard[i + 1], (peers->n - i - 1) * sizeof *peers->heard);
         peers->n--;
         return save(peers, err);
     }
@@ -185,6 +192,7 @@ cc_peers *cc_peers_open(const char *path, const char *default_path, const char *
     cc_atomic_file_sweep(path); /* what a crash mid-write left */
     cc_err why = {0};
     bool ok = load_list(peers, path, &peers->items, &peers->n, &why);
+    peers->heard = cc_calloc(peers->n + 1, sizeof *peers->heard);
     if (!ok && why.code == CC_ERR_NOT_FOUND)
         ok = save(peers, &why);
     cc_err warn = {0};
@@ -199,6 +207,55 @@ cc_peers *cc_peers_open(const char *path, const char *default_path, const char *
     return peers;
 }
 
+bool cc_peers_allowed(const cc_peers *peers, const char *address)
+{
+    if (!peers->only)
+        return true;
+    char canonical[CC_ADDR_TEXT_MAX];
+    return cc_peer_address(address, canonical, NULL) &&
+           in_list(peers->candidates, peers->n_candidates, canonical);
+}
+
+static void free_list(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+}
+
+bool cc_peers_only(cc_peers *peers, const char *const *addresses, size_t n, cc_err *err)
+{
+    /* Every entry is checked before anything changes: a bad one leaves the
+     * lists as they were. */
+    char **allowed = NULL;
+    size_t n_allowed = 0;
+    for (size_t i = 0; i < n; i++) {
+        char canonical[CC_ADDR_TEXT_MAX];
+        if (!cc_peer_address(addresses[i], canonical, err)) {
+            free_list(allowed, n_allowed);
+            return cc_err_prefix(err, "--connect %.64s: ", addresses[i]);
+        }
+        if (!cc_peers_is_self(peers, canonical) && !in_list(allowed, n_allowed, canonical))
+            insert(&allowed, &n_allowed, canonical);
+    }
+    free_list(peers->candidates, peers->n_candidates);
+    peers->candidates = allowed;
+    peers->n_candidates = n_allowed;
+    peers->only = true;
+    /* What an earlier run without --connect listed (an outsider among
+     * them, maybe) goes now, before anyone is told or sent anything. */
+    for (size_t i = peers->n; i-- > 0;) {
+        if (cc_peers_allowed(peers, peers->items[i]))
+            continue;
+        cc_info(peers->log, "unlisting %s: not one of the --connect peers", peers->items[i]);
+        char address[CC_ADDR_TEXT_MAX];
+        snprintf(address, sizeof address, "%s", peers->items[i]);
+        if (!cc_peers_remove(peers, address, err))
+            return false;
+    }
+    return true;
+}
+
 void cc_peers_free(cc_peers *peers)
 {
     if (!peers)
@@ -206,6 +263,7 @@ void cc_peers_free(cc_peers *peers)
     for (size_t i = 0; i < peers->n; i++)
         free(peers->items[i]);
     free(peers->items);
+    free(peers->heard);
     for (size_t i = 0; i < peers->n_candidates; i++)
         free(peers->candidates[i]);
     free(peers->candidates);
@@ -216,6 +274,15 @@ void cc_peers_free(cc_peers *peers)
 size_t cc_peers_count(const cc_peers *peers) { return peers->n; }
 
 const char *cc_peers_at(const cc_peers *peers, size_t i) { return peers->items[i]; }
+
+void cc_peers_heard(cc_peers *peers, const char *address, int64_t unix_time)
+{
+    for (size_t i = 0; i < peers->n; i++)
+        if (strcmp(peers->items[i], address) == 0)
+            peers->heard[i] = unix_time;
+}
+
+int64_t cc_peers_heard_at(const cc_peers *peers, size_t i) { return peers->heard[i]; }
 
 size_t cc_peers_candidate_count(const cc_peers *peers) { return peers->n_candidates; }
 

@@ -1,7 +1,8 @@
-/* cheese-cli: talks to a running node through its JSON API. Flags only;
- * the commands are node/cli.c. Exit status: 0 done, 1 the node reported
- * an error (or export could not write), 2 usage, 3 the node cannot be
- * reached (docs/cli.md). */
+/* cheese-cli: talks to a running node through its JSON API, and backs up
+ * and restores a node's wallet file. Flags only; the commands are
+ * client/cli.c. Exit status: 0 done, 1 the node reported an error (or a
+ * local step failed: export, a wallet command), 2 usage, 3 the node cannot
+ * be reached (docs/cli.md). */
 #include <errno.h>
 #include <float.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include "net/http_call.h"
 #include "client/cli.h"
 #include "client/cli_format.h"
+#include "consensus/rules.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/parse.h"
@@ -20,16 +22,21 @@
 
 static const char usage_head[] =
     "usage: cheese-cli [--node HOST:PORT] [--json] [--token-file F] COMMAND [ARGS]\n"
+    "       cheese-cli --datadir DIR [--network http|cheese] wallet|key COMMAND [ARGS]\n"
     "\n"
-    "Talks to a running cheesechain node through its JSON API (/api/...).\n"
+    "Talks to a running cheesechain node through its JSON API (/api/...); the\n"
+    "wallet and key commands work on the wallet file of DIR and ask no node.\n"
     "\n"
-    "  --node HOST:PORT   the node: its port (http network) or API port (cheese)\n"
+    "  --node HOST:PORT   the node: its port (http network), API port (cheese)\n"
     "                     (127.0.0.1:6000; a bare PORT means 127.0.0.1:PORT)\n"
     "  --json             print the node's answers as JSON, exactly as it sent them\n"
     "  --token-file F     send the token in F as \"Authorization: Bearer\" (send and\n"
-    "                     mine need it unless the node is on this machine's loopback)\n"
+    "                     mine need it unless the node is on this machine)\n"
     "  --datadir DIR      the node's data directory: the token is read from\n"
-    "                     DIR/api.token, and keys shows the wallet file there\n"
+    "                     DIR/api.token, keys shows the wallet file there, and\n"
+    "                     the wallet and key commands work on it\n"
+    "  --network http|cheese  wallet and key commands: http (DIR/wallet.key) or\n"
+    "                     cheese (DIR/wallet-rsa.key); needed only when DIR holds both\n"
     "  --timeout S        0-86400 (more than 0): wait at most S seconds for each\n"
     "                     answer (30)\n"
     "  --wait             mine: wait until the block is there and show its hash\n"
@@ -40,8 +47,8 @@ static const char usage_head[] =
 
 static const char usage_tail[] =
     "\n"
-    "exit status: 0 done, 1 the node reported an error, 2 usage,\n"
-    "3 the node cannot be reached\n";
+    "exit status: 0 done, 1 the node reported an error (or a local step failed,\n"
+    "changing nothing), 2 usage, 3 the node cannot be reached\n";
 
 static void print_usage(FILE *to)
 {
@@ -67,6 +74,7 @@ static const struct option long_options[] = {
     {"token-file", required_argument, 0, 't'}, {"datadir", required_argument, 0, 'd'},
     {"timeout", required_argument, 0, 'T'}, {"wait", no_argument, 0, 'w'},
     {"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
+    {"network", required_argument, 0, 'N'},
     {0, 0, 0, 0},
 };
 
@@ -131,6 +139,37 @@ static char **arguments_last(int argc, char **argv, int *count)
 
 static int run(int argc, char **argv);
 
+static void wipe(cc_buf *b)
+{
+    if (b->data)
+        explicit_bzero(b->data, b->cap);
+    cc_buf_free(b);
+}
+
+/* No command starts with words: a group's name ("wallet") without a
+ * command of its own is answered with the group's commands. */
+static int unknown_command(int argc, char **words)
+{
+    size_t n, len = strlen(words[0]);
+    const cc_cli_command *cmds = cc_cli_commands(&n);
+    bool group = false;
+    for (size_t i = 0; i < n && !group; i++)
+        group = strncmp(cmds[i].name, words[0], len) == 0 && cmds[i].name[len] == ' ';
+    if (!group) {
+        fprintf(stderr, "cheese-cli: unknown command '%s'\n", words[0]);
+        print_usage(stderr);
+        return CC_CLI_USAGE;
+    }
+    if (argc > 1)
+        fprintf(stderr, "cheese-cli: unknown command '%s %s'\n", words[0], words[1]);
+    else
+        fprintf(stderr, "cheese-cli: %s: which one?\n", words[0]);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(cmds[i].name, words[0], len) == 0 && cmds[i].name[len] == ' ')
+            command_usage(&cmds[i]);
+    return CC_CLI_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     int count;
@@ -176,6 +215,14 @@ static int run(int argc, char **argv)
         case 'w':
             cfg.wait = true;
             break;
+        case 'N':
+            if (!cc_rules_find(optarg)) {
+                fprintf(stderr, "cheese-cli: --network wants http or cheese, not '%s'\n",
+                        optarg);
+                return CC_CLI_USAGE;
+            }
+            cfg.network = optarg;
+            break;
         case 'h':
             print_usage(stdout);
             return 0;
@@ -194,30 +241,35 @@ static int run(int argc, char **argv)
         print_usage(stderr);
         return CC_CLI_USAGE;
     }
-    const char *name = argv[optind];
-    const cc_cli_command *cmd = cc_cli_command_find(name);
-    if (!cmd) {
-        fprintf(stderr, "cheese-cli: unknown command '%s'\n", name);
-        print_usage(stderr);
-        return CC_CLI_USAGE;
-    }
-    int nargs = argc - optind - 1;
+    int words = 0;
+    const cc_cli_command *cmd = cc_cli_command_match(argc - optind, argv + optind, &words);
+    if (!cmd)
+        return unknown_command(argc - optind, argv + optind);
+    int nargs = argc - optind - words;
     if (nargs < cmd->min_args || nargs > cmd->max_args) {
         fprintf(stderr, "cheese-cli: %s: %s\n", cmd->name,
                 nargs < cmd->min_args ? "missing arguments" : "too many arguments");
         command_usage(cmd);
         return CC_CLI_USAGE;
     }
-    cc_buf out = CC_BUF_INIT;
+    cc_buf out = CC_BUF_INIT, notes = CC_BUF_INIT;
     cc_err err = {0};
-    int status = cc_cli_run(&cfg, cmd, nargs, argv + optind + 1, &out, &err);
+    int status = cc_cli_run(&cfg, cmd, nargs, argv + optind + words, &out, &notes, &err);
+    if (notes.len) {
+        cc_buf safe_notes = CC_BUF_INIT;
+        cc_cli_terminal_safe(notes.data, notes.len, CC_CLI_OUTPUT, &safe_notes);
+        fwrite(safe_notes.data, 1, safe_notes.len, stderr);
+        cc_buf_free(&safe_notes);
+    }
+    cc_buf_free(&notes);
     /* Everything printed may come from the node: escaped for the terminal. */
     cc_buf safe = CC_BUF_INIT;
     cc_cli_terminal_safe(out.data, out.len, cfg.json ? CC_CLI_JSON : CC_CLI_OUTPUT, &safe);
     if (safe.len)
         fwrite(safe.data, 1, safe.len, stdout);
-    cc_buf_free(&safe);
-    cc_buf_free(&out);
+    /* key export put a private key in both */
+    wipe(&safe);
+    wipe(&out);
     if (fflush(stdout) != 0 && status == CC_CLI_OK) {
         fprintf(stderr, "cheese-cli: cannot write the output: %s\n", strerror(errno));
         status = CC_CLI_FAILED;

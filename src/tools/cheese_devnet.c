@@ -34,6 +34,7 @@ static const char usage[] =
     "  --ready-timeout S  1-3600: every node must answer within S seconds (60)\n"
     "  --help             show this text\n"
     "  --version          show the version\n"
+    "\n"
     "Arguments after \"--\" go to every cheesed (e.g. -- --n-transactions 1).\n";
 
 /* The folder holding this program (and so cheesed and cheese-tracker). */

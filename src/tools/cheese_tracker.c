@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/address.h"
 #include "net/cheese_tracker.h"
 #include "util/fileio.h"
+#include "util/mem.h"
 #include "util/parse.h"
 #include "util/version.h"
 
@@ -23,7 +25,7 @@ static const char usage[] =
     "for other peers, and are dropped when they close or fail a liveness check\n"
     "(HCK, or for peers without HCK a greeting on the port they joined with).\n"
     "Both spellings of the protocol (the first document's and its later\n"
-    "revision's) are served (docs/cheese-network-wire.md).\n"
+    "revision's) are served.\n"
     "\n"
     "  --host ADDR              IP address to listen on (127.0.0.1; 0.0.0.0 for all)\n"
     "  --port N                 1-65535: TCP port (9999)\n"
@@ -34,6 +36,8 @@ static const char usage[] =
     "  --join-timeout S         0.01-86400: close connections that have not joined\n"
     "                           after S seconds (60)\n"
     "  --max-connections N      1-10000000: simultaneous connections (100000)\n"
+    "  --allow HOST:PORT        repeatable: take joins only with these addresses\n"
+    "                           (a private network's tracker); others are refused\n"
     "  --log-level LEVEL        debug, info, notice, warn or error (info)\n"
     "  --log-file FILE          append log lines to FILE instead of stderr; SIGHUP\n"
     "                           opens it again (after a rotation)\n"
@@ -43,7 +47,20 @@ static const char usage[] =
 typedef struct settings {
     cc_cheese_tracker_config tracker;
     cc_log log;
+    cc_addr *allow; /* --allow, owned; tracker.allow points here */
 } settings;
+
+/* One --allow: an IP address (or localhost) and a port. */
+static bool add_allow(settings *s, const char *value)
+{
+    cc_addr a;
+    if (!cc_addr_parse(value, strlen(value), &a, NULL))
+        return false;
+    s->allow = cc_realloc(s->allow, (s->tracker.n_allow + 1) * sizeof *s->allow);
+    s->allow[s->tracker.n_allow++] = a;
+    s->tracker.allow = s->allow;
+    return true;
+}
 
 static bool parse_seconds(const char *text, double *out)
 {
@@ -70,6 +87,8 @@ static bool apply(settings *s, const char *key, const char *value)
         return cc_log_level_parse(value, &s->log.threshold);
     if (!strcmp(key, "log-file"))
         return *value && ((s->log.path = value), true);
+    if (!strcmp(key, "allow"))
+        return add_allow(s, value);
     return false;
 }
 
@@ -80,6 +99,7 @@ static const struct option long_options[] = {
     {"health-timeout", required_argument, 0, 0},
     {"join-timeout", required_argument, 0, 0},
     {"max-connections", required_argument, 0, 0},
+    {"allow", required_argument, 0, 0},
     {"log-level", required_argument, 0, 0},
     {"log-file", required_argument, 0, 0},
     {"help", no_argument, 0, 'h'},
@@ -174,6 +194,9 @@ static int run(settings *s)
     event_add(sigterm, NULL);
     event_add(sighup, NULL);
     cc_notice(&s->log, "listening on %s:%d", s->tracker.host, cc_cheese_tracker_port(t));
+    if (s->tracker.n_allow)
+        cc_notice(&s->log, "taking joins only from the %zu addresses given with --allow",
+                  s->tracker.n_allow);
     event_base_dispatch(base);
     event_free(sigint);
     event_free(sigterm);
@@ -191,15 +214,15 @@ int main(int argc, char **argv)
     cc_cheese_tracker_defaults(&s.tracker);
     s.tracker.log = &s.log;
     int status = parse_args(&s, argc, argv);
-    if (status >= 0)
-        return status;
     cc_err err = {0};
-    if (s.log.path && !cc_log_open_file(&s.log, &err)) {
+    if (status < 0 && s.log.path && !cc_log_open_file(&s.log, &err)) {
         fprintf(stderr, "cheese-tracker: %s\n", err.msg);
-        return 1;
+        status = 1;
     }
-    status = run(&s);
+    if (status < 0)
+        status = run(&s);
     if (s.log.fd > 0)
         close(s.log.fd);
+    free(s.allow);
     return status;
 }

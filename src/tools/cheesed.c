@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include "consensus/rules.h"
+#include "net/address.h"
 #include "node/cheese_node.h"
 #include "node/http_node.h"
 #include "node/node_common.h"
+#include "node/peers.h"
 #include "util/buf.h"
 #include "util/fileio.h"
 #include "util/mem.h"
@@ -23,8 +25,15 @@ typedef struct settings {
     cc_http_node_config node;
     cc_cheese_node_config cheese;
     cc_log log;
-    char *owned[64]; /* strings read from a config file */
+    char **owned; /* strings read from a config file */
     size_t n_owned;
+    /* --connect, from the file or the command line (not both: the command
+     * line's list replaces the file's, as for every other setting) */
+    bool only_connect;
+    const char **connect;
+    size_t n_connect;
+    bool reading_flags;     /* the command line is being applied */
+    bool connect_on_flags;  /* a --connect came from it */
 } settings;
 
 /* Each setting with its range and, in parentheses, its default: what
@@ -48,6 +57,11 @@ static const char usage[] =
     "  --datadir DIR            data directory (./data/<network>-<port>)\n"
     "  --peers-default FILE     peers to start from ({\"peers\": [...]}; default\n"
     "                           ./peers-default.json when it exists)\n"
+    "  --connect HOST:PORT      repeatable: these are the node's only peers; no\n"
+    "                           other is ever listed, asked or sent anything, and\n"
+    "                           an http node refuses other nodes' peer-list\n"
+    "                           requests, blocks and payments; none: no peer\n"
+    "                           (excludes --peers-default)\n"
     "  --n-transactions N       1-255: waiting transactions that trigger mining (2)\n"
     "  --miner-threads N        0-256: mining threads, 0 = one per core (0)\n"
     "  --miner-nice N           0-19: mining threads' niceness (19: the node\n"
@@ -57,7 +71,8 @@ static const char usage[] =
     "  --faucet on|off          pay from the node's wallet on POST /money (on)\n"
     "  --faucet-min-request X   0-1e15: least paid per request (0.00000001)\n"
     "  --faucet-max-request X   0-1e15: most paid per request (5)\n"
-    "  --faucet-max-recipient X 0-1e15: most paid to one key per window (10)\n"
+    "  --faucet-max-recipient X\n"
+    "                           0-1e15: most paid to one key per window (10)\n"
     "  --faucet-max-total X     0-1e15: most paid in all per window (50)\n"
     "  --faucet-window S        1-1e15: the faucet's window in seconds (3600)\n"
     "  --max-body BYTES         4096-67108864: largest request body (1048576)\n"
@@ -68,7 +83,8 @@ static const char usage[] =
     "  --gossip-interval S      0.1-86400: ask peers for their peers every S\n"
     "                           seconds, +-25% (60)\n"
     "  --ban-time S             0-1e9: seconds a misbehaving peer stays banned (600)\n"
-    "  --api-trust-loopback yes|no  /api/send and /api/mine answer programs on\n"
+    "  --api-trust-loopback yes|no\n"
+    "                           /api/send and /api/mine answer programs on\n"
     "                           loopback without DATADIR/api.token (yes)\n"
     "  --log-level LEVEL        debug, info, notice, warn or error (notice)\n"
     "  --log-file FILE          append log lines to FILE instead of stderr; SIGHUP\n"
@@ -77,7 +93,7 @@ static const char usage[] =
     "  --help                   show this text\n"
     "  --version                show the version\n"
     "\n"
-    "cheese network only (docs/cheese-node.md):\n"
+    "cheese network only:\n"
     "  --tracker HOST:PORT      the tracker (127.0.0.1:9999)\n"
     "  --tracker-interval S     0.05-86400: ask the tracker for peers every S\n"
     "                           seconds (10)\n"
@@ -99,18 +115,43 @@ static bool set_size(size_t *field, const char *value, long min, long max)
     return true;
 }
 
+/* Keeps a string the settings point into until the end. */
+static char *own(settings *s, char *text)
+{
+    s->owned = cc_realloc(s->owned, (s->n_owned + 1) * sizeof *s->owned);
+    s->owned[s->n_owned++] = text;
+    return text;
+}
+
 /* "HOST:PORT", split at the last ':'; host points into value's copy. */
 static bool parse_tracker(settings *s, const char *value)
 {
     const char *colon = strrchr(value, ':');
     long n;
-    if (!colon || colon == value || !cc_parse_long(colon + 1, 1, 65535, &n) ||
-        s->n_owned == sizeof s->owned / sizeof s->owned[0])
+    if (!colon || colon == value || !cc_parse_long(colon + 1, 1, 65535, &n))
         return false;
-    char *host = cc_strndup(value, (size_t)(colon - value));
-    s->owned[s->n_owned++] = host;
+    char *host = own(s, cc_strndup(value, (size_t)(colon - value)));
     s->cheese.tracker_host = host;
     s->cheese.tracker_port = (int)n;
+    return true;
+}
+
+/* One --connect: an IP address (or localhost) and a port, or "none" (the
+ * mode without a peer: a devnet of one node). Whether the address suits
+ * the network is checked once the network is known (check_connect). */
+static bool add_connect(settings *s, const char *value)
+{
+    if (s->reading_flags && !s->connect_on_flags) {
+        s->connect_on_flags = true; /* the command line's list replaces the file's */
+        s->n_connect = 0;
+    }
+    s->only_connect = true;
+    if (!strcmp(value, "none"))
+        return true;
+    if (!cc_addr_parse(value, strlen(value), &(cc_addr){0}, NULL))
+        return false;
+    s->connect = cc_realloc(s->connect, (s->n_connect + 1) * sizeof *s->connect);
+    s->connect[s->n_connect++] = value;
     return true;
 }
 
@@ -157,6 +198,8 @@ static bool apply_http(settings *s, const char *key, const char *value);
 /* One place that knows every key, for flags and config files alike. */
 static bool apply(settings *s, const char *key, const char *value)
 {
+    if (!strcmp(key, "connect"))
+        return add_connect(s, value);
     if (apply_cheese(s, key, value))
         return true;
     if (!apply_http(s, key, value))
@@ -281,13 +324,7 @@ static bool read_conf_line(settings *s, char *line, const char *where)
                 where, key, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
         return false;
     }
-    if (s->n_owned == sizeof s->owned / sizeof s->owned[0]) {
-        fprintf(stderr, "cheesed: %s: more than %zu settings\n", where,
-                sizeof s->owned / sizeof s->owned[0]);
-        return false;
-    }
-    char *value = cc_strdup(trim(eq + 1));
-    s->owned[s->n_owned++] = value;
+    char *value = own(s, cc_strdup(trim(eq + 1)));
     return apply_reported(s, key, value, where);
 }
 
@@ -319,6 +356,7 @@ static const struct option long_options[] = {
     {"advertise", required_argument, 0, 0},
     {"port", required_argument, 0, 0},          {"datadir", required_argument, 0, 0},
     {"peers-default", required_argument, 0, 0}, {"n-transactions", required_argument, 0, 0},
+    {"connect", required_argument, 0, 0},
     {"miner-threads", required_argument, 0, 0}, {"mine-on-start", required_argument, 0, 0},
     {"verify-threads", required_argument, 0, 0}, {"miner-nice", required_argument, 0, 0},
     {"faucet", required_argument, 0, 0},        {"faucet-max-request", required_argument, 0, 0},
@@ -401,6 +439,7 @@ static int parse_args(settings *s, int argc, char **argv)
             return 2;
     opterr = 1;
     optind = 0; /* GNU: start over */
+    s->reading_flags = true;
     while ((opt = getopt_long(argc, argv, "h", long_options, &index)) != -1) {
         if (opt == 'h') {
             fputs(usage, stdout);
@@ -424,10 +463,38 @@ static int parse_args(settings *s, int argc, char **argv)
     return -1;
 }
 
+/* --connect against the rest, once every setting is read: a list beside
+ * one it would replace, or an address the network cannot dial, is a usage
+ * error before anything is created. */
+static bool check_connect(settings *s)
+{
+    if (!s->only_connect)
+        return true;
+    if (s->node.peers_default) {
+        fprintf(stderr, "cheesed: --connect and --peers-default exclude each other: the "
+                        "peers given with --connect are the node's only ones\n");
+        return false;
+    }
+    for (size_t i = 0; strcmp(s->network, "http") == 0 && i < s->n_connect; i++) {
+        char canonical[CC_ADDR_TEXT_MAX];
+        cc_err err = {0};
+        if (!cc_peer_address(s->connect[i], canonical, &err)) {
+            fprintf(stderr, "cheesed: bad value for connect: %s (%s)\n", s->connect[i], err.msg);
+            return false;
+        }
+    }
+    s->node.only_connect = s->cheese.only_connect = true;
+    s->node.connect = s->cheese.connect = s->connect;
+    s->node.n_connect = s->cheese.n_connect = s->n_connect;
+    return true;
+}
+
 static void free_settings(settings *s)
 {
     for (size_t i = 0; i < s->n_owned; i++)
         free(s->owned[i]);
+    free(s->owned);
+    free(s->connect);
     if (s->log.fd > 0)
         close(s->log.fd);
 }
@@ -469,6 +536,8 @@ int main(int argc, char **argv)
     s.node.core.log = &s.log;
     cc_cheese_node_defaults(&s.cheese);
     int status = parse_args(&s, argc, argv);
+    if (status < 0 && !check_connect(&s))
+        status = 2;
     if (status >= 0) {
         free_settings(&s);
         return status;
@@ -500,7 +569,8 @@ int main(int argc, char **argv)
         snprintf(datadir, sizeof datadir, "./data/http-%d", s.node.port);
         s.node.core.datadir = datadir;
     }
-    if (!s.node.peers_default) {
+    /* Under --connect the node's peers are the ones given: no file adds any. */
+    if (!s.node.peers_default && !s.node.only_connect) {
         FILE *f = fopen("peers-default.json", "r");
         if (f) {
             fclose(f);

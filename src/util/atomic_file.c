@@ -58,7 +58,7 @@ bool cc_atomic_file_write(cc_atomic_file *f, const void *data, size_t len, cc_er
     return true;
 }
 
-static void fsync_dir_of(const char *path)
+void cc_fsync_dir_of(const char *path)
 {
     char *dir = cc_strdup(path);
     char *slash = strrchr(dir, '/');
@@ -66,9 +66,7 @@ static void fsync_dir_of(const char *path)
         slash[1] = '\0';
     else if (slash)
         *slash = '\0';
-    else
-        strcpy(dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         fsync(fd);
         close(fd);
@@ -91,7 +89,7 @@ bool cc_atomic_file_commit(cc_atomic_file *f, cc_err *err)
         cc_fail(err, CC_ERR_INTERNAL, "cannot write %s: %s", f->path, strerror(saved));
         unlink(f->tmp);
     } else {
-        fsync_dir_of(f->path);
+        cc_fsync_dir_of(f->path);
     }
     release(f);
     return ok;

@@ -38,4 +38,8 @@ void cc_atomic_file_abort(cc_atomic_file *f);
  * writer's file is left alone. Best effort: errors are ignored. */
 void cc_atomic_file_sweep(const char *path);
 
+/* fsyncs the directory holding path, so that a rename or link made there
+ * survives a crash. Best effort: errors are ignored. */
+void cc_fsync_dir_of(const char *path);
+
 #endif

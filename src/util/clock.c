@@ -4,12 +4,12 @@
 #include <sys/time.h>
 #include <time.h>
 
-void cc_clock_local(char sep, char out[20], long *micros)
+void cc_clock_utc(char sep, char out[20], long *micros)
 {
     struct timeval now;
     gettimeofday(&now, NULL);
     struct tm tm;
-    localtime_r(&now.tv_sec, &tm);
+    gmtime_r(&now.tv_sec, &tm);
     strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
     out[10] = sep;
     *micros = (long)now.tv_usec;
@@ -19,7 +19,7 @@ void cc_clock_iso_now(char out[27])
 {
     char date[20];
     long micros;
-    cc_clock_local('T', date, &micros);
+    cc_clock_utc('T', date, &micros);
     snprintf(out, 27, "%.19s.%06ld", date, micros);
 }
 

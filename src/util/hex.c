@@ -44,3 +44,10 @@ bool cc_is_lower_hex(const char *s, size_t len)
             return false;
     return true;
 }
+
+void cc_hex_lowercase(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'F')
+            *s = (char)(*s - 'A' + 'a');
+}

@@ -16,5 +16,9 @@ void cc_hex_encode(const uint8_t *data, size_t len, char *out);
 bool cc_hex_decode(const char *hex, size_t len, uint8_t *out);
 /* True when s holds exactly len characters, all of them 0-9 or a-f. */
 bool cc_is_lower_hex(const char *s, size_t len);
+/* Turns the hex digits A-F of s into a-f, in place, and nothing else: a
+ * key pasted in upper case becomes the one spelling the wire carries,
+ * while text that is not hex stays exactly as wrong as it was. */
+void cc_hex_lowercase(char *s);
 
 #endif

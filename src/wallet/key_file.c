@@ -4,16 +4,31 @@
 
 #include "util/fileio.h"
 
+bool cc_wallet_text_read(const cc_wallet_file_kind *kind, const char *name, const char *text,
+                         size_t len, void *key, cc_err *err)
+{
+    if (len > kind->max_len)
+        return cc_fail(err, CC_ERR_TOO_LARGE, "%s is larger than %zu bytes: it is no key file",
+                       name, kind->max_len);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    if (len == 0)
+        return cc_fail(err, CC_ERR_INTERNAL, "%s is empty: it holds no key", name);
+    /* from_text wants its own NUL-terminated copy, wiped after */
+    cc_buf copy = CC_BUF_INIT;
+    cc_buf_append(&copy, text, len);
+    bool ok = kind->from_text(name, copy.data, copy.len, key, err);
+    explicit_bzero(copy.data, copy.cap);
+    cc_buf_free(&copy);
+    return ok;
+}
+
 bool cc_wallet_file_read(const cc_wallet_file_kind *kind, const char *path, void *key,
                          cc_err *err)
 {
     cc_buf text = CC_BUF_INIT;
-    bool ok = cc_read_file(path, kind->max_len, &text, err);
-    while (ok && text.len > 0 &&
-           (text.data[text.len - 1] == '\n' || text.data[text.len - 1] == '\r'))
-        text.data[--text.len] = '\0';
-    if (ok)
-        ok = kind->from_text(path, text.data, text.len, key, err);
+    bool ok = cc_read_file(path, kind->max_len, &text, err) &&
+              cc_wallet_text_read(kind, path, text.data, text.len, key, err);
     if (text.data)
         explicit_bzero(text.data, text.cap);
     cc_buf_free(&text);

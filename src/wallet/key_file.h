@@ -18,6 +18,7 @@
 
 typedef struct cc_wallet_file_kind {
     size_t max_len; /* the largest file accepted, newline included */
+    const char *form; /* what the text is, for messages: "48 hex digits ..." */
     /* Reads the file's text (trailing CR/LF removed, NUL-terminated, may hold
      * NULs) into key; on failure fills err naming path. */
     bool (*from_text)(const char *path, const char *text, size_t len, void *key, cc_err *err);
@@ -25,7 +26,17 @@ typedef struct cc_wallet_file_kind {
     void (*generate)(void *key, cc_buf *text);
     /* Wipes key after its file could not be saved; NULL when not needed. */
     void (*clear)(void *key);
+    /* Appends the hex a file holds for key (no newline) to text: what
+     * generate writes, for a key that is already there. */
+    void (*to_text)(const void *key, cc_buf *text);
 } cc_wallet_file_kind;
+
+/* Reads a key file's text that is already in memory (a file's contents,
+ * or what came on stdin), named `name` in messages, exactly as
+ * cc_wallet_file_read reads a file: trailing CR/LF removed, at most
+ * kind->max_len bytes, then from_text. text is not changed. */
+bool cc_wallet_text_read(const cc_wallet_file_kind *kind, const char *name, const char *text,
+                         size_t len, void *key, cc_err *err);
 
 /* Reads the key at path as it is (its mode untouched): a program that
  * only looks, such as the command-line client. CC_ERR_NOT_FOUND when there

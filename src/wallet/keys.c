@@ -20,14 +20,19 @@ static bool p192_from_text(const char *path, const char *text, size_t len, void 
     return ok;
 }
 
-static void p192_generate(void *key, cc_buf *text)
+static void p192_to_text(const void *key, cc_buf *text)
 {
-    cc_p192_key *k = key;
-    cc_p192_generate(k);
+    const cc_p192_key *k = key;
     char hex[2 * CC_P192_PRIV_LEN + 1];
     cc_hex_encode(k->priv, CC_P192_PRIV_LEN, hex);
     cc_buf_puts(text, hex);
     explicit_bzero(hex, sizeof hex);
+}
+
+static void p192_generate(void *key, cc_buf *text)
+{
+    cc_p192_generate(key);
+    p192_to_text(key, text);
 }
 
 static void p192_clear(void *key)
@@ -58,11 +63,16 @@ static bool rsa_from_text(const char *path, const char *text, size_t len, void *
     return cc_fail(err, CC_ERR_INTERNAL, "%s: %s", path, why.msg);
 }
 
+static void rsa_to_text(const void *key, cc_buf *text)
+{
+    const cc_rsa_key *k = key;
+    cc_buf_puts(text, k->priv_hex);
+}
+
 static void rsa_generate(void *key, cc_buf *text)
 {
-    cc_rsa_key *k = key;
-    cc_rsa_generate(k);
-    cc_buf_puts(text, k->priv_hex);
+    cc_rsa_generate(key);
+    rsa_to_text(key, text);
 }
 
 static void rsa_clear(void *key)
@@ -86,27 +96,41 @@ static bool rsa_pay(const cc_wallet_key *key, const char *to, const cc_number *a
 
 static const cc_key_kind p192_kind = {
     .network = "http",
-    .file = {.max_len = 1024, .from_text = p192_from_text, .generate = p192_generate,
-             .clear = p192_clear},
+    .file = {.max_len = 1024, .form = "48 hex digits, a P-192 private key",
+             .from_text = p192_from_text, .generate = p192_generate, .clear = p192_clear,
+             .to_text = p192_to_text},
     .public_hex = p192_public,
     .pay = p192_pay,
 };
 
 static const cc_key_kind rsa_kind = {
     .network = "cheese",
-    .file = {.max_len = CC_RSA_PRIV_HEX_MAX + 16, .from_text = rsa_from_text,
-             .generate = rsa_generate, .clear = rsa_clear},
+    .file = {.max_len = CC_RSA_PRIV_HEX_MAX + 16,
+             .form = "the hex of a DER PKCS#1 RSA private key", .from_text = rsa_from_text,
+             .generate = rsa_generate, .clear = rsa_clear, .to_text = rsa_to_text},
     .public_hex = rsa_public,
     .pay = rsa_pay,
 };
 
-const cc_key_kind *cc_key_kind_of(const cc_rules *rules)
+static const cc_key_kind *const kinds[] = {&p192_kind, &rsa_kind};
+
+const cc_key_kind *const *cc_key_kinds(size_t *count)
 {
-    static const cc_key_kind *const kinds[] = {&p192_kind, &rsa_kind};
+    *count = sizeof kinds / sizeof kinds[0];
+    return kinds;
+}
+
+const cc_key_kind *cc_key_kind_named(const char *network)
+{
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(kinds[i]->network, rules->network) == 0)
+        if (strcmp(kinds[i]->network, network) == 0)
             return kinds[i];
     return NULL;
+}
+
+const cc_key_kind *cc_key_kind_of(const cc_rules *rules)
+{
+    return cc_key_kind_named(rules->network);
 }
 
 bool cc_wallet_file_holds(const cc_key_kind *kind, const char *path, const char *pub)

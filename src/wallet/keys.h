@@ -15,6 +15,7 @@
 #define CC_WALLET_KEYS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "consensus/rules.h"
 #include "crypto/p192.h"
@@ -41,6 +42,11 @@ typedef struct cc_key_kind {
 
 /* The key kind of the network of rules; NULL for a network without one. */
 const cc_key_kind *cc_key_kind_of(const cc_rules *rules);
+/* The key kind of the network called network ("http"), or NULL. */
+const cc_key_kind *cc_key_kind_named(const char *network);
+/* Every network's key kind, for finding which network a key or a data
+ * directory is of. */
+const cc_key_kind *const *cc_key_kinds(size_t *count);
 
 /* True when the key file at path holds the private key whose public key
  * is pub; false when it does not, or cannot be read. */

@@ -393,3 +393,10 @@ def make_module_node(tmp_path_factory):
     factory = NodeFactory(tmp_path_factory)
     yield factory
     factory.stop_all()
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Headless Chromium (tests/functional/browser.py), one for the session."""
+    import browser as browserlib
+    yield from browserlib.start_browser(tmp_path_factory)

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from conftest import BUILD, WAIT_S, exchange, request, wait_until
+import test_cheese_network as cheese
 
 NODE_LINE = re.compile(r"^node (\d+): 127\.0\.0\.1:(\d+) \(api http://127\.0\.0\.1:(\d+)/api/, "
                        r"explorer http://127\.0\.0\.1:(\d+)/, data (.+)\)$")
@@ -234,8 +235,13 @@ def test_http_devnet(tmp_path, devnets):
         # its data is under the one folder
         assert os.path.dirname(datadir) == os.path.realpath(d.dir)
         assert os.path.basename(datadir) == f"http-{port}"
-        with open(os.path.join(datadir, "peers-default.json")) as f:
-            assert set(json.load(f)["peers"]) == others
+    # each node's only peers are the others (--connect), whatever file lists more
+    for pid in d.children():
+        args = cmdline(pid)
+        port = args[args.index("--port") + 1]
+        assert {args[i + 1] for i, a in enumerate(args) if a == "--connect"} == \
+            addresses - {f"127.0.0.1:{port}"}, args
+        assert "--peers-default" not in args
 
     # a block mined on one reaches the others
     first = nodes[0][1]
@@ -256,9 +262,73 @@ def test_http_devnet(tmp_path, devnets):
             assert "public key: " in f.read()
 
 
+def node_log(datadir):
+    with open(os.path.join(datadir, "node.log"), errors="replace") as f:
+        return f.read()
+
+
+def requests_answered(port, path):
+    """How many requests for path the node on port has answered (/metrics)."""
+    resp = exchange(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    line = f'cheese_http_requests_total{{path="{path}"}} '
+    for text in resp.decode().splitlines():
+        if text.startswith(line):
+            return int(text[len(line):])
+    return 0
+
+
+def test_an_outside_node_never_joins_an_http_devnet(tmp_path, devnets, make_node):
+    """A node of another run, started where a peers-default.json lists the
+    devnet's ports (as the shipped one lists 6000-6002, the devnet's default
+    ports), dials the devnet: it is answered no peer list, none of its blocks
+    is taken, and no devnet node ever lists it, asks it anything or relays to
+    it. Nor does it get the devnet's blocks."""
+    d, nodes = run_network(tmp_path, devnets, "http", 2)
+    addresses = [f"127.0.0.1:{port}" for _, port, _, _ in nodes]
+    for (_, port, _, _), other in zip(nodes, reversed(addresses)):
+        wait_until(lambda: other in peers(port), f"node {port} to list {other}")
+
+    outsider = make_node(start=False, extra=["--gossip-interval", "0.2"])
+    with open(os.path.join(outsider.workdir, "peers-default.json"), "w") as f:
+        json.dump({"peers": addresses}, f)  # picked up from the current folder
+    outsider.start()
+    own_block = outsider.wait_height(1)[1]  # it mined its block 1 at start
+    # It dials every devnet node (with its port: as our nodes do); each
+    # turns it away (or, without --connect, checks it and lists it).
+    for _, port, _, datadir in nodes:
+        refused = f"refused GET /getpeers from {outsider.address}: not one of the --connect peers"
+        listed = f"new peer {outsider.address}"
+        wait_until(lambda: refused in node_log(datadir) or listed in node_log(datadir),
+                   f"node {port} to hear from the outsider")
+        assert listed not in node_log(datadir)
+        # It relays its block as every node does (naming itself in Host): refused
+        resp = request(port, "POST", "/block", outsider.block(own_block["hash"]),
+                       headers=[f"Host: {outsider.address}"])
+        assert resp.status == 403 and "--connect" in resp.json()["errmsg"], resp
+    # The devnet goes on past that: a block mined on node 1 reaches node 2
+    first, second = nodes[0][1], nodes[1][1]
+    target = request(first, "POST", "/api/mine", "").json()["mining"]
+    wait_until(lambda: request(second, "GET", "/api/info").json()["height"] >= target,
+               f"node {second} to reach height {target}")
+    tip = request(second, "GET", "/api/info").json()["tip"]
+
+    for _, port, _, _ in nodes:
+        assert outsider.address not in peers(port)
+        assert outsider.address not in request(port, "GET", "/getpeers").json()["peers"]
+        assert request(port, "GET", f"/getdata?id={own_block['hash']}").status == 404
+    # never asked for its peers, never sent a block or a payment
+    assert [requests_answered(outsider.port, path) for path in ("/getpeers", "/block", "/inv")] \
+        == [0, 0, 0]
+    assert outsider.get("/getpeers").json()["peers"] == []  # no devnet node answered it a list
+    assert outsider.get(f"/getdata?id={tip}").status == 404
+    stop_and_check(d)
+
+
 def test_sigterm_stops_it_too(tmp_path, devnets):
     d, nodes = run_network(tmp_path, devnets, "http", 1)
     assert d.lines[-1] == "ready: 1 node; Ctrl-C stops it"
+    [pid] = d.children()
+    assert "--connect\0none" in "\0".join(cmdline(pid))  # a network of one: no peer at all
     stop_and_check(d, signal.SIGTERM)
     assert "stopping (SIGTERM)" in d.lines
 
@@ -372,7 +442,54 @@ def test_cheese_devnet(tmp_path, devnets):
     assert keys["key"] == request(api, "GET", "/api/info").json()["key"]
 
     assert len(d.children()) == 4  # the tracker and 3 nodes
+    # a devnet of its own nodes: the tracker takes joins only from them, and
+    # each node uses only the others
+    for pid in d.children():
+        args = cmdline(pid)
+        port = args[args.index("--port") + 1]
+        flag = "--allow" if args[0].endswith("cheese-tracker") else "--connect"
+        assert {args[i + 1] for i, a in enumerate(args) if a == flag} == \
+            addresses - {f"127.0.0.1:{port}"}, args
     stop_and_check(d, signal.SIGINT)
     assert sorted(os.listdir(d.dir)) == sorted(
         [".lock", "tracker"] + [f"cheese-{port}" for _, port, _, _ in nodes])
     assert os.path.exists(os.path.join(d.dir, "tracker", "tracker.log"))
+
+
+def test_an_outside_node_never_joins_a_cheese_devnet(tmp_path, devnets):
+    """A cheese node of another run told to use the devnet's tracker (or
+    using the default tracker port 9999 when the devnet's base port is
+    9999) is refused at the join: no devnet node lists it, and it gets
+    nothing of the devnet."""
+    d = Devnet(tmp_path, "cheese", 2).start(cwd=tmp_path)
+    devnets.append(d)
+    d.read_until("ready:")
+    nodes = d.nodes()
+    addresses = {f"127.0.0.1:{port}" for _, port, _, _ in nodes}
+    for _, port, api, _ in nodes:
+        others = addresses - {f"127.0.0.1:{port}"}
+        wait_until(lambda: others <= {peer_address(p) for p in peers(api)},
+                   f"node {port} to know {others}")
+
+    outsider = cheese.Node(str(tmp_path / "outsider"), d.base, n_transactions=cheese.NEVER)
+    try:
+        outsider.start(joined=False)
+        # it asks the devnet's tracker to join: refused (or, without --allow,
+        # taken, and listed to the devnet's nodes)
+        wait_until(lambda: "tracker refused" in outsider.log() or
+                   outsider.tracker_state()["state"] == "joined", "the outsider's join")
+        assert outsider.tracker_state()["state"] != "joined"
+        with open(os.path.join(d.dir, "tracker", "tracker.log")) as f:
+            assert f"as 127.0.0.1:{outsider.port} refused" in f.read()
+        # the devnet goes on past that: a block mined on node 1 reaches node 2
+        (_, _, first, _), (_, _, second, _) = nodes
+        target = request(first, "POST", "/api/mine", "").json()["mining"]
+        wait_until(lambda: request(second, "GET", "/api/info").json()["height"] >= target,
+                   f"API {second} to reach height {target}")
+        for _, _, api, _ in nodes:
+            assert f"127.0.0.1:{outsider.port}" not in {peer_address(p) for p in peers(api)}
+        assert outsider.peer_count() == 0
+        assert outsider.height() == 0
+    finally:
+        outsider.stop()
+    stop_and_check(d)

@@ -1,7 +1,8 @@
 /* Unit tests for node/api.c with a stub backend over a real chain: routing,
  * methods, the access rule for send and mine (loopback, Origin: the node's
  * own page or another, Host, the token, token_only), amounts (nearest
- * double and exact text), parameters and bodies, and the token file. */
+ * double and exact text), parameters and bodies, the token file, and a
+ * key's payments (their shape, pages and refusals) over blocks mined here. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,9 +17,12 @@
 #include <unistd.h>
 
 #include "chain/chain.h"
+#include "consensus/http.h"
 #include "consensus/rules.h"
 #include "node/api.h"
 #include "util/fileio.h"
+
+#include "chain_env.h"
 
 #define KEY_OK "ab"
 #define TOKEN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -356,6 +360,149 @@ static void test_token_file(void **state)
     assert_non_null(strstr(err.msg, "64 hex digits"));
 }
 
+/* ---- a key's payments ---------------------------------------------------- */
+
+static json_t *get_payments(env *e, const char *query)
+{
+    json_t *doc;
+    int status = run(e, &(call){.path = "/api/payments", .query = query}, &doc);
+    if (status != 200)
+        fail_msg("/api/payments?%s: %d %s", query, status,
+                 json_string_value(json_object_get(doc, "errmsg")));
+    return doc;
+}
+
+static void assert_members(const json_t *object, const char *const *names, size_t n)
+{
+    assert_true(json_is_object(object));
+    assert_int_equal(json_object_size(object), n);
+    for (size_t i = 0; i < n; i++)
+        if (!json_object_get(object, names[i]))
+            fail_msg("no member \"%s\"", names[i]);
+}
+
+/* The transaction exactly as its wire text is. */
+static void assert_tx_is(const json_t *item, const cc_tx *tx)
+{
+    json_error_t jerr;
+    json_t *want = json_loads(tx->text, 0, &jerr);
+    assert_non_null(want);
+    assert_true(json_equal(json_object_get(item, "transaction"), want));
+    assert_string_equal(json_string_value(json_object_get(item, "txid")), tx->txid);
+    json_decref(want);
+}
+
+static void test_payments(void **state)
+{
+    env *e = *state;
+    /* Keys 0 (A) and 1 (B): blocks mined here, B creating them. */
+    cc_test_chain_env gen = {0};
+    snprintf(gen.day, sizeof gen.day, "2026-05-01");
+    cc_test_p192_key(9001, &gen.keys[0]);
+    cc_test_p192_key(9002, &gen.keys[1]);
+    const char *a = gen.keys[0].pub_hex, *b = gen.keys[1].pub_hex;
+    cc_test_mined b1 = cc_test_chain_env_mine(&gen, 1, CC_HTTP_GENESIS_HASH, NULL, 0, 0, 1);
+    cc_test_submit_block(e->chain, b1.text.data, b1.text.len, CC_BLOCK_NEW_TIP);
+    cc_tx paid = cc_test_chain_env_pay(&gen, 0, 1, 0.5);
+    cc_test_mined b2 = cc_test_chain_env_mine(&gen, 2, b1.hash, &paid, 1, 1, 1);
+    cc_test_submit_block(e->chain, b2.text.data, b2.text.len, CC_BLOCK_NEW_TIP);
+    cc_test_mined b3 = cc_test_chain_env_mine(&gen, 3, b2.hash, NULL, 0, 1, 1);
+    cc_test_submit_block(e->chain, b3.text.data, b3.text.len, CC_BLOCK_NEW_TIP);
+    cc_tx waits = cc_test_chain_env_pay(&gen, 0, 0, 0.25);
+    assert_true(cc_chain_accept_tx(e->chain, &waits, NULL));
+
+    char query[256];
+    snprintf(query, sizeof query, "key=%s", a);
+    json_t *doc = get_payments(e, query);
+    static const char *const page[] = {"key", "total", "offset", "limit", "payments", "waiting"};
+    assert_members(doc, page, 6);
+    assert_string_equal(json_string_value(json_object_get(doc, "key")), a);
+    assert_int_equal(json_integer_value(json_object_get(doc, "total")), 2);
+    assert_int_equal(json_integer_value(json_object_get(doc, "offset")), 0);
+    assert_int_equal(json_integer_value(json_object_get(doc, "limit")), 20);
+    const json_t *list = json_object_get(doc, "payments");
+    assert_int_equal(json_array_size(list), 2);
+    static const char *const mined[] = {"txid", "status", "height", "block", "confirmations",
+                                        "direction", "transaction"};
+    const json_t *out = json_array_get(list, 0), *in = json_array_get(list, 1);
+    assert_members(out, mined, 7);
+    assert_tx_is(out, &paid);
+    assert_string_equal(json_string_value(json_object_get(out, "status")), "mined");
+    assert_string_equal(json_string_value(json_object_get(out, "direction")), "out");
+    assert_string_equal(json_string_value(json_object_get(out, "block")), b2.hash);
+    assert_int_equal(json_integer_value(json_object_get(out, "height")), 2);
+    assert_int_equal(json_integer_value(json_object_get(out, "confirmations")), 2);
+    assert_members(in, mined, 7);
+    assert_string_equal(json_string_value(json_object_get(in, "txid")), b1.reward);
+    assert_string_equal(json_string_value(json_object_get(in, "direction")), "in");
+    assert_int_equal(json_integer_value(json_object_get(in, "confirmations")), 3);
+    const json_t *waiting = json_object_get(doc, "waiting");
+    assert_int_equal(json_array_size(waiting), 1);
+    static const char *const waits_members[] = {"txid", "direction", "transaction"};
+    assert_members(json_array_get(waiting, 0), waits_members, 3);
+    assert_tx_is(json_array_get(waiting, 0), &waits);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(waiting, 0),
+                                                          "direction")),
+                        "self");
+    json_decref(doc);
+
+    /* B: the payment in, and the rewards of b2 and b3, newest first. */
+    snprintf(query, sizeof query, "limit=2&key=%s&offset=1", b);
+    doc = get_payments(e, query);
+    assert_int_equal(json_integer_value(json_object_get(doc, "total")), 3);
+    assert_int_equal(json_integer_value(json_object_get(doc, "offset")), 1);
+    assert_int_equal(json_integer_value(json_object_get(doc, "limit")), 2);
+    list = json_object_get(doc, "payments");
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "txid")),
+                        b2.reward);
+    assert_tx_is(json_array_get(list, 1), &paid);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "direction")),
+                        "in");
+    assert_int_equal(json_array_size(json_object_get(doc, "waiting")), 0);
+    json_decref(doc);
+    snprintf(query, sizeof query, "key=%s&offset=3&limit=1000", b);
+    doc = get_payments(e, query);
+    assert_int_equal(json_array_size(json_object_get(doc, "payments")), 0);
+    assert_int_equal(json_integer_value(json_object_get(doc, "total")), 3);
+    json_decref(doc);
+    doc = get_payments(e, "key=zz&limit=0");
+    assert_int_equal(json_integer_value(json_object_get(doc, "total")), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "payments")), 0);
+    json_decref(doc);
+
+    static const char *const bad[] = {
+        "", "key=", "key=a%22b", "offset=1", "key=zz&limit=1001", "key=zz&limit=-1",
+        "key=zz&limit=x", "key=zz&limit=", "key=zz&offset=-1", "key=zz&offset=1e3",
+        "key=zz&offset=9999999999999999999",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (status_of(e, &(call){.path = "/api/payments", .query = bad[i]}) != 400)
+            fail_msg("?%s was not refused", bad[i]);
+    char *long_key = malloc(2100);
+    assert_non_null(long_key);
+    memcpy(long_key, "key=", 4);
+    memset(long_key + 4, 'a', 2095);
+    long_key[2099] = '\0';
+    assert_int_equal(status_of(e, &(call){.path = "/api/payments", .query = long_key}), 400);
+    free(long_key);
+    e->backend.key_valid = key_two_letters;
+    assert_int_equal(status_of(e, &(call){.path = "/api/payments", .query = "key=zzz"}), 400);
+    assert_int_equal(status_of(e, &(call){.path = "/api/payments", .query = "key=zz"}), 200);
+    assert_int_equal(status_of(e, &(call){.method = "POST", .path = "/api/payments",
+                                          .query = "key=zz"}),
+                     405);
+    assert_int_equal(run(e, &(call){.path = "/api/payment"}, &doc), 404);
+    assert_non_null(strstr(json_string_value(json_object_get(doc, "errmsg")), "payments"));
+    json_decref(doc);
+
+    cc_tx_clear(&paid);
+    cc_tx_clear(&waits);
+    cc_buf_free(&b1.text);
+    cc_buf_free(&b2.text);
+    cc_buf_free(&b3.text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +511,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_send_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_balance_and_lookups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

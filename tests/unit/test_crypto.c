@@ -10,6 +10,7 @@
 
 #include <gmp.h>
 #include <jansson.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,27 @@ static void test_generate_gives_distinct_working_keys(void **state)
     assert_string_equal(again.pub_hex, a.pub_hex);
 }
 
+/* A key pasted in upper case is the same key once its hex digits are
+ * lowercased (what the node does with keys users give it), while the wire's
+ * rule stays: only the lowercase spelling is a key. Text that is no hex is
+ * left exactly as it was. */
+static void test_keys_in_either_case(void **state)
+{
+    (void)state;
+    cc_p192_key key;
+    cc_p192_generate(&key);
+    char text[CC_P192_PUB_HEX_LEN + 1];
+    for (size_t i = 0; i < CC_P192_PUB_HEX_LEN; i++)
+        text[i] = (char)(i % 2 ? key.pub_hex[i] : toupper((unsigned char)key.pub_hex[i]));
+    text[CC_P192_PUB_HEX_LEN] = '\0';
+    assert_false(cc_is_lower_hex(text, CC_P192_PUB_HEX_LEN)); /* not a key on the wire */
+    cc_hex_lowercase(text);
+    assert_string_equal(text, key.pub_hex);
+    char other[] = "0A1b2C3d4E5f Gg Zz xX \"\\ \xc3\x89";
+    cc_hex_lowercase(other);
+    assert_string_equal(other, "0a1b2c3d4e5f Gg Zz xX \"\\ \xc3\x89");
+}
+
 /* ---- signatures ---------------------------------------------------------- */
 
 static void test_vector_signatures(void **state)
@@ -474,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_scalar_edges),
         cmocka_unit_test(test_scalar_out_of_range_refused),
         cmocka_unit_test(test_generate_gives_distinct_working_keys),
+        cmocka_unit_test(test_keys_in_either_case),
         cmocka_unit_test(test_vector_signatures),
         cmocka_unit_test(test_malleated_signature_still_verifies),
         cmocka_unit_test(test_sign_verify_round_trip),

@@ -4,7 +4,9 @@
  * into the older form (keyed by hash, WITHOUT ROWID), and opened again:
  * the tip, every block (best chain and side), the whole-chain answer byte
  * for byte, and what waits are the same, the table is in its new form, and
- * new blocks are taken after it. */
+ * new blocks are taken after it. A database from before the key index
+ * (and one from before the reward index too) gets them filled at opening,
+ * each key's list the same as a node that kept them gives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,11 +155,112 @@ static void test_block_table_keyed_by_hash_is_rewritten(void **state)
         cc_buf_free(&blocks[i]->text);
 }
 
+/* A key's list as text: each transaction's txid, height, block,
+ * direction and wire text, then the total. */
+static void put_item(void *ctx, const cc_chain_key_tx *tx)
+{
+    cc_buf_printf(ctx, "%s %lld %s %d %.*s\n", tx->txid, (long long)tx->height, tx->block,
+                  (int)tx->direction, (int)tx->text_len, tx->text);
+}
+
+static char *key_list(env *e, int key)
+{
+    cc_buf out = CC_BUF_INIT;
+    size_t total = 0;
+    cc_err err = {0};
+    if (!cc_chain_key_payments(e->chain, e->keys[key].pub_hex, 0, 100, put_item, &out, &total,
+                               &err))
+        fail_msg("cannot list a key's payments: %s", err.msg);
+    cc_buf_printf(&out, "total %zu", total);
+    return cc_buf_take(&out);
+}
+
+static int user_version(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    int version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return version;
+}
+
+/* Databases from before the key index, as such files are: without its
+ * table, at version 1 (the reward index filled), or at version 0 (neither
+ * index), or at version 1 over a table holding wrong rows.
+ * Opening fills what is missing, once, and it is kept up after. */
+static void test_key_index_filled_for_old_database(void **state)
+{
+    env *e = *state;
+    cc_test_mined b1 = mine(e, 1, CC_HTTP_GENESIS_HASH, NULL, 0);
+    cc_test_submit_block(e->chain, b1.text.data, b1.text.len, CC_BLOCK_NEW_TIP);
+    cc_tx paid[2] = {cc_test_chain_env_pay(e, A, B, 0.25), cc_test_chain_env_pay(e, A, A, 0.125)};
+    cc_test_mined b2 = mine(e, 2, b1.hash, paid, 2);
+    cc_test_mined side = mine(e, 2, b1.hash, NULL, 0);
+    cc_test_submit_block(e->chain, b2.text.data, b2.text.len, CC_BLOCK_NEW_TIP);
+    cc_test_submit_block(e->chain, side.text.data, side.text.len, CC_BLOCK_SIDE);
+    char *before[N_KEYS];
+    for (int k = 0; k < N_KEYS; k++)
+        before[k] = key_list(e, k);
+    assert_non_null(strstr(before[A], "total 4"));
+    assert_non_null(strstr(before[B], "total 1"));
+    assert_non_null(strstr(before[M], "total 0"));
+
+    static const char *const older[] = {
+        "DROP TABLE keytx; PRAGMA user_version=1;",
+        "DROP TABLE keytx; DELETE FROM reward; PRAGMA user_version=0;",
+        /* the version at 1 over a table with wrong rows (some missing,
+         * some of no block): the version is trusted, the table rebuilt */
+        "DELETE FROM keytx WHERE height=1; INSERT INTO keytx SELECT keyid, 3, pos FROM keytx;"
+        " PRAGMA user_version=1;",
+    };
+    static const int older_version[] = {1, 0, 1};
+    for (size_t i = 0; i < sizeof older / sizeof older[0]; i++) {
+        cc_chain_close(e->chain);
+        e->chain = NULL;
+        exec_sql(e->db.path, older[i]);
+        assert_int_equal(user_version(e->db.path), older_version[i]);
+        e->chain = cc_test_chain_open(&e->cfg);
+        assert_int_equal(user_version(e->db.path), 2);
+        for (int k = 0; k < N_KEYS; k++) {
+            char *after = key_list(e, k);
+            assert_string_equal(after, before[k]);
+            free(after);
+        }
+        cc_chain_tx_info info;
+        assert_true(cc_chain_tx_find(e->chain, b2.reward, NULL, &info, NULL));
+        assert_string_equal(info.block, b2.hash);
+    }
+
+    /* Kept up from then on: the next block's reward to A is listed first. */
+    cc_test_mined b3 = mine(e, 3, b2.hash, NULL, 0);
+    cc_test_submit_block(e->chain, b3.text.data, b3.text.len, CC_BLOCK_NEW_TIP);
+    cc_test_chain_env_reopen(e);
+    char *grown = key_list(e, A);
+    assert_non_null(strstr(grown, "total 5"));
+    assert_memory_equal(grown, b3.reward, CC_HASH_HEX_LEN);
+    size_t listed = strlen(before[A]) - strlen("total 4");
+    assert_memory_equal(strchr(grown, '\n') + 1, before[A], listed);
+
+    free(grown);
+    for (int k = 0; k < N_KEYS; k++)
+        free(before[k]);
+    cc_tx_clear(&paid[0]);
+    cc_tx_clear(&paid[1]);
+    cc_test_mined *blocks[] = {&b1, &b2, &side, &b3};
+    for (size_t i = 0; i < 4; i++)
+        cc_buf_free(&blocks[i]->text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_block_table_keyed_by_hash_is_rewritten, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_key_index_filled_for_old_database, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
