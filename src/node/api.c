@@ -23,7 +23,7 @@
 #define API_MEMPOOL_DEFAULT 1000 /* transactions listed unless ?limit= says otherwise */
 #define API_MEMPOOL_MAX 100000
 #define API_BLOCKS_DEFAULT 10    /* blocks listed unless ?limit= says otherwise */
-#define API_BLOCKS_MAX 500       /* enough for the explorer's charts; each is read and parsed */
+#define API_BLOCKS_MAX 100       /* the explorer's charts take 60; each is read and parsed on the loop */
 #define API_BLOCK_DEPTH 16       /* a block's transactions nest four deep */
 #define TOKEN_HEX 64
 
@@ -441,7 +441,7 @@ static bool api_balance(const cc_api_backend *b, const cc_http_request *req, cc_
 /* ---- a key's payments (GET /api/payments) ---- */
 
 #define API_PAYMENTS_DEFAULT 20
-#define API_PAYMENTS_MAX 1000 /* each listed is read from its block */
+#define API_PAYMENTS_MAX 100 /* each listed is read from its block, on the loop */
 
 typedef struct payments_page {
     cc_buf *out;

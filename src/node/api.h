@@ -59,7 +59,8 @@ typedef struct cc_api_backend {
     void (*mempool_history)(void *ctx, cc_buf *json_object);
     /* Optional. Writes [{"address": "HOST:PORT", "height": N|null,
      * "spelling": "seed"|"later"|"unknown"|null, "last_answer": unix
-     * time|null}, ...]: what the explorer's peer table shows. */
+     * time|null}, ...]: what the explorer's peer table shows (cheese
+     * entries also carry "peer_id"). */
     void (*peer_table)(void *ctx, cc_buf *json_array);
 } cc_api_backend;
 

@@ -221,8 +221,10 @@ static void check_blocks(intake *in, cc_block *blocks, size_t n)
 }
 
 /* A list of blocks, in order: read up to the first that cannot be read
- * (which refuses the rest), the genesis passed over. */
-/* Returns the highest height in the list (-1: none could be read). */
+ * (which refuses the rest), the genesis passed over. Returns the highest
+ * height read, what the peer claims its chain's height is (the explorer's
+ * peers table): 0 for a list whose first block cannot be read, -1 for an
+ * empty list. */
 static int64_t take_block_list(intake *in, const char *payload, size_t len)
 {
     in->list = true;

@@ -783,8 +783,9 @@ void cc_cheese_peers_write_table(const cc_cheese_peers *p, cc_buf *out)
     for (const peer *pe = p->peers; pe; pe = pe->next) {
         if (pe != p->peers)
             cc_buf_puts(out, ", ");
-        char address[320]; /* a host name as the tracker listed it, and the port */
-        snprintf(address, sizeof address, "%s:%d", pe->host, pe->port);
+        char address[320]; /* the host (an IPv6 one in brackets) and the port */
+        bool v6 = strchr(pe->host, ':') != NULL;
+        snprintf(address, sizeof address, v6 ? "[%s]:%d" : "%s:%d", pe->host, pe->port);
         cc_buf_puts(out, "{\"address\": ");
         cc_json_append_quoted(out, address);
         cc_buf_printf(out, ", \"peer_id\": \"%s\", ", pe->id);

@@ -627,8 +627,8 @@ static void append_text_or_null(cc_buf *out, const char *text)
         cc_buf_puts(out, "null");
 }
 
-/* {"state": "syncing" | "idle", "asking": peer | null, "best_peer": ...,
- * "best_peer_height": n | null, "behind": blocks} */
+/* The explorer's peers table: each listed peer, the height it has shown
+ * while we caught up with it, when it last answered (node/api.h). */
 static void http_peer_table(void *ctx, cc_buf *out)
 {
     const http_node *node = ctx;
@@ -648,6 +648,8 @@ static void http_peer_table(void *ctx, cc_buf *out)
     cc_buf_putc(out, ']');
 }
 
+/* {"state": "syncing" | "idle", "asking": peer | null, "best_peer": ...,
+ * "best_peer_height": n | null, "behind": blocks} */
 static void http_sync_json(void *ctx, cc_buf *out)
 {
     const http_node *node = ctx;

@@ -397,6 +397,20 @@ bool cc_wallet_export(const char *datadir, const char *network, cc_buf *text,
 /* Keeps the wallet under a name of its own that nothing had: a second
  * link to it when the file system has them (the wallet's name never stops
  * naming a key), else the wallet renamed (*moved). *aside is the caller's. */
+/* Run as root (sudo cheese-cli ... wallet restore), the new wallet and
+ * the lock file are given the data directory's owner: a node running as
+ * that user (a systemd unit's) could not open files of root's, mode 0600. */
+static bool owned_like_datadir(const char *tmp, const char *datadir, cc_err *err)
+{
+    struct stat st;
+    if (geteuid() != 0 || stat(datadir, &st) != 0 || st.st_uid == 0)
+        return true;
+    if (chown(tmp, st.st_uid, st.st_gid) != 0)
+        return cc_fail(err, CC_ERR_INTERNAL, "cannot give %s to the owner of %s: %s", tmp,
+                       datadir, strerror(errno));
+    return true;
+}
+
 static bool keep_aside(const char *wallet, time_t now, char **aside, bool *moved, cc_err *err)
 {
     struct tm tm;
@@ -466,17 +480,24 @@ static bool put_in_place(const cc_key_kind *kind, const char *datadir, const cc_
     ok = ok && reads_back(kind, tmp, out->pub, err);
     if (ok && had && !keep_aside(wallet, now, &aside, &moved, err))
         ok = false;
+    ok = ok && owned_like_datadir(tmp, datadir, err);
     if (ok && rename(tmp, wallet) != 0) {
         int why = errno;
         /* undo: the old key back under its name */
+        bool undone = true;
         if (aside && moved)
-            renameat2(AT_FDCWD, aside, AT_FDCWD, wallet, RENAME_NOREPLACE);
+            undone = renameat2(AT_FDCWD, aside, AT_FDCWD, wallet, RENAME_NOREPLACE) == 0;
         else if (aside)
             unlink(aside); /* a second name of the file the wallet still is */
+        if (undone)
+            ok = cc_fail(err, CC_ERR_INTERNAL, "cannot rename %s to %s: %s", tmp, wallet,
+                         strerror(why));
+        else
+            ok = cc_fail(err, CC_ERR_INTERNAL, "cannot rename %s to %s: %s; the old wallet "
+                         "is kept as %s: rename it back to %s", tmp, wallet, strerror(why),
+                         aside, wallet);
         free(aside);
         aside = NULL;
-        ok = cc_fail(err, CC_ERR_INTERNAL, "cannot rename %s to %s: %s", tmp, wallet,
-                     strerror(why));
     }
     if (tmp && !ok)
         unlink(tmp);
@@ -519,6 +540,11 @@ bool cc_wallet_restore(const char *datadir, const char *network, const char *sou
     cc_dir_lock lock = CC_DIR_LOCK_INIT;
     if (ok && !(cc_mkdir_p(datadir, err) && cc_dir_lock_take(&lock, datadir, err)))
         ok = cc_err_prefix(err, "wallet not changed: ");
+    if (ok) { /* a lock file root made would keep the node's user out */
+        char *lock_file = join(datadir, ".lock");
+        ok = owned_like_datadir(lock_file, datadir, err);
+        free(lock_file);
+    }
     ok = ok && put_in_place(kind, datadir, &key, now, out, err);
     if (have_key)
         kind->file.clear(&key);

@@ -63,6 +63,11 @@ class Browser:
         # a marker that a reload would wipe: the page must update without one
         self.driver.execute_script("window.__noReload = true")
 
+    def reset(self):
+        self.driver.get("about:blank")
+        self.driver.get_log("browser")
+        self.driver.get_log("performance")
+
     def not_reloaded(self):
         return self.driver.execute_script("return window.__noReload === true")
 

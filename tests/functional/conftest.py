@@ -396,7 +396,15 @@ def make_module_node(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory):
+def chromium(tmp_path_factory):
     """Headless Chromium (tests/functional/browser.py), one for the session."""
     import browser as browserlib
     yield from browserlib.start_browser(tmp_path_factory)
+
+
+@pytest.fixture
+def browser(chromium):
+    """The session's Chromium on a blank page, its logs drained: what a page
+    of an earlier test (its node gone) printed is not this test's."""
+    chromium.reset()
+    return chromium

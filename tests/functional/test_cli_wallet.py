@@ -215,6 +215,30 @@ def test_a_wallet_of_each_network_needs_network_named(tmp_path):
     assert not (tmp_path / "b").exists()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: a restore run with sudo")
+def test_restore_as_root_gives_the_wallet_the_datadirs_owner(tmp_path):
+    """sudo cheese-cli ... wallet restore into a node's data directory owned
+    by the node's user (a systemd unit's): the node must still read its
+    wallet, so the wallet takes the directory's owner, not root."""
+    owner = 65534  # nobody
+    datadir = tmp_path / "data"
+    datadir.mkdir()
+    old_text, _ = HttpNet.new_key()
+    (datadir / "wallet.key").write_text(old_text + "\n")
+    os.chmod(datadir / "wallet.key", 0o600)
+    for path in (datadir, datadir / "wallet.key"):
+        os.chown(path, owner, owner)
+    text, pub = HttpNet.new_key()
+    source = tmp_path / "restore-me"
+    source.write_text(text + "\n")
+    assert rows(ok("--datadir", str(datadir), "wallet", "restore", str(source)))["key"] == pub
+    st = os.stat(datadir / "wallet.key")
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (owner, owner, 0o600)
+    kept = [p for p in datadir.iterdir() if p.name.startswith("wallet.key.replaced-")]
+    assert len(kept) == 1 and os.stat(kept[0]).st_uid == owner
+    assert os.stat(datadir / ".lock").st_uid == owner  # the node takes it next
+
+
 def test_wallet_commands_ask_no_node(tmp_path):
     """--node points at a listener of ours: no wallet command connects to it,
     and a token file that cannot be read is no concern of theirs."""

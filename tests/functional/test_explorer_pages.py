@@ -87,7 +87,7 @@ def test_blocks_list_answers(node):
                         "transactions": 1}]
     assert api(node, f"/api/blocks?top={tip + 100}&limit=1")["blocks"][0]["height"] == tip
     assert api(node, "/api/blocks?limit=0")["blocks"] == []
-    for bad in ("limit=501", "limit=-1", "limit=x", "top=", "top=1.5"):
+    for bad in ("limit=101", "limit=-1", "limit=x", "top=", "top=1.5"):
         resp = node.get(f"/api/blocks?{bad}")
         assert resp.status == 400, bad
         assert "must be a number" in resp.json()["errmsg"]
