@@ -409,6 +409,17 @@ class Node:
         return tip
 
 
+def stop_all(procs):
+    """Stops every process, then fails naming each that did not stop cleanly."""
+    errors = []
+    for proc in procs:
+        try:
+            proc.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    assert not errors, "\n".join(errors)
+
+
 def same_tip(nodes):
     tips = {n.tip() for n in nodes}
     return len(tips) == 1 and tips.pop()
@@ -426,13 +437,7 @@ def net(tmp_path_factory):
     for n in nodes:
         wait_until(lambda n=n: n.peer_count() >= 2, f"node {n.port} to learn its peers")
     yield tracker, nodes
-    errors = []
-    for proc in (*nodes, tracker):
-        try:
-            proc.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    assert not errors, "\n".join(errors)
+    stop_all((*nodes, tracker))
 
 
 # ---- the network ---------------------------------------------------------------------------

@@ -14,9 +14,9 @@ import subprocess
 import pytest
 from Cryptodome.PublicKey import RSA
 
-from conftest import WAIT_S, Key, free_port, request, wait_until
+from conftest import WAIT_S, Key, request, wait_until
 from test_cheese_network import Node as CheeseNode
-from test_cheese_network import Tracker
+from test_cheese_network import Tracker, stop_all
 
 NEVER = 255  # --n-transactions no test reaches
 
@@ -154,13 +154,7 @@ class CheeseNet:
         return key.export_key(format="DER").hex(), key.publickey().export_key(format="DER").hex()
 
     def close(self):
-        errors = []
-        for proc in (*self.nodes, self.tracker):
-            try:
-                proc.stop()
-            except AssertionError as e:
-                errors.append(str(e))
-        assert not errors, "\n".join(errors)
+        stop_all((*self.nodes, self.tracker))
 
 
 @pytest.fixture(params=["http", "cheese"])

@@ -173,10 +173,4 @@ def test_cheese_node_under_connect_skips_what_the_tracker_lists_elsewhere(tmp_pa
         # and A's blocks still reach B, its peer
         a.mine(wait_nodes=[b])
     finally:
-        errors = []
-        for proc in (*nodes, tracker):
-            try:
-                proc.stop()
-            except AssertionError as e:
-                errors.append(str(e))
-        assert not errors, "\n".join(errors)
+        cheese.stop_all((*nodes, tracker))

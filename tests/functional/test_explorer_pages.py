@@ -10,7 +10,7 @@ import pytest
 from browser import assert_clean
 from conftest import Key, wait_until
 from test_cheese_network import Node as CheeseNode
-from test_cheese_network import Tracker
+from test_cheese_network import Tracker, stop_all
 
 NEVER = 255          # --n-transactions no test reaches: only /api/mine mines
 BLOCKS_PER_PAGE = 20  # as the page shows them
@@ -261,8 +261,7 @@ def cheese_pair(tmp_path_factory):
             wait_until(lambda n=n: n.peer_count() >= 1, f"node {n.port} to learn its peer")
         yield nodes
     finally:
-        for proc in (*nodes, tracker):
-            proc.stop()
+        stop_all((*nodes, tracker))
 
 
 def test_cheese_keys_look_different(browser, cheese_pair):
