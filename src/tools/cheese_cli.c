@@ -139,13 +139,6 @@ static char **arguments_last(int argc, char **argv, int *count)
 
 static int run(int argc, char **argv);
 
-static void wipe(cc_buf *b)
-{
-    if (b->data)
-        explicit_bzero(b->data, b->cap);
-    cc_buf_free(b);
-}
-
 /* No command starts with words: a group's name ("wallet") without a
  * command of its own is answered with the group's commands. */
 static int unknown_command(int argc, char **words)
@@ -268,8 +261,8 @@ static int run(int argc, char **argv)
     if (safe.len)
         fwrite(safe.data, 1, safe.len, stdout);
     /* key export put a private key in both */
-    wipe(&safe);
-    wipe(&out);
+    cc_buf_wipe(&safe);
+    cc_buf_wipe(&out);
     if (fflush(stdout) != 0 && status == CC_CLI_OK) {
         fprintf(stderr, "cheese-cli: cannot write the output: %s\n", strerror(errno));
         status = CC_CLI_FAILED;

@@ -13,6 +13,13 @@ void cc_buf_free(cc_buf *b)
     b->len = b->cap = 0;
 }
 
+void cc_buf_wipe(cc_buf *b)
+{
+    if (b->data)
+        explicit_bzero(b->data, b->cap);
+    cc_buf_free(b);
+}
+
 void cc_buf_reset(cc_buf *b)
 {
     b->len = 0;

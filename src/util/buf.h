@@ -18,6 +18,8 @@ typedef struct cc_buf {
 #define CC_BUF_INIT {NULL, 0, 0}
 
 void cc_buf_free(cc_buf *b);
+/* Zeroes the whole allocation, then frees it: for key material. */
+void cc_buf_wipe(cc_buf *b);
 /* Empties the buffer but keeps its memory for reuse. */
 void cc_buf_reset(cc_buf *b);
 void cc_buf_reserve(cc_buf *b, size_t extra);

@@ -26,16 +26,17 @@ void cc_wallet_outcome_free(cc_wallet_outcome *out)
     *out = (cc_wallet_outcome){0};
 }
 
-static void wipe(cc_buf *b)
-{
-    if (b->data)
-        explicit_bzero(b->data, b->cap);
-    cc_buf_free(b);
-}
-
 static const char *file_name(const cc_key_kind *kind)
 {
     return cc_rules_find(kind->network)->wallet_file;
+}
+
+/* A directory with a wallet of each network: which one is meant? */
+static bool two_wallets(const char *datadir, const cc_key_kind *const *found, cc_err *err)
+{
+    return cc_fail(err, CC_ERR_BAD_REQUEST, "%.120s holds a wallet of each network (%s: %s, "
+                   "%s: %s): name the network", datadir, file_name(found[0]), found[0]->network,
+                   file_name(found[1]), found[1]->network);
 }
 
 static char *join(const char *dir, const char *name)
@@ -107,9 +108,7 @@ static bool locate(const char *datadir, const char *network, const cc_key_kind *
         return cc_fail(err, CC_ERR_NOT_FOUND, "%.120s holds no wallet (%s or %s)", datadir,
                        cc_rules_find("http")->wallet_file, cc_rules_find("cheese")->wallet_file);
     if (n > 1)
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "%.120s holds a wallet of each network (%s: "
-                       "%s, %s: %s): name the network", datadir, file_name(found[0]),
-                       found[0]->network, file_name(found[1]), found[1]->network);
+        return two_wallets(datadir, found, err);
     *kind = found[0];
     *path = join(datadir, file_name(*kind));
     return true;
@@ -280,9 +279,7 @@ static bool restore_kind(const char *datadir, const char *network, const char *n
     const cc_key_kind *found[MAX_KINDS];
     size_t n = cc_wallet_present(datadir, found, MAX_KINDS);
     if (n > 1)
-        return cc_fail(err, CC_ERR_BAD_REQUEST, "%.120s holds a wallet of each network (%s: "
-                       "%s, %s: %s): name the network", datadir, file_name(found[0]),
-                       found[0]->network, file_name(found[1]), found[1]->network);
+        return two_wallets(datadir, found, err);
     if (n == 1) {
         *kind = found[0];
         return true;
@@ -360,7 +357,7 @@ bool cc_wallet_backup(const char *datadir, const char *network, const char *dest
     } else {
         ok = false;
     }
-    wipe(&bytes);
+    cc_buf_wipe(&bytes);
     free(wallet);
     if (ok)
         out->copy = absolute(dest);
@@ -476,7 +473,7 @@ static bool put_in_place(const cc_key_kind *kind, const char *datadir, const cc_
     char *tmp = NULL, *aside = NULL;
     bool moved = false;
     bool ok = temp_write(wallet, text.data, text.len, &tmp, err);
-    wipe(&text);
+    cc_buf_wipe(&text);
     ok = ok && reads_back(kind, tmp, out->pub, err);
     if (ok && had && !keep_aside(wallet, now, &aside, &moved, err))
         ok = false;
@@ -549,7 +546,7 @@ bool cc_wallet_restore(const char *datadir, const char *network, const char *sou
     if (have_key)
         kind->file.clear(&key);
     cc_dir_lock_release(&lock);
-    wipe(&text);
+    cc_buf_wipe(&text);
     if (!ok)
         cc_wallet_outcome_free(out);
     return ok;

@@ -361,6 +361,17 @@ class Node:
         return self.post("/money", f'{{"to": "{to}", "sum": {amount}}}')
 
 
+def stop_all(procs):
+    """Stops every process, then fails naming each that did not stop cleanly."""
+    errors = []
+    for proc in procs:
+        try:
+            proc.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    assert not errors, "\n".join(errors)
+
+
 class NodeFactory:
     def __init__(self, tmp_path_factory):
         self.tmp = tmp_path_factory
@@ -372,13 +383,7 @@ class NodeFactory:
         return node.start() if start else node
 
     def stop_all(self):
-        errors = []
-        for node in self.nodes:
-            try:
-                node.stop()
-            except AssertionError as e:
-                errors.append(str(e))
-        assert not errors, "\n".join(errors)
+        stop_all(self.nodes)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from Cryptodome.Hash import SHA256
 from Cryptodome.PublicKey import RSA
 from Cryptodome.Signature import pkcs1_15
 
-from conftest import WAIT_S, free_port, wait_until
+from conftest import WAIT_S, free_port, stop_all, wait_until
 
 BUILD = os.environ.get("CHEESE_BUILD")
 GENESIS_SMELL = "589aabe32e398b6b8e3eab39ebdd3976b657dbdf8562251af0b04d2c6d1d6e0c"
@@ -407,17 +407,6 @@ class Node:
         for n in wait_nodes:
             wait_until(lambda n=n: n.tip() == tip, f"block {tip} at node {n.port}")
         return tip
-
-
-def stop_all(procs):
-    """Stops every process, then fails naming each that did not stop cleanly."""
-    errors = []
-    for proc in procs:
-        try:
-            proc.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    assert not errors, "\n".join(errors)
 
 
 def same_tip(nodes):

@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from conftest import stop_all
+
 BUILD = os.environ.get("CHEESE_BUILD")
 pytestmark = pytest.mark.skipif(
     not BUILD, reason="CHEESE_BUILD is not set: point it at the build directory holding "
@@ -112,13 +114,7 @@ def make_tracker(tmp_path):
         trackers.append(Tracker(str(tmp_path), **kw))
         return trackers[-1]
     yield make
-    errors = []
-    for t in trackers:
-        try:
-            t.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    assert not errors, "\n".join(errors)
+    stop_all(trackers)
 
 
 # ---- a peer's connection -----------------------------------------------------------------

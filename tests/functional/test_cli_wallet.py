@@ -14,9 +14,9 @@ import subprocess
 import pytest
 from Cryptodome.PublicKey import RSA
 
-from conftest import WAIT_S, Key, request, wait_until
+from conftest import WAIT_S, Key, request, stop_all, wait_until
 from test_cheese_network import Node as CheeseNode
-from test_cheese_network import Tracker, stop_all
+from test_cheese_network import Tracker
 
 NEVER = 255  # --n-transactions no test reaches
 

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from conftest import (BUILD, GENESIS_HASH, WAIT_S, Key, assert_error, block_on, payment,
-                      wait_until)
+                      stop_all, wait_until)
 from test_http_network import FakePeer, http_answer, peers_of
 import test_cheese_network as cheese
 
@@ -173,4 +173,4 @@ def test_cheese_node_under_connect_skips_what_the_tracker_lists_elsewhere(tmp_pa
         # and A's blocks still reach B, its peer
         a.mine(wait_nodes=[b])
     finally:
-        cheese.stop_all((*nodes, tracker))
+        stop_all((*nodes, tracker))

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from browser import assert_clean
-from conftest import Key, wait_until
+from conftest import Key, stop_all, wait_until
 from test_cheese_network import Node as CheeseNode
-from test_cheese_network import Tracker, stop_all
+from test_cheese_network import Tracker
 
 NEVER = 255          # --n-transactions no test reaches: only /api/mine mines
 BLOCKS_PER_PAGE = 20  # as the page shows them

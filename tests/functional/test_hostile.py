@@ -28,7 +28,7 @@ import time
 import pytest
 
 from conftest import (GENESIS_HASH, WAIT_S, Key, Response, assert_error, block_on, exchange,
-                      free_port, make_block, request, wait_until)
+                      free_port, make_block, request, stop_all, wait_until)
 
 # A well-behaved client's answer, at worst: 1 s, as the node promises. The
 # sanitizer build runs several times slower, so `make test` holds it to
@@ -690,16 +690,6 @@ def join_as(tracker, addresses):
     return conns
 
 
-def stop_all(*procs):
-    errors = []
-    for proc in procs:
-        try:
-            proc.stop()
-        except AssertionError as e:
-            errors.append(str(e))
-    assert not errors, "\n".join(errors)
-
-
 def test_thousands_of_fake_peers_join_the_tracker(tmp_path, many_files, capsys):
     """2,000 fake peers: most where nothing listens, some tarpits that
     accept and never answer. The tracker keeps answering a peer; the node
@@ -750,7 +740,7 @@ def test_thousands_of_fake_peers_join_the_tracker(tmp_path, many_files, capsys):
             crowd.close()
         if holder:
             holder.close()
-        stop_all(node, tracker)
+        stop_all((node, tracker))
 
 
 def hck(port):
@@ -785,7 +775,7 @@ def test_cheese_node_more_idle_connections_than_the_cap(tmp_path, many_files, so
         sockets.close()
         watch.check(capsys, rss_growth_mib=48)
     finally:
-        stop_all(node, tracker)
+        stop_all((node, tracker))
 
 
 # ---- unfinished messages on the cheese network ----------------------------------------------
@@ -905,7 +895,7 @@ def test_cheese_node_bounds_the_unfinished_messages_of_its_peers(tmp_path, socke
     finally:
         if known:
             known.close()
-        stop_all(node, tracker)
+        stop_all((node, tracker))
 
 
 class ChainServer:
@@ -1016,7 +1006,7 @@ def test_cheese_node_bounds_the_unfinished_answers_of_peers_it_asks(tmp_path, ca
     finally:
         for peer in hostile + ([honest] if honest else []):
             peer.close()
-        stop_all(node, tracker)
+        stop_all((node, tracker))
 
 
 # ---- the faucet ---------------------------------------------------------------------------
